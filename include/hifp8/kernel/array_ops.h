@@ -1,0 +1,54 @@
+#pragma once
+// Contiguous-array kernels over any registered format: encode, decode, fake-quant, amax.
+// Vectorised (best instruction set found at run time) and multithreaded.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "hifp8/format/format.h"
+
+namespace hifp8::kernel {
+
+// Wide element types arrays are encoded from and decoded to.
+enum class DType { f32, bf16, f16 };
+size_t dtype_size(DType dtype);
+std::string_view dtype_name(DType dtype);
+DType parse_dtype(std::string_view name);  // "f32"/"float32", "bf16"/"bfloat16", "f16"/"float16"
+
+// Which encoder implementation runs. `automatic` is the fastest exact one for the format; the others
+// exist so tests and benchmarks can compare them (each is checked against `scalar` exhaustively).
+enum class EncodePath { automatic, scalar, lut, math };
+std::string_view encode_path_name(EncodePath path);
+bool has_encode_path(const FormatInfo& format, EncodePath path);
+
+struct KernelOptions {
+  Overflow overflow = Overflow::plain;
+  int threads = 0;  // 0: all cores
+  EncodePath path = EncodePath::automatic;
+};
+
+void encode(const FormatInfo& format, const float* in, uint8_t* out, size_t n, const KernelOptions& options = {});
+// bf16 / f16 input is widened to float32 exactly, so the codes equal those of the float32 values.
+void encode(const FormatInfo& format, const void* in, DType in_dtype, uint8_t* out, size_t n,
+            const KernelOptions& options = {});
+
+void decode(const FormatInfo& format, const uint8_t* in, float* out, size_t n, int threads = 0);
+// f16 output is not offered: HiF8's range (2^-22..2^15) does not fit binary16.
+void decode(const FormatInfo& format, const uint8_t* in, void* out, DType out_dtype, size_t n, int threads = 0);
+
+// Quantization with one scale: codes[i] = encode(in[i] / scale), out[i] = decode(codes[i]) * scale,
+// and both at once (fake-quant; in and out may alias). scale must be finite and > 0.
+void encode_scaled(const FormatInfo& format, const float* in, uint8_t* codes, size_t n, float scale,
+                   const KernelOptions& options = {});
+void decode_scaled(const FormatInfo& format, const uint8_t* codes, float* out, size_t n, float scale, int threads = 0);
+void fake_quant(const FormatInfo& format, const float* in, float* out, size_t n, float scale,
+                const KernelOptions& options = {});
+
+struct AmaxResult {
+  float amax = 0.0f;             // max |x| over the finite elements
+  size_t first_nonfinite = npos;  // index of the first NaN/Inf, or npos
+  static constexpr size_t npos = static_cast<size_t>(-1);
+};
+AmaxResult amax(const float* in, size_t n, int threads = 0);
+
+}  // namespace hifp8::kernel

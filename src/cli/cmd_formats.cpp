@@ -1,0 +1,52 @@
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/commands.h"
+#include "hifp8/format/format.h"
+
+namespace hifp8::cli {
+namespace {
+
+std::string number(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", double(v));
+  return buf;
+}
+
+void print_table() {
+  std::printf("%-11s %4s %10s %14s %14s %4s  %-22s %s\n", "name", "bits", "max", "min_normal", "min_subnormal",
+              "inf", "nan", "rounding");
+  for (const FormatInfo& f : all_formats())
+    std::printf("%-11s %4d %10s %14s %14s %4s  %-22s %s\n", std::string(f.name).c_str(), f.bits,
+                number(f.max_finite).c_str(), number(f.min_normal).c_str(), number(f.min_subnormal).c_str(),
+                f.has_inf ? "yes" : "no", std::string(f.nan_codes).c_str(),
+                f.rounding == Rounding::nearest_ties_away ? "nearest, ties away" : "nearest, ties even");
+}
+
+void print_json() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const FormatInfo& f : all_formats())
+    out.push_back({{"name", f.name},
+                   {"summary", f.summary},
+                   {"bits", f.bits},
+                   {"max_finite", f.max_finite},
+                   {"min_normal", f.min_normal},
+                   {"min_subnormal", f.min_subnormal},
+                   {"inf", f.has_inf},
+                   {"nan", f.nan_codes},
+                   {"rounding", f.rounding == Rounding::nearest_ties_away ? "ties_away" : "ties_even"}});
+  std::printf("%s\n", out.dump(2).c_str());
+}
+
+}  // namespace
+
+void add_formats_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand("formats", "List the 8-bit formats and their ranges");
+  auto json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *json, "Print a JSON array instead of a table");
+  cmd->callback([json] { *json ? print_json() : print_table(); });
+}
+
+}  // namespace hifp8::cli

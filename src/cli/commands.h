@@ -1,0 +1,12 @@
+#pragma once
+// Each subcommand registers itself on the app; its callback throws hifp8::Error for bad input,
+// which main() turns into a one-line message and exit code 2.
+#include <CLI/CLI.hpp>
+
+namespace hifp8::cli {
+
+void add_formats_command(CLI::App& app);
+void add_codec_commands(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+}  // namespace hifp8::cli

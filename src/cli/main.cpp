@@ -1,0 +1,30 @@
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "hifp8/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hifp8: 8-bit float (HiFloat8, OCP FP8) and INT8 quantization toolkit"};
+  app.require_subcommand(1);
+  hifp8::cli::add_formats_command(app);
+  hifp8::cli::add_codec_commands(app);
+  hifp8::cli::add_bench_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "hifp8: error: %s\n", e.what());
+    return 2;
+  } catch (const hifp8::Error& e) {
+    std::fprintf(stderr, "hifp8: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hifp8: internal error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

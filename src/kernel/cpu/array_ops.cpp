@@ -1,0 +1,241 @@
+#include "hifp8/kernel/array_ops.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hifp8/error.h"
+#include "hifp8/format/bits.h"
+#include "kernel/cpu/simd.h"
+#include "hifp8/kernel/parallel.h"
+
+namespace hifp8::kernel {
+namespace {
+
+// Elements per stack tile where a kernel chains steps (dtype widening, fake-quant): small enough to
+// stay in L1, large enough that per-tile overhead vanishes.
+constexpr size_t kTile = 2048;
+
+using PrefixLut = std::array<uint32_t, 4096>;
+
+// lut[i] = encode of the positive float32 whose top 13 bits after the sign are i (lower bits zero).
+// For HiF8 the code depends only on those bits (<= 3 mantissa bits kept, ties away from zero need
+// no sticky bit), except NaN with a low payload, which the kernel checks separately.
+PrefixLut make_prefix_lut(FormatInfo::EncodeFn encode) {
+  PrefixLut lut{};
+  for (uint32_t i = 0; i < lut.size(); ++i) lut[i] = encode(f32_from_bits(i << 19));
+  return lut;
+}
+
+const uint32_t* prefix_lut(const FormatInfo& format, Overflow overflow) {
+  if (format.id != FormatId::hif8 && format.id != FormatId::hif8_rank) return nullptr;
+  static const std::array<PrefixLut, 4> luts = [] {
+    const FormatInfo& ascend = format_info(FormatId::hif8);
+    const FormatInfo& rank = format_info(FormatId::hif8_rank);
+    return std::array<PrefixLut, 4>{make_prefix_lut(ascend.encode_plain), make_prefix_lut(ascend.encode_saturate),
+                                    make_prefix_lut(rank.encode_plain), make_prefix_lut(rank.encode_saturate)};
+  }();
+  const size_t index = (format.id == FormatId::hif8_rank ? 2 : 0) + (overflow == Overflow::saturate ? 1 : 0);
+  return luts[index].data();
+}
+
+bool has_math_encoder(FormatId id) {
+  return id == FormatId::hif8 || id == FormatId::fp8_e4m3fn || id == FormatId::fp8_e5m2 || id == FormatId::int8;
+}
+
+// Chosen by `hifp8 bench kernels` on AVX-512 and AVX2 (docs/BENCHMARKS.md): the math encoders beat
+// the gathers of the table encoder wherever both exist.
+EncodePath fastest_path(const FormatInfo& format) {
+  if (has_math_encoder(format.id)) return EncodePath::math;
+  if (prefix_lut(format, Overflow::plain)) return EncodePath::lut;
+  return EncodePath::scalar;
+}
+
+void encode_serial(const FormatInfo& format, const float* in, uint8_t* out, size_t n, Overflow overflow,
+                   EncodePath path) {
+  const bool saturate = overflow == Overflow::saturate;
+  if (path == EncodePath::automatic) path = fastest_path(format);
+  if (!has_encode_path(format, path))
+    throw Error("no " + std::string(encode_path_name(path)) + " encoder for format " + std::string(format.name));
+  switch (path) {
+    case EncodePath::lut:
+      return simd::encode_prefix_lut(in, out, n, prefix_lut(format, overflow));
+    case EncodePath::math:
+      switch (format.id) {
+        case FormatId::hif8: return simd::encode_hif8_math(in, out, n, saturate);
+        case FormatId::fp8_e4m3fn: return simd::encode_e4m3fn_math(in, out, n, saturate);
+        case FormatId::fp8_e5m2: return simd::encode_e5m2_math(in, out, n, saturate);
+        case FormatId::int8: return simd::encode_int8_math(in, out, n);
+        case FormatId::hif8_rank: break;
+      }
+      break;
+    case EncodePath::scalar:
+    case EncodePath::automatic:
+      break;
+  }
+  const FormatInfo::EncodeFn fn = saturate ? format.encode_saturate : format.encode_plain;
+  for (size_t i = 0; i < n; ++i) out[i] = fn(in[i]);
+}
+
+void widen(const void* in, DType dtype, size_t offset, float* out, size_t n) {
+  switch (dtype) {
+    case DType::f32: std::copy_n(static_cast<const float*>(in) + offset, n, out); return;
+    case DType::bf16: simd::bf16_to_f32(static_cast<const uint16_t*>(in) + offset, out, n); return;
+    case DType::f16: simd::f16_to_f32(static_cast<const uint16_t*>(in) + offset, out, n); return;
+  }
+}
+
+}  // namespace
+
+size_t dtype_size(DType dtype) { return dtype == DType::f32 ? 4 : 2; }
+
+std::string_view dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return "f32";
+    case DType::bf16: return "bf16";
+    case DType::f16: return "f16";
+  }
+  return "?";
+}
+
+DType parse_dtype(std::string_view name) {
+  if (name == "f32" || name == "float32" || name == "F32") return DType::f32;
+  if (name == "bf16" || name == "bfloat16" || name == "BF16") return DType::bf16;
+  if (name == "f16" || name == "float16" || name == "F16") return DType::f16;
+  throw Error("unknown dtype '" + std::string(name) + "' (known: f32, bf16, f16)");
+}
+
+std::string_view encode_path_name(EncodePath path) {
+  switch (path) {
+    case EncodePath::automatic: return "auto";
+    case EncodePath::scalar: return "scalar";
+    case EncodePath::lut: return "lut";
+    case EncodePath::math: return "math";
+  }
+  return "?";
+}
+
+bool has_encode_path(const FormatInfo& format, EncodePath path) {
+  switch (path) {
+    case EncodePath::automatic:
+    case EncodePath::scalar: return true;
+    case EncodePath::lut: return prefix_lut(format, Overflow::plain) != nullptr;
+    case EncodePath::math: return has_math_encoder(format.id);
+  }
+  return false;
+}
+
+void encode(const FormatInfo& format, const float* in, uint8_t* out, size_t n, const KernelOptions& options) {
+  if (!has_encode_path(format, options.path))
+    throw Error("no " + std::string(encode_path_name(options.path)) + " encoder for format " + std::string(format.name));
+  parallel_for(n, options.threads, [&](size_t begin, size_t end) {
+    encode_serial(format, in + begin, out + begin, end - begin, options.overflow, options.path);
+  });
+}
+
+void encode(const FormatInfo& format, const void* in, DType in_dtype, uint8_t* out, size_t n,
+            const KernelOptions& options) {
+  if (in_dtype == DType::f32) return encode(format, static_cast<const float*>(in), out, n, options);
+  parallel_for(n, options.threads, [&](size_t begin, size_t end) {
+    float tile[kTile];
+    for (size_t i = begin; i < end; i += kTile) {
+      const size_t len = std::min(kTile, end - i);
+      widen(in, in_dtype, i, tile, len);
+      encode_serial(format, tile, out + i, len, options.overflow, options.path);
+    }
+  });
+}
+
+void decode(const FormatInfo& format, const uint8_t* in, float* out, size_t n, int threads) {
+  parallel_for(n, threads, [&](size_t begin, size_t end) {
+    simd::decode_table(in + begin, out + begin, end - begin, format.decode_table.data());
+  });
+}
+
+void decode(const FormatInfo& format, const uint8_t* in, void* out, DType out_dtype, size_t n, int threads) {
+  if (out_dtype == DType::f32) return decode(format, in, static_cast<float*>(out), n, threads);
+  if (out_dtype != DType::bf16) throw Error("decode to " + std::string(dtype_name(out_dtype)) + " is not supported (f32, bf16)");
+  auto* dst = static_cast<uint16_t*>(out);
+  parallel_for(n, threads, [&](size_t begin, size_t end) {
+    float tile[kTile];
+    for (size_t i = begin; i < end; i += kTile) {
+      const size_t len = std::min(kTile, end - i);
+      simd::decode_table(in + i, tile, len, format.decode_table.data());
+      simd::f32_to_bf16(tile, dst + i, len);
+    }
+  });
+}
+
+namespace {
+
+void check_scale(float scale) {
+  if (!(scale > 0.0f) || !std::isfinite(scale))
+    throw Error("quantization scale must be finite and > 0, got " + std::to_string(scale));
+}
+
+}  // namespace
+
+void encode_scaled(const FormatInfo& format, const float* in, uint8_t* codes, size_t n, float scale,
+                   const KernelOptions& options) {
+  check_scale(scale);
+  parallel_for(n, options.threads, [&](size_t begin, size_t end) {
+    float tile[kTile];
+    for (size_t i = begin; i < end; i += kTile) {
+      const size_t len = std::min(kTile, end - i);
+      simd::divide(in + i, tile, len, scale);
+      encode_serial(format, tile, codes + i, len, options.overflow, options.path);
+    }
+  });
+}
+
+void decode_scaled(const FormatInfo& format, const uint8_t* codes, float* out, size_t n, float scale, int threads) {
+  check_scale(scale);
+  parallel_for(n, threads, [&](size_t begin, size_t end) {
+    simd::decode_table(codes + begin, out + begin, end - begin, format.decode_table.data());
+    simd::multiply(out + begin, out + begin, end - begin, scale);
+  });
+}
+
+void fake_quant(const FormatInfo& format, const float* in, float* out, size_t n, float scale,
+                const KernelOptions& options) {
+  check_scale(scale);
+  parallel_for(n, options.threads, [&](size_t begin, size_t end) {
+    uint8_t codes[kTile];
+    KernelOptions serial = options;
+    serial.threads = 1;
+    for (size_t i = begin; i < end; i += kTile) {
+      const size_t len = std::min(kTile, end - i);
+      encode_scaled(format, in + i, codes, len, scale, serial);
+      decode_scaled(format, codes, out + i, len, scale, 1);
+    }
+  });
+}
+
+AmaxResult amax(const float* in, size_t n, int threads) {
+  std::mutex lock;
+  uint32_t max_bits = 0;
+  parallel_for(n, threads, [&](size_t begin, size_t end) {
+    const uint32_t local = simd::max_abs_bits(in + begin, end - begin);
+    const std::lock_guard<std::mutex> guard(lock);
+    max_bits = std::max(max_bits, local);
+  });
+  AmaxResult result;
+  if (max_bits < kF32InfBits) {
+    result.amax = f32_from_bits(max_bits);
+    return result;
+  }
+  // Rare path: some element is NaN/Inf. Report where, and the max over the finite ones.
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(in[i])) {
+      if (result.first_nonfinite == AmaxResult::npos) result.first_nonfinite = i;
+    } else {
+      result.amax = std::max(result.amax, std::fabs(in[i]));
+    }
+  }
+  return result;
+}
+
+}  // namespace hifp8::kernel

@@ -1,0 +1,266 @@
+// Highway compiles this file once per instruction set (foreach_target.h re-includes it).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernel/cpu/simd.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#include "hifp8/format/bits.h"
+#include "hifp8/format/hif8.h"
+#include "hifp8/format/int8.h"
+#include "hifp8/format/ocp_fp8.h"
+#include "kernel/cpu/simd.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace hifp8::kernel::simd::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using DI = hn::RebindToSigned<DF>;
+using VI = hn::Vec<DI>;
+using DU8 = hn::Rebind<uint8_t, DI>;
+
+// 3 - (|e| > 3) - (|e| > 7) - (|e| > 15): HiF8's mantissa width per exponent.
+HWY_INLINE VI Hif8MantissaBits(DI di, VI abs_e) {
+  VI mb = hn::Set(di, 3);
+  mb = hn::Add(mb, hn::VecFromMask(di, hn::Gt(abs_e, hn::Set(di, 3))));
+  mb = hn::Add(mb, hn::VecFromMask(di, hn::Gt(abs_e, hn::Set(di, 7))));
+  return hn::Add(mb, hn::VecFromMask(di, hn::Gt(abs_e, hn::Set(di, 15))));
+}
+
+// The same steps as hif8::encode, in lanes: round at the exponent's width, then build the code from
+// the rounded exponent. Magnitude code = K + (|e| << mb) + (e<0) << (3 or 4) + m, where K folds the
+// dot prefix and the implicit leading 1 of the exponent magnitude (see hif8::normal_code).
+HWY_INLINE VI EncodeHif8Vec(DI di, VI bits, VI overflow_code) {
+  const VI one = hn::Set(di, 1);
+  const VI a = hn::And(bits, hn::Set(di, 0x7fffffff));
+  const VI sign = hn::And(hn::ShiftRight<24>(bits), hn::Set(di, 0x80));
+  const VI ac = hn::Min(a, hn::Set(di, 0x47800000));  // >= 65536 overflows anyway; keeps sums in range
+  const VI e = hn::Sub(hn::ShiftRight<23>(ac), hn::Set(di, 127));
+  const VI drop = hn::Sub(hn::Set(di, 23), Hif8MantissaBits(di, hn::Abs(e)));
+  const VI half = hn::Shl(one, hn::Sub(drop, one));
+  const VI r = hn::AndNot(hn::Sub(hn::Shl(one, drop), one), hn::Add(ac, half));
+  const VI e2 = hn::Sub(hn::ShiftRight<23>(r), hn::Set(di, 127));
+  const VI ae2 = hn::Abs(e2);
+  const VI mb2 = Hif8MantissaBits(di, ae2);
+  const VI m = hn::Shr(hn::And(r, hn::Set(di, 0x7fffff)), hn::Sub(hn::Set(di, 23), mb2));
+  const auto gt1 = hn::Gt(ae2, one);
+  VI k = hn::IfThenElse(gt1, hn::Set(di, 0x10), hn::Set(di, 0x08));
+  k = hn::Add(k, hn::IfThenElseZero(hn::Gt(ae2, hn::Set(di, 3)), hn::Set(di, 0x20)));
+  k = hn::Add(k, hn::IfThenElseZero(hn::Gt(ae2, hn::Set(di, 7)), hn::Set(di, 0x20)));
+  const VI neg = hn::IfThenElseZero(hn::Lt(e2, hn::Zero(di)), one);
+  const VI neg_shift = hn::IfThenElse(gt1, hn::Set(di, 4), hn::Set(di, 3));
+  VI code = hn::Add(hn::Add(k, hn::Shl(ae2, mb2)), hn::Add(hn::Shl(neg, neg_shift), m));
+  code = hn::IfThenElse(hn::Lt(e2, hn::Set(di, -15)), hn::Add(e2, hn::Set(di, 23)), code);
+  code = hn::IfThenElse(hn::Eq(e, hn::Set(di, -23)), one, code);
+  code = hn::IfThenZeroElse(hn::Lt(e, hn::Set(di, -23)), code);
+  code = hn::IfThenElse(hn::Lt(r, hn::Set(di, static_cast<int32_t>(hif8::kOverflowBits))), code, overflow_code);
+  code = hn::Or(code, hn::IfThenZeroElse(hn::Eq(code, hn::Zero(di)), sign));
+  return hn::IfThenElse(hn::Gt(a, hn::Set(di, static_cast<int32_t>(kF32InfBits))), hn::Set(di, hif8::kNan), code);
+}
+
+// Round to nearest even at the format's grid; subnormals through a float add (see ocp::encode).
+template <class Spec>
+HWY_INLINE VI EncodeOcpVec(DF df, DI di, VI bits, VI overflow_code) {
+  constexpr int kDrop = 23 - Spec::kMantissaBits;
+  constexpr int32_t kMinNormalBits = (Spec::kMinNormalExp + 127) << 23;
+  constexpr int32_t kMagicBits = (Spec::kMinNormalExp + 127 + kDrop) << 23;
+  const VI a = hn::And(bits, hn::Set(di, 0x7fffffff));
+  const VI sign = hn::And(hn::ShiftRight<24>(bits), hn::Set(di, 0x80));
+  const VI ac = hn::Min(a, hn::Set(di, static_cast<int32_t>(kF32InfBits)));
+  const VI odd = hn::And(hn::ShiftRight<kDrop>(ac), hn::Set(di, 1));
+  const VI bias = hn::Set(di, ((Spec::kBias - 127) * (1 << 23)) + (1 << (kDrop - 1)) - 1);
+  const VI normal = hn::ShiftRight<kDrop>(hn::Add(hn::Add(ac, bias), odd));
+  const VI magic = hn::Set(di, kMagicBits);
+  const VI sub = hn::Sub(hn::BitCast(di, hn::Add(hn::BitCast(df, ac), hn::BitCast(df, magic))), magic);
+  VI code = hn::IfThenElse(hn::Lt(ac, hn::Set(di, kMinNormalBits)), sub, normal);
+  code = hn::IfThenElse(hn::Gt(code, hn::Set(di, Spec::kMaxFinite)), overflow_code, code);
+  code = hn::Or(code, sign);
+  return hn::IfThenElse(hn::Gt(a, hn::Set(di, static_cast<int32_t>(kF32InfBits))),
+                        hn::Or(sign, hn::Set(di, Spec::kNan)), code);
+}
+
+template <class VecEncode, class ScalarEncode>
+HWY_INLINE void EncodeLoop(const float* HWY_RESTRICT in, uint8_t* HWY_RESTRICT out, size_t n,
+                           VecEncode vec_encode, ScalarEncode scalar_encode) {
+  const DF df;
+  const DI di;
+  const DU8 du8;
+  const size_t lanes = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const VI code = vec_encode(hn::BitCast(di, hn::LoadU(df, in + i)));
+    hn::StoreU(hn::DemoteTo(du8, code), du8, out + i);
+  }
+  for (; i < n; ++i) out[i] = scalar_encode(in[i]);
+}
+
+void EncodeHif8Math(const float* in, uint8_t* out, size_t n, bool saturate) {
+  const DI di;
+  const VI overflow = hn::Set(di, saturate ? hif8::kMaxFinite : hif8::kInf);
+  auto scalar = saturate ? &hif8::encode<Overflow::saturate> : &hif8::encode<Overflow::plain>;
+  EncodeLoop(in, out, n, [&](VI b) { return EncodeHif8Vec(di, b, overflow); }, scalar);
+}
+
+template <class Spec>
+void EncodeOcpMath(const float* in, uint8_t* out, size_t n, bool saturate) {
+  const DF df;
+  const DI di;
+  const VI overflow = hn::Set(di, saturate ? Spec::kMaxFinite : Spec::kInf);
+  auto scalar = saturate ? &ocp::encode<Spec, Overflow::saturate> : &ocp::encode<Spec, Overflow::plain>;
+  EncodeLoop(in, out, n, [&](VI b) { return EncodeOcpVec<Spec>(df, di, b, overflow); }, scalar);
+}
+
+void EncodeE4m3fnMath(const float* in, uint8_t* out, size_t n, bool saturate) {
+  EncodeOcpMath<ocp::E4M3FN>(in, out, n, saturate);
+}
+void EncodeE5m2Math(const float* in, uint8_t* out, size_t n, bool saturate) {
+  EncodeOcpMath<ocp::E5M2>(in, out, n, saturate);
+}
+
+void EncodeInt8Math(const float* in, uint8_t* out, size_t n) {
+  const DF df;
+  const DI di;
+  const VI mask = hn::Set(di, 0xff);
+  const auto lo = hn::Set(df, -int8::kMax);
+  const auto hi = hn::Set(df, int8::kMax);
+  EncodeLoop(in, out, n, [&](VI b) {
+    const auto x = hn::BitCast(df, b);
+    const auto finite_or_zero = hn::IfThenElseZero(hn::Eq(x, x), x);  // NaN -> 0
+    // NearestInt rounds ties to even (the default MXCSR mode); the byte is the two's complement code.
+    return hn::And(hn::NearestInt(hn::Min(hn::Max(finite_or_zero, lo), hi)), mask);
+  }, &int8::encode<Overflow::saturate>);
+}
+
+void EncodePrefixLut(const float* HWY_RESTRICT in, uint8_t* HWY_RESTRICT out, size_t n,
+                     const uint32_t* HWY_RESTRICT lut) {
+  const DI di;
+  const auto* table = reinterpret_cast<const int32_t*>(lut);
+  auto scalar = [lut](float x) {
+    const uint32_t b = f32_bits(x);
+    const uint32_t a = b & 0x7fffffffu;
+    if (a > kF32InfBits) return uint8_t{0x80};
+    const uint32_t code = lut[a >> 19];
+    return static_cast<uint8_t>(code == 0 ? 0 : code | ((b >> 24) & 0x80u));
+  };
+  EncodeLoop(in, out, n, [&](VI b) {
+    const VI a = hn::And(b, hn::Set(di, 0x7fffffff));
+    VI code = hn::GatherIndex(di, table, hn::ShiftRight<19>(a));
+    code = hn::Or(code, hn::IfThenZeroElse(hn::Eq(code, hn::Zero(di)), hn::And(hn::ShiftRight<24>(b), hn::Set(di, 0x80))));
+    return hn::IfThenElse(hn::Gt(a, hn::Set(di, static_cast<int32_t>(kF32InfBits))), hn::Set(di, 0x80), code);
+  }, scalar);
+}
+
+void DecodeTable(const uint8_t* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n,
+                 const float* HWY_RESTRICT table) {
+  const DF df;
+  const DI di;
+  const DU8 du8;
+  const size_t lanes = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const VI index = hn::PromoteTo(di, hn::LoadU(du8, in + i));
+    hn::StoreU(hn::GatherIndex(df, table, index), df, out + i);
+  }
+  for (; i < n; ++i) out[i] = table[in[i]];
+}
+
+uint32_t MaxAbsBits(const float* HWY_RESTRICT in, size_t n) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI abs_mask = hn::Set(di, 0x7fffffff);
+  VI m0 = hn::Zero(di), m1 = hn::Zero(di);
+  size_t i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    m0 = hn::Max(m0, hn::And(hn::BitCast(di, hn::LoadU(df, in + i)), abs_mask));
+    m1 = hn::Max(m1, hn::And(hn::BitCast(di, hn::LoadU(df, in + i + lanes)), abs_mask));
+  }
+  uint32_t result = static_cast<uint32_t>(hn::GetLane(hn::MaxOfLanes(di, hn::Max(m0, m1))));
+  for (; i < n; ++i) {
+    const uint32_t a = f32_bits(in[i]) & 0x7fffffffu;
+    result = a > result ? a : result;
+  }
+  return result;
+}
+
+template <class Op>
+HWY_INLINE void MapFloat(const float* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n, float c, Op op) {
+  const DF df;
+  const auto vc = hn::Set(df, c);
+  const size_t lanes = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(op(hn::LoadU(df, in + i), vc), df, out + i);
+  for (; i < n; ++i) out[i] = hn::GetLane(op(hn::Set(df, in[i]), vc));
+}
+
+void Divide(const float* in, float* out, size_t n, float divisor) {
+  MapFloat(in, out, n, divisor, [](auto x, auto c) { return hn::Div(x, c); });
+}
+void Multiply(const float* in, float* out, size_t n, float factor) {
+  MapFloat(in, out, n, factor, [](auto x, auto c) { return hn::Mul(x, c); });
+}
+
+template <class Half>
+HWY_INLINE void PromoteHalf(const uint16_t* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n,
+                            float (*scalar)(uint16_t)) {
+  const DF df;
+  const hn::Rebind<Half, DF> dh;
+  const auto* src = reinterpret_cast<const Half*>(in);
+  const size_t lanes = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, src + i)), df, out + i);
+  for (; i < n; ++i) out[i] = scalar(in[i]);
+}
+
+void Bf16ToF32(const uint16_t* in, float* out, size_t n) { PromoteHalf<hwy::bfloat16_t>(in, out, n, &::hifp8::bf16_to_f32); }
+void F16ToF32(const uint16_t* in, float* out, size_t n) { PromoteHalf<hwy::float16_t>(in, out, n, &::hifp8::f16_to_f32); }
+
+// Plain loop: the compiler vectorises it, and it rounds ties to even like the scalar definition.
+void F32ToBf16(const float* HWY_RESTRICT in, uint16_t* HWY_RESTRICT out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = ::hifp8::f32_to_bf16(in[i]);
+}
+
+}  // namespace hifp8::kernel::simd::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hifp8::kernel::simd {
+
+HWY_EXPORT(EncodeHif8Math);
+HWY_EXPORT(EncodeE4m3fnMath);
+HWY_EXPORT(EncodeE5m2Math);
+HWY_EXPORT(EncodeInt8Math);
+HWY_EXPORT(EncodePrefixLut);
+HWY_EXPORT(DecodeTable);
+HWY_EXPORT(MaxAbsBits);
+HWY_EXPORT(Divide);
+HWY_EXPORT(Multiply);
+HWY_EXPORT(Bf16ToF32);
+HWY_EXPORT(F16ToF32);
+HWY_EXPORT(F32ToBf16);
+
+void encode_hif8_math(const float* in, uint8_t* out, size_t n, bool saturate) {
+  HWY_DYNAMIC_DISPATCH(EncodeHif8Math)(in, out, n, saturate);
+}
+void encode_e4m3fn_math(const float* in, uint8_t* out, size_t n, bool saturate) {
+  HWY_DYNAMIC_DISPATCH(EncodeE4m3fnMath)(in, out, n, saturate);
+}
+void encode_e5m2_math(const float* in, uint8_t* out, size_t n, bool saturate) {
+  HWY_DYNAMIC_DISPATCH(EncodeE5m2Math)(in, out, n, saturate);
+}
+void encode_int8_math(const float* in, uint8_t* out, size_t n) { HWY_DYNAMIC_DISPATCH(EncodeInt8Math)(in, out, n); }
+void encode_prefix_lut(const float* in, uint8_t* out, size_t n, const uint32_t* lut) {
+  HWY_DYNAMIC_DISPATCH(EncodePrefixLut)(in, out, n, lut);
+}
+void decode_table(const uint8_t* in, float* out, size_t n, const float* table) {
+  HWY_DYNAMIC_DISPATCH(DecodeTable)(in, out, n, table);
+}
+uint32_t max_abs_bits(const float* in, size_t n) { return HWY_DYNAMIC_DISPATCH(MaxAbsBits)(in, n); }
+void divide(const float* in, float* out, size_t n, float d) { HWY_DYNAMIC_DISPATCH(Divide)(in, out, n, d); }
+void multiply(const float* in, float* out, size_t n, float f) { HWY_DYNAMIC_DISPATCH(Multiply)(in, out, n, f); }
+void bf16_to_f32(const uint16_t* in, float* out, size_t n) { HWY_DYNAMIC_DISPATCH(Bf16ToF32)(in, out, n); }
+void f16_to_f32(const uint16_t* in, float* out, size_t n) { HWY_DYNAMIC_DISPATCH(F16ToF32)(in, out, n); }
+void f32_to_bf16(const float* in, uint16_t* out, size_t n) { HWY_DYNAMIC_DISPATCH(F32ToBf16)(in, out, n); }
+
+}  // namespace hifp8::kernel::simd
+#endif

@@ -1,0 +1,32 @@
+#pragma once
+// Single-threaded vector kernels (Highway, dispatched at run time to the best instruction set the CPU
+// has). Each handles any n: whole vectors first, then the tail through the scalar definition.
+// The array API in array_ops.cpp splits work across threads and picks among these.
+#include <cstddef>
+#include <cstdint>
+
+namespace hifp8::kernel::simd {
+
+// Math encoders: the format's rounding written with integer vector ops.
+void encode_hif8_math(const float* in, uint8_t* out, size_t n, bool saturate);
+void encode_e4m3fn_math(const float* in, uint8_t* out, size_t n, bool saturate);
+void encode_e5m2_math(const float* in, uint8_t* out, size_t n, bool saturate);
+void encode_int8_math(const float* in, uint8_t* out, size_t n);
+
+// Prefix-table encoder: lut[|x|_bits >> 19] is the magnitude code; NaN -> 0x80; sign as bit 7 of
+// non-zero codes. Exact for formats with <= 3 mantissa bits and ties away from zero (HiF8).
+void encode_prefix_lut(const float* in, uint8_t* out, size_t n, const uint32_t* lut);
+
+void decode_table(const uint8_t* in, float* out, size_t n, const float* table);
+
+// max over i of (bits(in[i]) & 0x7fffffff): the amax's bit pattern, >= 0x7f800000 if any non-finite.
+uint32_t max_abs_bits(const float* in, size_t n);
+
+void divide(const float* in, float* out, size_t n, float divisor);
+void multiply(const float* in, float* out, size_t n, float factor);
+
+void bf16_to_f32(const uint16_t* in, float* out, size_t n);
+void f16_to_f32(const uint16_t* in, float* out, size_t n);
+void f32_to_bf16(const float* in, uint16_t* out, size_t n);
+
+}  // namespace hifp8::kernel::simd

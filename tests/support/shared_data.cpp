@@ -1,0 +1,39 @@
+#include "support/shared_data.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace hifp8::test {
+
+std::filesystem::path shared_dir() { return HIFP8_SHARED_DIR; }
+
+std::filesystem::path shared_path(const std::string& relative) {
+  const std::filesystem::path path = shared_dir() / relative;
+  if (!std::filesystem::exists(path))
+    throw std::runtime_error("reference data missing: " + path.string() +
+                             " (tests expect the shared/ folder beside the repository root)");
+  return path;
+}
+
+std::vector<std::vector<std::string>> read_tsv(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error("cannot open " + path.string());
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  std::getline(file, line);  // header
+  while (std::getline(file, line)) {
+    if (line.empty()) continue;
+    std::vector<std::string> fields;
+    std::stringstream stream(line);
+    std::string field;
+    while (std::getline(stream, field, '\t')) fields.push_back(field);
+    rows.push_back(fields);
+  }
+  if (rows.empty()) throw std::runtime_error("no rows in " + path.string());
+  return rows;
+}
+
+uint32_t parse_hex(const std::string& text) { return static_cast<uint32_t>(std::stoul(text, nullptr, 16)); }
+
+}  // namespace hifp8::test
