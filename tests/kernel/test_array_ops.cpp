@@ -1,1 +1,211 @@
+// The array kernels against the scalar definitions, on every instruction set Highway built for
+// (AVX-512, AVX2, SSE4, ... as the CPU allows), with special values, odd sizes and thread counts.
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "hifp8/error.h"
+#include "hifp8/format/bits.h"
+#include "hifp8/format/format.h"
+#include "hifp8/kernel/array_ops.h"
+
+namespace hifp8 {
+namespace {
+
+using kernel::DType;
+using kernel::EncodePath;
+
+constexpr size_t kSizes[] = {0, 1, 7, 16, 17, 63, 64, 65, 1000, 4099, 100003};
+constexpr EncodePath kPaths[] = {EncodePath::automatic, EncodePath::scalar, EncodePath::lut, EncodePath::math};
+
+// Fresh random data each run (seed printed on failure): wide-range values with specials mixed in.
+std::vector<float> random_inputs(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> log_magnitude(-30.0f, 20.0f);
+  std::uniform_int_distribution<int> pick(0, 40);
+  const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, 1e-40f, -1e-45f, 3e38f, 40960.0f, 464.0f};
+  std::vector<float> x(n);
+  for (float& v : x) {
+    const int p = pick(rng);
+    v = p < 11 ? specials[p] : std::exp2(log_magnitude(rng)) * (p % 2 ? -1.0f : 1.0f);
+  }
+  return x;
+}
+
+// Runs `body` once per SIMD target compiled in and supported here, then restores normal dispatch.
+template <class Body>
+void for_each_target(Body body) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    body();
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST(ArrayEncode, EveryPathEqualsScalarOnEveryTarget) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  auto check = [&](const FormatInfo& f, EncodePath path, Overflow o, size_t n, int threads) {
+    const std::vector<float> x = random_inputs(n, seed + uint32_t(n));
+    std::vector<uint8_t> got(n, 0xAA);
+    kernel::encode(f, x.data(), got.data(), n, {o, threads, path});
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(got[i], f.encode(x[i], o)) << f.name << " " << kernel::encode_path_name(path) << " x=" << x[i]
+                                           << " i=" << i << " n=" << n;
+    }
+  };
+  for_each_target([&] {
+    for (const FormatInfo& f : all_formats()) {
+      for (EncodePath path : kPaths) {
+        if (!kernel::has_encode_path(f, path)) continue;
+        for (Overflow o : {Overflow::plain, Overflow::saturate}) {
+          for (size_t n : kSizes) {
+            check(f, path, o, n, 1);
+            check(f, path, o, n, 3);
+          }
+        }
+      }
+    }
+  });
+}
+
+TEST(ArrayEncode, UnavailablePathIsAnError) {
+  std::vector<float> x(4, 1.0f);
+  std::vector<uint8_t> codes(4);
+  EXPECT_THROW(kernel::encode(find_format("e4m3"), x.data(), codes.data(), 4, {Overflow::plain, 1, EncodePath::lut}),
+               Error);
+}
+
+TEST(ArrayEncode, Bf16AndF16InputsEncodeLikeTheirFloat32Values) {
+  std::vector<uint16_t> all(65536);
+  for (uint32_t i = 0; i < 65536; ++i) all[i] = uint16_t(i);
+  for_each_target([&] {
+    for (const FormatInfo& f : all_formats()) {
+      std::vector<uint8_t> from_bf16(65536), from_f16(65536);
+      kernel::encode(f, all.data(), DType::bf16, from_bf16.data(), all.size(), {Overflow::saturate, 2});
+      kernel::encode(f, all.data(), DType::f16, from_f16.data(), all.size(), {Overflow::plain, 2});
+      for (uint32_t i = 0; i < 65536; ++i) {
+        ASSERT_EQ(from_bf16[i], f.encode(bf16_to_f32(uint16_t(i)), Overflow::saturate)) << f.name << " bf16 " << i;
+        ASSERT_EQ(from_f16[i], f.encode(f16_to_f32(uint16_t(i)), Overflow::plain)) << f.name << " f16 " << i;
+      }
+    }
+  });
+}
+
+// f16_to_f32 against the compiler's own _Float16 conversion (an independent implementation).
+TEST(Widening, F16MatchesTheCompilersFloat16) {
+  for (uint32_t i = 0; i < 65536; ++i) {
+    const uint16_t bits = uint16_t(i);
+    _Float16 h;
+    std::memcpy(&h, &bits, 2);
+    const float expected = static_cast<float>(h);
+    if (std::isnan(expected)) {
+      EXPECT_TRUE(std::isnan(f16_to_f32(bits))) << i;
+    } else {
+      EXPECT_EQ(f32_bits(f16_to_f32(bits)), f32_bits(expected)) << i;
+    }
+  }
+}
+
+TEST(ArrayDecode, EqualsTheTableToF32AndBf16) {
+  const uint32_t seed = std::random_device{}();
+  for_each_target([&] {
+    for (const FormatInfo& f : all_formats()) {
+      for (size_t n : kSizes) {
+        std::mt19937 rng(seed + uint32_t(n));
+        std::vector<uint8_t> codes(n);
+        for (uint8_t& c : codes) c = uint8_t(rng());
+        std::vector<float> out(n);
+        std::vector<uint16_t> out_bf16(n);
+        kernel::decode(f, codes.data(), out.data(), n, 3);
+        kernel::decode(f, codes.data(), out_bf16.data(), DType::bf16, n, 3);
+        for (size_t i = 0; i < n; ++i) {
+          ASSERT_EQ(f32_bits(out[i]), f32_bits(f.decode(codes[i]))) << f.name << " code " << int(codes[i]);
+          ASSERT_EQ(out_bf16[i], f32_to_bf16(f.decode(codes[i]))) << f.name << " code " << int(codes[i]);
+          if (!std::isnan(out[i])) {
+            ASSERT_EQ(bf16_to_f32(out_bf16[i]), out[i]) << "decoded values are exact in bf16";
+          }
+        }
+      }
+    }
+  });
+}
+
+TEST(ArrayDecode, F16OutputIsAClearError) {
+  uint8_t code = 0;
+  uint16_t out = 0;
+  EXPECT_THROW(kernel::decode(find_format("hif8"), &code, &out, DType::f16, 1), Error);
+}
+
+TEST(FakeQuant, EqualsScalarDivideEncodeDecodeMultiply) {
+  const uint32_t seed = std::random_device{}();
+  for_each_target([&] {
+    for (const FormatInfo& f : all_formats())
+      for (float scale : {1.0f, 0.0137f, 300.0f})
+        for (size_t n : kSizes) {
+          const std::vector<float> x = random_inputs(n, seed + uint32_t(n));
+          std::vector<float> y(n);
+          kernel::fake_quant(f, x.data(), y.data(), n, scale, {Overflow::saturate, 2});
+          for (size_t i = 0; i < n; ++i) {
+            const float expected = f.decode(f.encode(x[i] / scale, Overflow::saturate)) * scale;
+            ASSERT_EQ(f32_bits(y[i]), f32_bits(expected)) << f.name << " x=" << x[i] << " scale=" << scale;
+          }
+          std::vector<float> in_place(x);
+          kernel::fake_quant(f, in_place.data(), in_place.data(), n, scale, {Overflow::saturate, 2});
+          ASSERT_EQ(std::memcmp(in_place.data(), y.data(), n * sizeof(float)), 0) << "in-place differs";
+        }
+  });
+}
+
+TEST(FakeQuant, BadScaleIsAnError) {
+  float x = 1.0f;
+  for (float scale : {0.0f, -1.0f, NAN, INFINITY})
+    EXPECT_THROW(kernel::fake_quant(find_format("hif8"), &x, &x, 1, scale), Error) << scale;
+}
+
+TEST(Amax, FiniteMaximumAndFirstNonFinitePosition) {
+  for_each_target([&] {
+    for (size_t n : {size_t{0}, size_t{1}, size_t{33}, size_t{100003}, size_t{1} << 20})
+      for (int threads : {1, 2, 5}) {
+        std::mt19937 rng{uint32_t(n)};
+        std::normal_distribution<float> normal;
+        std::vector<float> x(n);
+        for (float& v : x) v = normal(rng);
+        float expected = 0;
+        for (float v : x) expected = std::max(expected, std::fabs(v));
+        kernel::AmaxResult r = kernel::amax(x.data(), n, threads);
+        EXPECT_EQ(r.amax, expected);
+        EXPECT_EQ(r.first_nonfinite, kernel::AmaxResult::npos);
+        if (n < 2) continue;
+        x[n / 2] = -INFINITY;
+        x[n - 1] = NAN;
+        r = kernel::amax(x.data(), n, threads);
+        EXPECT_EQ(r.first_nonfinite, n / 2);
+        EXPECT_LE(r.amax, expected);
+        EXPECT_TRUE(std::isfinite(r.amax));
+      }
+  });
+}
+
+// A quarter-billion elements through the threaded paths: no index arithmetic overflows, all threads work.
+TEST(Large, QuarterBillionElementsRoundTrip) {
+  const size_t n = (size_t{1} << 28) + 5;
+  std::vector<float> x(n);
+  for (size_t i = 0; i < n; ++i) x[i] = float(int(i % 1000) - 500) / 64.0f;
+  std::vector<uint8_t> codes(n);
+  const FormatInfo& f = find_format("hif8");
+  kernel::encode(f, x.data(), codes.data(), n, {Overflow::saturate, 0});
+  std::vector<float> y(n);
+  kernel::decode(f, codes.data(), y.data(), n, 0);
+  for (size_t i = 0; i < n; i += 9973) ASSERT_EQ(y[i], f.decode(f.encode(x[i], Overflow::saturate))) << i;
+  ASSERT_EQ(y[n - 1], f.decode(f.encode(x[n - 1], Overflow::saturate)));
+}
+
+}  // namespace
+}  // namespace hifp8

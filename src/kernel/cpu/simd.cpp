@@ -213,7 +213,14 @@ HWY_INLINE void PromoteHalf(const uint16_t* HWY_RESTRICT in, float* HWY_RESTRICT
 }
 
 void Bf16ToF32(const uint16_t* in, float* out, size_t n) { PromoteHalf<hwy::bfloat16_t>(in, out, n, &::hifp8::bf16_to_f32); }
-void F16ToF32(const uint16_t* in, float* out, size_t n) { PromoteHalf<hwy::float16_t>(in, out, n, &::hifp8::f16_to_f32); }
+void F16ToF32(const uint16_t* in, float* out, size_t n) {
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX2
+  // Without F16C, Highway 1.0's emulated conversion turns f16 NaNs into Inf: use the exact scalar one.
+  for (size_t i = 0; i < n; ++i) out[i] = ::hifp8::f16_to_f32(in[i]);
+#else
+  PromoteHalf<hwy::float16_t>(in, out, n, &::hifp8::f16_to_f32);
+#endif
+}
 
 // Plain loop: the compiler vectorises it, and it rounds ties to even like the scalar definition.
 void F32ToBf16(const float* HWY_RESTRICT in, uint16_t* HWY_RESTRICT out, size_t n) {
