@@ -1,1 +1,95 @@
-exit 0
+#!/usr/bin/env bash
+# End-to-end checks of the hifp8 CLI as a user runs it: formats, encode/decode filters, errors, bench.
+# Usage: test_cli.sh PATH/TO/hifp8
+set -u
+HIFP8=${1:?usage: test_cli.sh PATH/TO/hifp8}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+
+check() {  # check NAME EXPECTED ACTUAL
+  if [[ "$2" == "$3" ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $1: expected [$2] got [$3]"
+  fi
+}
+hexdump_bytes() { od -An -v -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'; }
+# float32 little-endian bytes from hex bit patterns, e.g. f32 3f800000 40000000
+f32() { for b in "$@"; do printf "\\x${b:6:2}\\x${b:4:2}\\x${b:2:2}\\x${b:0:2}"; done; }
+
+# formats
+out=$("$HIFP8" formats)
+for name in hif8 hif8-rank fp8_e4m3fn fp8_e5m2 int8; do
+  check "formats lists $name" 1 "$(grep -c "^$name " <<<"$out")"
+done
+check "formats --json" 5 "$("$HIFP8" formats --json | grep -c '"name"')"
+
+# encode: 1.0 0.5 2^-15 32768 40960 NaN -0.0 -1.0 1e-30
+inputs="3f800000 3f000000 38000000 47000000 47200000 7fc00000 80000000 bf800000 0da24260"
+check "encode hif8" "08 18 7e 6e 6f 80 00 88 00" "$(f32 $inputs | "$HIFP8" encode --format hif8 | hexdump_bytes)"
+check "encode hif8 --saturate" "08 18 7e 6e 6e 80 00 88 00" \
+  "$(f32 $inputs | "$HIFP8" encode --format hif8 --saturate | hexdump_bytes)"
+for enc in scalar lut math; do
+  check "encode hif8 --encoder $enc" "08 18 7e 6e 6f 80 00 88 00" \
+    "$(f32 $inputs | "$HIFP8" encode --format hif8 --encoder $enc | hexdump_bytes)"
+done
+check "encode e4m3 (464 ties to 448, 465 -> NaN)" "38 7e 7f ff" \
+  "$(f32 3f800000 43e80000 43e88000 c3e88000 | "$HIFP8" encode --format e4m3 | hexdump_bytes)"
+check "encode e5m2 saturating Inf" "7b fb" "$(f32 7f800000 ff800000 | "$HIFP8" encode --format e5m2 --saturate | hexdump_bytes)"
+check "encode int8" "02 fe 7f 81" "$(f32 3fc00000 c0200000 447a0000 c47a0000 | "$HIFP8" encode --format int8 | hexdump_bytes)"
+check "encode bf16 input" "08 18" "$(printf '\x80\x3f\x00\x3f' | "$HIFP8" encode --format hif8 --input-dtype bf16 | hexdump_bytes)"
+check "encode f16 input" "08 18" "$(printf '\x00\x3c\x00\x38' | "$HIFP8" encode --format hif8 --input-dtype f16 | hexdump_bytes)"
+check "encode empty input" "" "$(printf '' | "$HIFP8" encode --format hif8 | hexdump_bytes)"
+
+# decode and round trips
+check "decode hif8" "00 00 80 3f 00 00 00 47 00 00 80 7f 00 00 c0 7f" \
+  "$(printf '\x08\x6e\x6f\x80' | "$HIFP8" decode --format hif8 | hexdump_bytes)"
+check "decode bf16" "80 3f 00 47" "$(printf '\x08\x6e' | "$HIFP8" decode --format hif8 --out-dtype bf16 | hexdump_bytes)"
+values="3f800000 3f000000 38000000 47000000 c0400000"
+check "rank layout round trip" "$(f32 $values | hexdump_bytes)" \
+  "$(f32 $values | "$HIFP8" encode --format hif8 --layout rank | "$HIFP8" decode --format hif8 --layout rank | hexdump_bytes)"
+check "rank layout orders by value" "07 40" "$(f32 37800000 3f800000 | "$HIFP8" encode --format hif8 --layout rank | hexdump_bytes)"
+
+# files: --in/--out, written whole or not at all
+f32 $values > "$WORK/in.f32"
+"$HIFP8" encode --format e4m3 --in "$WORK/in.f32" --out "$WORK/codes.bin"
+check "encode --out size" 5 "$(stat -c %s "$WORK/codes.bin")"
+check "no temporary files left" "codes.bin in.f32" "$(ls "$WORK" | tr '\n' ' ' | sed 's/ $//')"
+
+# bad input: one-line error, exit code 2, no output file
+expect_error() {  # expect_error NAME MESSAGE-FRAGMENT COMMAND...
+  local name=$1 fragment=$2
+  shift 2
+  local err rc
+  err=$("$@" 2>&1 >/dev/null </dev/null)
+  rc=$?
+  check "$name: exit code" 2 "$rc"
+  check "$name: message" 1 "$(grep -c -- "$fragment" <<<"$err")"
+  check "$name: one line" 1 "$(wc -l <<<"$err")"
+}
+printf 'abc' > "$WORK/three.bin"
+expect_error "3 bytes of f32" "not a multiple" "$HIFP8" encode --format hif8 --in "$WORK/three.bin"
+expect_error "odd bf16 bytes" "not a multiple" "$HIFP8" encode --format hif8 --input-dtype bf16 --in "$WORK/three.bin"
+expect_error "unknown format" "unknown format 'fp4'" "$HIFP8" encode --format fp4
+expect_error "unknown dtype" "unknown dtype" "$HIFP8" encode --format hif8 --input-dtype f64
+expect_error "rank layout on e4m3" "applies to hif8 only" "$HIFP8" encode --format e4m3 --layout rank
+expect_error "unknown layout" "unknown layout" "$HIFP8" encode --format hif8 --layout ieee
+expect_error "decode to f16" "not supported" "$HIFP8" decode --format hif8 --out-dtype f16 --in "$WORK/three.bin"
+expect_error "missing input" "cannot open" "$HIFP8" encode --format hif8 --in "$WORK/nope.f32"
+expect_error "lut for e4m3" "no lut encoder" "$HIFP8" encode --format e4m3 --encoder lut --in "$WORK/in.f32"
+expect_error "missing --format" "format" "$HIFP8" encode
+expect_error "unwritable output" "cannot create" "$HIFP8" encode --format hif8 --in "$WORK/in.f32" --out "$WORK/no/dir/x"
+check "no partial output" 0 "$(ls "$WORK"/no 2>/dev/null | wc -l)"
+
+# bench: JSON with the documented keys
+json=$("$HIFP8" bench kernels --size 4096 --runs 1 --json 2>/dev/null)
+for key in format op gelem_per_s gb_per_s memcpy_ratio; do
+  check "bench json has $key" 1 "$(grep -c "\"$key\"" <<<"$json" | awk '{print ($1 > 0)}')"
+done
+check "bench covers every format" 5 "$(grep '"format"' <<<"$json" | sort -u | wc -l)"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -104,7 +104,9 @@ TEST(Quantize, AllZeroGroupsDecodeToZeros) {
     const QuantizedTensor q = quantize(x, std::vector<int64_t>{4, 64}, f, Granularity::parse("channel"));
     const std::vector<float> y = dequantize(q);
     for (int i = 0; i < 256; ++i) {
-      if (i < 64 || i >= 128) ASSERT_EQ(y[i], 0.0f) << f.name << " " << i;
+      if (i < 64 || i >= 128) {
+        ASSERT_EQ(y[i], 0.0f) << f.name << " " << i;
+      }
     }
     EXPECT_EQ(q.scales[0], 1.0f);
   }
