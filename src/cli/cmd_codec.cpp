@@ -35,9 +35,9 @@ const FormatInfo& resolve_format(const CodecArgs& a) {
 
 kernel::EncodePath parse_encoder(const std::string& name) {
   for (auto p : {kernel::EncodePath::automatic, kernel::EncodePath::scalar, kernel::EncodePath::lut,
-                 kernel::EncodePath::math})
+                 kernel::EncodePath::math, kernel::EncodePath::vperm})
     if (kernel::encode_path_name(p) == name) return p;
-  throw Error("unknown encoder '" + name + "' (known: auto, scalar, lut, math)");
+  throw Error("unknown encoder '" + name + "' (known: auto, scalar, lut, math, vperm)");
 }
 
 void run_encode(const CodecArgs& a) {
@@ -81,7 +81,7 @@ void add_codec_commands(CLI::App& app) {
   add_common(encode, *enc);
   encode->add_option("--input-dtype", enc->dtype, "Element type of the input: f32, bf16, f16");
   encode->add_flag("--saturate", enc->saturate, "Clamp overflow to +-max finite instead of Inf/NaN");
-  encode->add_option("--encoder", enc->encoder, "Implementation: auto, scalar, lut, math (for comparisons)");
+  encode->add_option("--encoder", enc->encoder, "Implementation: auto, scalar, lut, math, vperm (for comparisons)");
   encode->callback([enc] { run_encode(*enc); });
 
   auto dec = std::make_shared<CodecArgs>();

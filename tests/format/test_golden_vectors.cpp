@@ -45,7 +45,7 @@ TEST_P(GoldenVectors, ArrayEncodeMatchesEveryRowOnEveryPath) {
   std::vector<float> inputs;
   for (const auto& row : rows) inputs.push_back(f32_from_bits(test::parse_hex(row[0])));
   for (kernel::EncodePath path : {kernel::EncodePath::automatic, kernel::EncodePath::scalar, kernel::EncodePath::lut,
-                                  kernel::EncodePath::math}) {
+                                  kernel::EncodePath::math, kernel::EncodePath::vperm}) {
     if (!kernel::has_encode_path(format, path)) continue;
     for (Overflow overflow : {Overflow::plain, Overflow::saturate}) {
       std::vector<uint8_t> codes(inputs.size());

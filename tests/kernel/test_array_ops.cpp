@@ -21,7 +21,8 @@ using kernel::DType;
 using kernel::EncodePath;
 
 constexpr size_t kSizes[] = {0, 1, 7, 16, 17, 63, 64, 65, 1000, 4099, 100003};
-constexpr EncodePath kPaths[] = {EncodePath::automatic, EncodePath::scalar, EncodePath::lut, EncodePath::math};
+constexpr EncodePath kPaths[] = {EncodePath::automatic, EncodePath::scalar, EncodePath::lut, EncodePath::math,
+                                 EncodePath::vperm};
 
 // Fresh random data each run (seed printed on failure): wide-range values with specials mixed in.
 std::vector<float> random_inputs(size_t n, uint32_t seed) {

@@ -64,7 +64,9 @@ TEST_P(Exhaustive, FastPathEqualsScalarOnAllFloat32Inputs) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FastPaths, Exhaustive,
-                         testing::Values(Case{FormatId::hif8, kernel::EncodePath::math},
+                         testing::Values(Case{FormatId::hif8, kernel::EncodePath::vperm},
+                                         Case{FormatId::hif8_rank, kernel::EncodePath::vperm},
+                                         Case{FormatId::hif8, kernel::EncodePath::math},
                                          Case{FormatId::hif8, kernel::EncodePath::lut},
                                          Case{FormatId::hif8_rank, kernel::EncodePath::lut},
                                          Case{FormatId::fp8_e4m3fn, kernel::EncodePath::math},

@@ -17,7 +17,10 @@ DType parse_dtype(std::string_view name);  // "f32"/"float32", "bf16"/"bfloat16"
 
 // Which encoder implementation runs. `automatic` is the fastest exact one for the format; the others
 // exist so tests and benchmarks can compare them (each is checked against `scalar` exhaustively).
-enum class EncodePath { automatic, scalar, lut, math };
+//   lut:   4096-entry prefix table read with vector gathers (HiF8, both layouts)
+//   math:  the rounding in integer vector arithmetic (HiF8 Ascend, FP8, INT8)
+//   vperm: HiF8 through small tables held in AVX-512BW registers (both layouts; CPUs with AVX-512BW)
+enum class EncodePath { automatic, scalar, lut, math, vperm };
 std::string_view encode_path_name(EncodePath path);
 bool has_encode_path(const FormatInfo& format, EncodePath path);
 

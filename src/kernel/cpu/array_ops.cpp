@@ -9,6 +9,7 @@
 
 #include "hifp8/error.h"
 #include "hifp8/format/bits.h"
+#include "kernel/cpu/hif8_avx512.h"
 #include "kernel/cpu/simd.h"
 #include "hifp8/kernel/parallel.h"
 
@@ -21,6 +22,8 @@ constexpr size_t kTile = 2048;
 
 using PrefixLut = std::array<uint32_t, 4096>;
 
+bool is_hif8(FormatId id) { return id == FormatId::hif8 || id == FormatId::hif8_rank; }
+
 // lut[i] = encode of the positive float32 whose top 13 bits after the sign are i (lower bits zero).
 // For HiF8 the code depends only on those bits (<= 3 mantissa bits kept, ties away from zero need
 // no sticky bit), except NaN with a low payload, which the kernel checks separately.
@@ -31,7 +34,7 @@ PrefixLut make_prefix_lut(FormatInfo::EncodeFn encode) {
 }
 
 const uint32_t* prefix_lut(const FormatInfo& format, Overflow overflow) {
-  if (format.id != FormatId::hif8 && format.id != FormatId::hif8_rank) return nullptr;
+  if (!is_hif8(format.id)) return nullptr;
   static const std::array<PrefixLut, 4> luts = [] {
     const FormatInfo& ascend = format_info(FormatId::hif8);
     const FormatInfo& rank = format_info(FormatId::hif8_rank);
@@ -42,15 +45,41 @@ const uint32_t* prefix_lut(const FormatInfo& format, Overflow overflow) {
   return luts[index].data();
 }
 
+// The decode table as bfloat16 bit patterns when every value is exact in bfloat16 (else empty).
+struct Bf16DecodeTable {
+  bool exact = true;
+  std::array<uint16_t, 256> bits{};
+};
+
+const Bf16DecodeTable& bf16_decode_table(const FormatInfo& format) {
+  static const std::vector<Bf16DecodeTable> tables = [] {
+    std::vector<Bf16DecodeTable> all(all_formats().size());
+    for (size_t f = 0; f < all.size(); ++f)
+      for (int c = 0; c < 256; ++c) {
+        const uint32_t bits = f32_bits(all_formats()[f].decode_table[c]);
+        all[f].bits[c] = uint16_t(bits >> 16);
+        all[f].exact = all[f].exact && (bits & 0xffffu) == 0;
+      }
+    return all;
+  }();
+  return tables[size_t(&format - all_formats().data())];
+}
+
+void decode_serial(const FormatInfo& format, const uint8_t* in, float* out, size_t n) {
+  const Bf16DecodeTable& bf16 = bf16_decode_table(format);
+  if (bf16.exact && avx512::hif8_encoder_available()) return avx512::decode_bf16_table(in, out, n, bf16.bits.data());
+  simd::decode_table(in, out, n, format.decode_table.data());
+}
+
 bool has_math_encoder(FormatId id) {
   return id == FormatId::hif8 || id == FormatId::fp8_e4m3fn || id == FormatId::fp8_e5m2 || id == FormatId::int8;
 }
 
-// Chosen by `hifp8 bench kernels` on AVX-512 and AVX2 (docs/BENCHMARKS.md): the math encoders beat
-// the gathers of the table encoder wherever both exist.
+// Chosen by measurement (docs/BENCHMARKS.md): for HiF8 the in-register tables beat the gathers of the
+// prefix table, which beat the integer arithmetic; FP8 and INT8 arithmetic is already memory-bound.
 EncodePath fastest_path(const FormatInfo& format) {
+  if (is_hif8(format.id)) return avx512::hif8_encoder_available() ? EncodePath::vperm : EncodePath::lut;
   if (has_math_encoder(format.id)) return EncodePath::math;
-  if (prefix_lut(format, Overflow::plain)) return EncodePath::lut;
   return EncodePath::scalar;
 }
 
@@ -63,6 +92,8 @@ void encode_serial(const FormatInfo& format, const float* in, uint8_t* out, size
   switch (path) {
     case EncodePath::lut:
       return simd::encode_prefix_lut(in, out, n, prefix_lut(format, overflow));
+    case EncodePath::vperm:
+      return avx512::encode_hif8(in, out, n, saturate, format.id == FormatId::hif8_rank);
     case EncodePath::math:
       switch (format.id) {
         case FormatId::hif8: return simd::encode_hif8_math(in, out, n, saturate);
@@ -114,6 +145,7 @@ std::string_view encode_path_name(EncodePath path) {
     case EncodePath::scalar: return "scalar";
     case EncodePath::lut: return "lut";
     case EncodePath::math: return "math";
+    case EncodePath::vperm: return "vperm";
   }
   return "?";
 }
@@ -124,6 +156,7 @@ bool has_encode_path(const FormatInfo& format, EncodePath path) {
     case EncodePath::scalar: return true;
     case EncodePath::lut: return prefix_lut(format, Overflow::plain) != nullptr;
     case EncodePath::math: return has_math_encoder(format.id);
+    case EncodePath::vperm: return is_hif8(format.id) && avx512::hif8_encoder_available();
   }
   return false;
 }
@@ -151,7 +184,7 @@ void encode(const FormatInfo& format, const void* in, DType in_dtype, uint8_t* o
 
 void decode(const FormatInfo& format, const uint8_t* in, float* out, size_t n, int threads) {
   parallel_for(n, threads, [&](size_t begin, size_t end) {
-    simd::decode_table(in + begin, out + begin, end - begin, format.decode_table.data());
+    decode_serial(format, in + begin, out + begin, end - begin);
   });
 }
 
@@ -163,7 +196,7 @@ void decode(const FormatInfo& format, const uint8_t* in, void* out, DType out_dt
     float tile[kTile];
     for (size_t i = begin; i < end; i += kTile) {
       const size_t len = std::min(kTile, end - i);
-      simd::decode_table(in + i, tile, len, format.decode_table.data());
+      decode_serial(format, in + i, tile, len);
       simd::f32_to_bf16(tile, dst + i, len);
     }
   });
@@ -194,7 +227,7 @@ void encode_scaled(const FormatInfo& format, const float* in, uint8_t* codes, si
 void decode_scaled(const FormatInfo& format, const uint8_t* codes, float* out, size_t n, float scale, int threads) {
   check_scale(scale);
   parallel_for(n, threads, [&](size_t begin, size_t end) {
-    simd::decode_table(codes + begin, out + begin, end - begin, format.decode_table.data());
+    decode_serial(format, codes + begin, out + begin, end - begin);
     simd::multiply(out + begin, out + begin, end - begin, scale);
   });
 }

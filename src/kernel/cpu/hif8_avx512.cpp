@@ -1,0 +1,131 @@
+// Why this works: HiF8 values are consecutive in the rank layout, so for |x| = 1.m * 2^e
+//   rank = B(e) + round_ties_away(m4 / 2^d)      (m4: top 4 mantissa bits, d = 4 - mantissa bits of e)
+// where B(e) is the rank of 2^e; a carry out of the mantissa lands exactly on B(e + 1). Only the top
+// 4 mantissa bits matter (<= 3 are kept, ties go away from zero), so the upper 16 bits of each float
+// suffice; the per-exponent values (B, d) and the rank -> Ascend map are small tables held in registers
+// and looked up with vpermi2w. Overflow is a min() on the rank (126 = 32768, 127 = Inf).
+#include "kernel/cpu/hif8_avx512.h"
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm*_undefined_* placeholders.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <array>
+
+#include "hifp8/format/bits.h"
+#include "hifp8/format/hif8.h"
+#include "hifp8/format/hif8_rank.h"
+
+namespace hifp8::kernel::avx512 {
+namespace {
+
+// Index: rel = clamp(biased exponent - 103, 0, 40), i.e. e + 24. Entry: B | d << 8 | half << 11.
+// rel 0 (below 2^-23) and 1 ([2^-23, 2^-22)) use d = 5, whose rounding always adds 0.
+constexpr std::array<uint16_t, 64> kExponentTable = [] {
+  std::array<uint16_t, 64> t{};
+  for (int rel = 0; rel < 64; ++rel) {
+    const int e = rel - 24;
+    int base = 0, d = 5;
+    if (rel == 1) {
+      base = 1;
+    } else if (rel >= 2 && e <= hif8::kMaxExp) {
+      base = hif8::kAscendToRank[hif8::encode<Overflow::plain>(f32_from_bits(uint32_t(e + 127) << 23))];
+      d = 4 - hif8::mantissa_bits(e);
+    } else if (rel > 1) {
+      base = 128;  // 2^16 and above: past Inf, clamped by the overflow min()
+    }
+    t[rel] = uint16_t(base | d << 8 | (1 << d >> 1) << 11);
+  }
+  return t;
+}();
+
+constexpr std::array<uint16_t, 128> kRankToAscend = [] {
+  std::array<uint16_t, 128> t{};
+  for (int r = 0; r < 128; ++r) t[r] = hif8::kRankToAscend[r];
+  return t;
+}();
+
+__attribute__((target("avx512f,avx512bw"))) inline __m512i load_words(const uint16_t* p) {
+  return _mm512_loadu_si512(p);
+}
+
+}  // namespace
+
+bool hif8_encoder_available() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"); }
+
+__attribute__((target("avx512f,avx512bw"))) void encode_hif8(const float* in, uint8_t* out, size_t n, bool saturate,
+                                                             bool rank_layout) {
+  alignas(64) static constexpr std::array<uint16_t, 32> kHighHalves = [] {
+    std::array<uint16_t, 32> idx{};
+    for (int j = 0; j < 32; ++j) idx[j] = uint16_t(2 * j + 1);
+    return idx;
+  }();
+  const __m512i high_halves = load_words(kHighHalves.data());
+  const __m512i exp_lo = load_words(kExponentTable.data()), exp_hi = load_words(kExponentTable.data() + 32);
+  const __m512i asc0 = load_words(kRankToAscend.data()), asc1 = load_words(kRankToAscend.data() + 32);
+  const __m512i asc2 = load_words(kRankToAscend.data() + 64), asc3 = load_words(kRankToAscend.data() + 96);
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(int(kF32InfBits));
+  const __m512i max_rank = _mm512_set1_epi16(saturate ? 126 : 127);
+  const __m512i w103 = _mm512_set1_epi16(103), w40 = _mm512_set1_epi16(40), wff = _mm512_set1_epi16(0xff);
+  const __m512i w7 = _mm512_set1_epi16(7), wf = _mm512_set1_epi16(0xf), w80 = _mm512_set1_epi16(0x80);
+  const __m512i w64 = _mm512_set1_epi16(64), nan_code = _mm512_set1_epi16(hif8::kNan);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512i v0 = _mm512_loadu_si512(in + i), v1 = _mm512_loadu_si512(in + i + 16);
+    // NaN needs all 32 bits (a payload may sit in the low half); everything else only the high half.
+    const __mmask32 nan = _mm512_kunpackw(_mm512_cmpgt_epi32_mask(_mm512_and_si512(v1, abs_mask), inf),
+                                          _mm512_cmpgt_epi32_mask(_mm512_and_si512(v0, abs_mask), inf));
+    const __m512i h = _mm512_permutex2var_epi16(v0, high_halves, v1);
+    const __m512i biased = _mm512_and_si512(_mm512_srli_epi16(h, 7), wff);
+    const __m512i rel = _mm512_min_epu16(_mm512_subs_epu16(biased, w103), w40);
+    const __m512i entry = _mm512_permutex2var_epi16(exp_lo, rel, exp_hi);
+    const __m512i base = _mm512_and_si512(entry, wff);
+    const __m512i d = _mm512_and_si512(_mm512_srli_epi16(entry, 8), w7);
+    const __m512i half = _mm512_srli_epi16(entry, 11);
+    const __m512i m4 = _mm512_and_si512(_mm512_srli_epi16(h, 3), wf);
+    const __m512i q = _mm512_srlv_epi16(_mm512_add_epi16(m4, half), d);
+    const __m512i rank = _mm512_min_epu16(_mm512_add_epi16(base, q), max_rank);
+    __m512i code = rank;
+    if (!rank_layout) {
+      const __mmask32 upper = _mm512_test_epi16_mask(rank, w64);
+      code = _mm512_mask_blend_epi16(upper, _mm512_permutex2var_epi16(asc0, rank, asc1),
+                                     _mm512_permutex2var_epi16(asc2, rank, asc3));
+    }
+    const __m512i sign = _mm512_and_si512(_mm512_srli_epi16(h, 8), w80);
+    code = _mm512_or_si512(code, _mm512_maskz_mov_epi16(_mm512_test_epi16_mask(rank, rank), sign));  // no -0
+    code = _mm512_mask_mov_epi16(code, nan, nan_code);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi16_epi8(code));
+  }
+  for (; i < n; ++i) {
+    const uint8_t c = saturate ? hif8::encode<Overflow::saturate>(in[i]) : hif8::encode<Overflow::plain>(in[i]);
+    out[i] = rank_layout ? hif8::kAscendToRank[c] : c;
+  }
+}
+
+}  // namespace hifp8::kernel::avx512
+
+namespace hifp8::kernel::avx512 {
+
+__attribute__((target("avx512f,avx512bw"))) void decode_bf16_table(const uint8_t* in, float* out, size_t n,
+                                                                   const uint16_t* table) {
+  __m512i t[8];
+  for (int k = 0; k < 8; ++k) t[k] = _mm512_loadu_si512(table + 32 * k);
+  const __m512i bit6 = _mm512_set1_epi16(64), bit7 = _mm512_set1_epi16(128);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512i c = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)));
+    const __mmask32 upper64 = _mm512_test_epi16_mask(c, bit6);
+    const __m512i low_half = _mm512_mask_blend_epi16(upper64, _mm512_permutex2var_epi16(t[0], c, t[1]),
+                                                     _mm512_permutex2var_epi16(t[2], c, t[3]));
+    const __m512i high_half = _mm512_mask_blend_epi16(upper64, _mm512_permutex2var_epi16(t[4], c, t[5]),
+                                                      _mm512_permutex2var_epi16(t[6], c, t[7]));
+    const __m512i w = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(c, bit7), low_half, high_half);
+    const __m512i f0 = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(w)), 16);
+    const __m512i f1 = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(w, 1)), 16);
+    _mm512_storeu_si512(out + i, f0);
+    _mm512_storeu_si512(out + i + 16, f1);
+  }
+  for (; i < n; ++i) out[i] = bf16_to_f32(table[in[i]]);
+}
+
+}  // namespace hifp8::kernel::avx512

@@ -1,0 +1,21 @@
+#pragma once
+// HiF8 encoder on AVX-512BW with in-register tables (no gathers): 32 values per step in 16-bit lanes.
+#include <cstddef>
+#include <cstdint>
+
+namespace hifp8::kernel::avx512 {
+
+bool hif8_encoder_available();  // the CPU has AVX-512BW (also gates decode_bf16_table)
+
+// rank_layout: emit the rank-ordered codes instead of the Ascend ones. Tail through the scalar definition.
+void encode_hif8(const float* in, uint8_t* out, size_t n, bool saturate, bool rank_layout);
+
+}  // namespace hifp8::kernel::avx512
+
+namespace hifp8::kernel::avx512 {
+
+// Decode through a 256-entry table of bfloat16 bit patterns held in registers: exact for formats whose
+// every value is a bfloat16 value (all registered ones: <= 7 significant bits, exponents in range).
+void decode_bf16_table(const uint8_t* in, float* out, size_t n, const uint16_t* table);
+
+}  // namespace hifp8::kernel::avx512
