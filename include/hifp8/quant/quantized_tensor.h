@@ -23,7 +23,7 @@ struct QuantOptions {
 };
 
 // HiF8's default target, chosen by the SQNR sweep in docs/formats.md (bench/hif8_target_sweep).
-inline constexpr float kHif8DefaultTarget = 16.0f;
+inline constexpr float kHif8DefaultTarget = 16.0f;  // 2^4: amax at the top of the 3-mantissa-bit band
 float default_target(const FormatInfo& format);
 
 struct QuantizedTensor {
