@@ -40,13 +40,26 @@ void print_json() {
   std::printf("%s\n", out.dump(2).c_str());
 }
 
+// Every code of one format with its value (the generated decode table), 8 per line.
+void print_values(const std::string& name) {
+  const FormatInfo& f = find_format(name);
+  std::printf("%s: code -> value\n", std::string(f.name).c_str());
+  for (int c = 0; c < 256; ++c)
+    std::printf("%02x %-14s%s", c, number(f.decode(uint8_t(c))).c_str(), c % 8 == 7 ? "\n" : " ");
+}
+
 }  // namespace
 
 void add_formats_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("formats", "List the 8-bit formats and their ranges");
   auto json = std::make_shared<bool>(false);
+  auto values = std::make_shared<std::string>();
   cmd->add_flag("--json", *json, "Print a JSON array instead of a table");
-  cmd->callback([json] { *json ? print_json() : print_table(); });
+  cmd->add_option("--values", *values, "Print all 256 codes of one format with their values");
+  cmd->callback([json, values] {
+    if (!values->empty()) return print_values(*values);
+    *json ? print_json() : print_table();
+  });
 }
 
 }  // namespace hifp8::cli

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages hifp8 builds and tests with (see docs/dependencies.md).
+# Idempotent: does nothing when they are all present. Runs apt-get through sudo when not root.
+set -euo pipefail
+PACKAGES=(build-essential cmake pkg-config libhwy-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all packages present" >&2
+  exit 0
+fi
+SUDO=()
+[[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+echo "install-deps: installing ${missing[*]}" >&2
+"${SUDO[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
