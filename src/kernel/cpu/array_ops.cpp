@@ -209,26 +209,39 @@ void check_scale(float scale) {
     throw Error("quantization scale must be finite and > 0, got " + std::to_string(scale));
 }
 
+// Both steps of each direction run tile by tile, so the second pass reads L1, not memory.
+void encode_scaled_serial(const FormatInfo& format, const float* in, uint8_t* codes, size_t n, float scale,
+                          const KernelOptions& options) {
+  float tile[kTile];
+  for (size_t i = 0; i < n; i += kTile) {
+    const size_t len = std::min(kTile, n - i);
+    simd::divide(in + i, tile, len, scale);
+    encode_serial(format, tile, codes + i, len, options.overflow, options.path);
+  }
+}
+
+void decode_scaled_serial(const FormatInfo& format, const uint8_t* codes, float* out, size_t n, float scale) {
+  for (size_t i = 0; i < n; i += kTile) {
+    const size_t len = std::min(kTile, n - i);
+    decode_serial(format, codes + i, out + i, len);
+    simd::multiply(out + i, out + i, len, scale);
+  }
+}
+
 }  // namespace
 
 void encode_scaled(const FormatInfo& format, const float* in, uint8_t* codes, size_t n, float scale,
                    const KernelOptions& options) {
   check_scale(scale);
   parallel_for(n, options.threads, [&](size_t begin, size_t end) {
-    float tile[kTile];
-    for (size_t i = begin; i < end; i += kTile) {
-      const size_t len = std::min(kTile, end - i);
-      simd::divide(in + i, tile, len, scale);
-      encode_serial(format, tile, codes + i, len, options.overflow, options.path);
-    }
+    encode_scaled_serial(format, in + begin, codes + begin, end - begin, scale, options);
   });
 }
 
 void decode_scaled(const FormatInfo& format, const uint8_t* codes, float* out, size_t n, float scale, int threads) {
   check_scale(scale);
   parallel_for(n, threads, [&](size_t begin, size_t end) {
-    decode_serial(format, codes + begin, out + begin, end - begin);
-    simd::multiply(out + begin, out + begin, end - begin, scale);
+    decode_scaled_serial(format, codes + begin, out + begin, end - begin, scale);
   });
 }
 
@@ -237,12 +250,10 @@ void fake_quant(const FormatInfo& format, const float* in, float* out, size_t n,
   check_scale(scale);
   parallel_for(n, options.threads, [&](size_t begin, size_t end) {
     uint8_t codes[kTile];
-    KernelOptions serial = options;
-    serial.threads = 1;
     for (size_t i = begin; i < end; i += kTile) {
       const size_t len = std::min(kTile, end - i);
-      encode_scaled(format, in + i, codes, len, scale, serial);
-      decode_scaled(format, codes, out + i, len, scale, 1);
+      encode_scaled_serial(format, in + i, codes, len, scale, options);
+      decode_scaled_serial(format, codes, out + i, len, scale);
     }
   });
 }
