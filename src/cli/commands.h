@@ -8,5 +8,7 @@ namespace hifp8::cli {
 void add_formats_command(CLI::App& app);
 void add_codec_commands(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_quantize_commands(CLI::App& app);
+void add_inspect_command(CLI::App& app);
 
 }  // namespace hifp8::cli

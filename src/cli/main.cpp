@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   hifp8::cli::add_formats_command(app);
   hifp8::cli::add_codec_commands(app);
   hifp8::cli::add_bench_command(app);
+  hifp8::cli::add_quantize_commands(app);
+  hifp8::cli::add_inspect_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -130,7 +130,7 @@ QuantizedTensor quantize(std::span<const float> data, std::span<const int64_t> s
   const size_t cols = shape.empty() ? 1 : static_cast<size_t>(shape.back());
   switch (granularity.kind) {
     case GranularityKind::tensor:
-      t.scales[0] = scale_for(whole.amax, target);
+      t.scales[0] = scale_for(options.tensor_amax.value_or(whole.amax), target);
       if (n) kernel::encode_scaled(format, data.data(), t.codes.data(), n, t.scales[0], {Overflow::saturate, options.threads});
       break;
     case GranularityKind::channel:

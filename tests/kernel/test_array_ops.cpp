@@ -210,3 +210,51 @@ TEST(Large, QuarterBillionElementsRoundTrip) {
 
 }  // namespace
 }  // namespace hifp8
+
+namespace hifp8 {
+namespace {
+
+// f32_to_f16 against the compiler's _Float16 conversion on every f16 value, every midpoint between
+// neighbours and the floats either side of them, plus overflow and NaN.
+TEST(Narrowing, F16MatchesTheCompilersFloat16) {
+  auto expect_same = [](float x) {
+    const _Float16 h = static_cast<_Float16>(x);
+    uint16_t expected;
+    std::memcpy(&expected, &h, 2);
+    const uint16_t got = f32_to_f16(x);
+    if (std::isnan(x)) {
+      ASSERT_EQ(got & 0x7c00, 0x7c00);
+      ASSERT_NE(got & 0x3ff, 0);
+    } else {
+      ASSERT_EQ(got, expected) << std::hexfloat << x;
+    }
+  };
+  for (uint32_t i = 0; i < 0x7c00; ++i) {
+    const float v = f16_to_f32(uint16_t(i));
+    const float next = f16_to_f32(uint16_t(i + 1));
+    const float mid = v + (next - v) / 2;
+    for (float x : {v, mid, std::nextafter(mid, 0.0f), std::nextafter(mid, INFINITY)}) {
+      expect_same(x);
+      expect_same(-x);
+    }
+  }
+  for (float x : {65504.0f, 65519.99f, 65520.0f, 1e6f, INFINITY, -INFINITY, NAN, 1e-10f}) expect_same(x);
+}
+
+TEST(Narrowing, RoundTripsThroughWiden) {
+  std::vector<float> x(10007);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(i) * 0.37f - 1000.0f;
+  for (DType d : {DType::f32, DType::bf16, DType::f16}) {
+    std::vector<uint8_t> narrow(x.size() * kernel::dtype_size(d));
+    std::vector<float> back(x.size());
+    kernel::narrow(x.data(), narrow.data(), d, x.size(), 3);
+    kernel::widen(narrow.data(), d, back.data(), x.size(), 3);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float expected = d == DType::f32 ? x[i] : d == DType::bf16 ? bf16_to_f32(f32_to_bf16(x[i])) : f16_to_f32(f32_to_f16(x[i]));
+      ASSERT_EQ(back[i], expected) << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hifp8

@@ -23,6 +23,21 @@ constexpr uint16_t f32_to_bf16(float x) {
   return static_cast<uint16_t>((b + 0x7fffu + lsb) >> 16);
 }
 
+// Round to nearest, ties to even; overflow to Inf; NaN stays a quiet NaN with its sign.
+constexpr uint16_t f32_to_f16(float x) {
+  const uint32_t b = f32_bits(x);
+  const uint16_t sign = static_cast<uint16_t>((b >> 16) & 0x8000u);
+  const uint32_t a = b & 0x7fffffffu;
+  if (a > kF32InfBits) return sign | 0x7e00u;
+  if (a >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 rounds to Inf
+  if (a < 0x38800000u) {                        // below 2^-14: binary16 subnormal (or zero)
+    // Adding 0.5 (whose ulp is 2^-24, the subnormal step) makes the FPU round to that grid.
+    return sign | static_cast<uint16_t>(f32_bits(f32_from_bits(a) + 0.5f) - 0x3f000000u);
+  }
+  const uint32_t odd = (a >> 13) & 1u;
+  return sign | static_cast<uint16_t>((a - 0x38000000u + 0xfffu + odd) >> 13);
+}
+
 // Exact: every binary16 value is a binary32 value.
 constexpr float f16_to_f32(uint16_t h) {
   const uint32_t sign = uint32_t{h & 0x8000u} << 16;

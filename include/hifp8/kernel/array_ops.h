@@ -15,6 +15,10 @@ size_t dtype_size(DType dtype);
 std::string_view dtype_name(DType dtype);
 DType parse_dtype(std::string_view name);  // "f32"/"float32", "bf16"/"bfloat16", "f16"/"float16"
 
+// Wide conversions (exact widening; narrowing rounds to nearest even), vectorised and threaded.
+void widen(const void* in, DType in_dtype, float* out, size_t n, int threads = 0);
+void narrow(const float* in, void* out, DType out_dtype, size_t n, int threads = 0);
+
 // Which encoder implementation runs. `automatic` is the fastest exact one for the format; the others
 // exist so tests and benchmarks can compare them (each is checked against `scalar` exhaustively).
 //   lut:   4096-entry prefix table read with vector gathers (HiF8, both layouts)

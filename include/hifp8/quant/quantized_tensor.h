@@ -3,6 +3,7 @@
 // granularity group. scale = amax(group) / target; target defaults to the format's max finite,
 // except HiF8 (see default_target and docs/formats.md).
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -20,6 +21,8 @@ struct QuantOptions {
   float target = 0.0f;  // 0: default_target(format)
   NonFinitePolicy nonfinite = NonFinitePolicy::error;
   int threads = 0;  // 0: all cores
+  // Tensor granularity only: use this amax instead of the data's (a tensor quantized in row chunks).
+  std::optional<float> tensor_amax = std::nullopt;
 };
 
 // HiF8's default target, chosen by the SQNR sweep in docs/formats.md (bench/hif8_target_sweep).

@@ -161,6 +161,22 @@ bool has_encode_path(const FormatInfo& format, EncodePath path) {
   return false;
 }
 
+void widen(const void* in, DType in_dtype, float* out, size_t n, int threads) {
+  parallel_for(n, threads, [&](size_t begin, size_t end) { widen(in, in_dtype, begin, out + begin, end - begin); });
+}
+
+void narrow(const float* in, void* out, DType out_dtype, size_t n, int threads) {
+  parallel_for(n, threads, [&](size_t begin, size_t end) {
+    switch (out_dtype) {
+      case DType::f32: std::copy(in + begin, in + end, static_cast<float*>(out) + begin); return;
+      case DType::bf16: simd::f32_to_bf16(in + begin, static_cast<uint16_t*>(out) + begin, end - begin); return;
+      case DType::f16:
+        for (size_t i = begin; i < end; ++i) static_cast<uint16_t*>(out)[i] = f32_to_f16(in[i]);
+        return;
+    }
+  });
+}
+
 void encode(const FormatInfo& format, const float* in, uint8_t* out, size_t n, const KernelOptions& options) {
   if (!has_encode_path(format, options.path))
     throw Error("no " + std::string(encode_path_name(options.path)) + " encoder for format " + std::string(format.name));

@@ -1,0 +1,63 @@
+#pragma once
+// The main job: a Hugging Face checkpoint in, a quantized one out (streamed tensor by tensor, in row
+// chunks, so memory is bounded by a chunk plus the scales, not by the model), plus a report of what
+// the quantization cost.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hifp8/io/tensor_selection.h"
+#include "hifp8/quant/granularity.h"
+
+namespace hifp8::io {
+
+struct QuantizeProgress {
+  size_t tensors_done = 0, tensors_total = 0;
+  uint64_t bytes_done = 0, bytes_total = 0;  // input bytes
+  double seconds = 0;
+  std::string current;  // tensor being processed
+};
+
+struct QuantizeCheckpointOptions {
+  std::string scheme = "fp8-dynamic";
+  std::optional<Granularity> granularity;  // default: the scheme's
+  float target = 0;                        // 0: the format's default (HiF8: 16)
+  SelectionRules selection;
+  bool allow_nonfinite = false;  // clamp NaN/Inf instead of failing
+  bool force = false;            // replace an existing output directory
+  uint64_t max_shard_bytes = 5'000'000'000ull;
+  int threads = 0;
+  std::function<void(const QuantizeProgress&)> progress;
+};
+
+struct TensorReport {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string dtype_in, dtype_out;
+  bool quantized = false;
+  double sqnr_db = 0, relative_frobenius = 0, max_abs_error = 0;
+  double saturated_pct = 0, flushed_to_zero_pct = 0;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  double seconds = 0;
+};
+
+struct QuantizeReport {
+  std::string scheme, format, granularity, input, output;
+  float target = 0;
+  std::vector<TensorReport> tensors;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  double seconds = 0;
+
+  nlohmann::json to_json() const;
+  std::string to_markdown() const;  // totals plus the worst tensors by SQNR
+};
+
+// Throws Error (and leaves no output) on any problem: see docs/quantize.md.
+QuantizeReport quantize_checkpoint(const std::filesystem::path& input, const std::filesystem::path& output,
+                                   const QuantizeCheckpointOptions& options);
+
+}  // namespace hifp8::io

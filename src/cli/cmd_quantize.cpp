@@ -1,0 +1,116 @@
+// hifp8 quantize MODEL OUT --scheme S ...   and   hifp8 synth --config NAME --out DIR ...
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "hifp8/error.h"
+#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/io/sharded_writer.h"
+#include "hifp8/io/synthetic_checkpoint.h"
+#include "hifp8/quant/scheme.h"
+
+namespace hifp8::cli {
+namespace {
+
+struct QuantizeArgs {
+  std::string input, output, scheme = "fp8-dynamic", granularity, max_shard = "5GB", report;
+  float target = 0;
+  std::vector<std::string> ignore;
+  bool include_lm_head = false, allow_nonfinite = false, force = false, quiet = false;
+  int threads = 0;
+};
+
+void run_quantize(const QuantizeArgs& a) {
+  io::QuantizeCheckpointOptions opt;
+  opt.scheme = a.scheme;
+  if (!a.granularity.empty()) opt.granularity = Granularity::parse(a.granularity);
+  opt.target = a.target;
+  opt.selection = {a.ignore, a.include_lm_head};
+  opt.allow_nonfinite = a.allow_nonfinite;
+  opt.force = a.force;
+  opt.max_shard_bytes = io::parse_byte_size(a.max_shard);
+  opt.threads = a.threads;
+  auto bar = std::make_shared<ProgressBar>("quantize " + a.scheme);
+  if (!a.quiet)
+    opt.progress = [bar](const io::QuantizeProgress& p) {
+      bar->update(p.bytes_done, p.bytes_total, std::to_string(p.tensors_done) + "/" + std::to_string(p.tensors_total) + " tensors", p.current);
+    };
+  const io::QuantizeReport report = io::quantize_checkpoint(a.input, a.output, opt);
+  bar->finish();
+  if (!a.report.empty()) {
+    std::ofstream out(a.report);
+    out << report.to_json().dump(2) << "\n";
+    if (!out) throw Error("cannot write report " + a.report);
+  }
+  std::printf("%s", report.to_markdown().c_str());
+}
+
+std::string scheme_help() {
+  std::string help = "Quantization scheme:";
+  for (const Scheme& s : all_schemes()) help += "\n  " + std::string(s.name) + ": " + std::string(s.summary);
+  return help;
+}
+
+struct SynthArgs {
+  std::string preset = "tiny", dtype = "BF16", out, max_shard = "5GB";
+  int layers = 0, threads = 0;
+  uint64_t seed = 0;
+  bool force = false;
+};
+
+void run_synth(const SynthArgs& a) {
+  io::SyntheticOptions opt;
+  opt.preset = a.preset;
+  std::string dtype = a.dtype;
+  for (char& c : dtype) c = char(std::toupper(static_cast<unsigned char>(c)));
+  opt.dtype = io::parse_tensor_dtype(dtype);
+  opt.layers = a.layers;
+  opt.seed = a.seed;
+  opt.max_shard_bytes = io::parse_byte_size(a.max_shard);
+  opt.force = a.force;
+  opt.threads = a.threads;
+  std::fprintf(stderr, "synth %s -> %s ...\n", a.preset.c_str(), a.out.c_str());
+  const uint64_t bytes = io::write_synthetic_checkpoint(a.out, opt);
+  std::printf("wrote %s: %.3f GB of %s weights\n", a.out.c_str(), double(bytes) / 1e9, dtype.c_str());
+}
+
+}  // namespace
+
+void add_quantize_commands(CLI::App& app) {
+  auto q = std::make_shared<QuantizeArgs>();
+  CLI::App* cmd = app.add_subcommand("quantize", "Quantize a Hugging Face checkpoint directory");
+  cmd->add_option("model", q->input, "Input model directory (config.json + safetensors)")->required();
+  cmd->add_option("output", q->output, "Output directory (refused if it exists, unless --force)")->required();
+  cmd->add_option("--scheme", q->scheme, scheme_help());
+  cmd->add_option("--granularity", q->granularity, "Weight scales: tensor, channel, group:N, block:RxC (default: the scheme's)");
+  cmd->add_option("--hif8-target,--target", q->target, "Value a group's amax is scaled to (default: max finite; HiF8: 16)");
+  cmd->add_option("--ignore", q->ignore, "Regex of modules to leave unquantized (repeatable)");
+  cmd->add_flag("--include-lm-head", q->include_lm_head, "Quantize lm_head too");
+  cmd->add_flag("--allow-nonfinite", q->allow_nonfinite, "Clamp NaN/Inf weights instead of failing");
+  cmd->add_flag("--force", q->force, "Replace an existing output directory");
+  cmd->add_option("--max-shard-size", q->max_shard, "Largest output shard (default 5GB)");
+  cmd->add_option("--threads", q->threads, "Threads (0: all cores)");
+  cmd->add_option("--report", q->report, "Write the full per-tensor report as JSON");
+  cmd->add_flag("--quiet", q->quiet, "No progress bar");
+  cmd->callback([q] { run_quantize(*q); });
+
+  auto s = std::make_shared<SynthArgs>();
+  CLI::App* synth = app.add_subcommand("synth", "Write a random-weight Llama-shaped checkpoint");
+  std::string presets;
+  for (const std::string& p : io::synthetic_presets()) presets += (presets.empty() ? "" : ", ") + p;
+  synth->add_option("--config", s->preset, "Shape preset: " + presets);
+  synth->add_option("--dtype", s->dtype, "bf16, f16 or f32");
+  synth->add_option("--out", s->out, "Output directory")->required();
+  synth->add_option("--layers", s->layers, "Decoder layers (default: the preset's)");
+  synth->add_option("--seed", s->seed, "Random seed");
+  synth->add_option("--max-shard-size", s->max_shard, "Largest shard (default 5GB)");
+  synth->add_option("--threads", s->threads, "Threads (0: all cores)");
+  synth->add_flag("--force", s->force, "Replace an existing output directory");
+  synth->callback([s] { run_synth(*s); });
+}
+
+}  // namespace hifp8::cli

@@ -1,0 +1,183 @@
+#include "hifp8/io/checkpoint_inspect.h"
+
+#include <algorithm>
+#include <set>
+
+#include "hifp8/error.h"
+#include "hifp8/io/tensor_selection.h"
+#include "hifp8/kernel/array_ops.h"
+
+namespace hifp8::io {
+namespace {
+
+std::vector<std::string> string_list(const nlohmann::json& j) {
+  std::vector<std::string> out;
+  if (j.is_array())
+    for (const nlohmann::json& v : j)
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+Granularity granularity_from_strategy(const nlohmann::json& w) {
+  const std::string strategy = w.value("strategy", "channel");
+  Granularity g;
+  if (strategy == "tensor") g.kind = GranularityKind::tensor;
+  else if (strategy == "channel") g.kind = GranularityKind::channel;
+  else if (strategy == "group") g.kind = GranularityKind::group, g.group_size = w.value("group_size", int64_t{128});
+  else if (strategy == "block") {
+    g.kind = GranularityKind::block;
+    const auto bs = w.find("block_structure");
+    if (bs != w.end() && bs->is_array() && bs->size() == 2) g.block_rows = (*bs)[0], g.block_cols = (*bs)[1];
+  } else {
+    throw Error("unsupported weight strategy '" + strategy + "'");
+  }
+  return g;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+bool is_code_dtype(TensorDType d) {
+  return d == TensorDType::F8_E4M3 || d == TensorDType::F8_E5M2 || d == TensorDType::I8 || d == TensorDType::U8;
+}
+
+const FormatInfo& format_of_dtype(TensorDType d, const QuantizationLayout& layout) {
+  switch (d) {
+    case TensorDType::F8_E4M3: return format_info(FormatId::fp8_e4m3fn);
+    case TensorDType::F8_E5M2: return format_info(FormatId::fp8_e5m2);
+    case TensorDType::I8: return format_info(FormatId::int8);
+    default:
+      if (layout.format) return *layout.format;
+      throw Error("U8 tensor in a checkpoint without a HiF8 quantization_config");
+  }
+}
+
+std::vector<int64_t> expected_scale_shape(const QuantizationLayout& layout, const std::vector<int64_t>& shape) {
+  if (layout.method == "fp8") return {};
+  return layout.granularity.scale_shape(shape);
+}
+
+}  // namespace
+
+QuantizationLayout read_quantization_layout(const nlohmann::json& config) {
+  QuantizationLayout layout;
+  const auto qc_it = config.find("quantization_config");
+  if (qc_it == config.end() || qc_it->is_null()) return layout;
+  const nlohmann::json& qc = *qc_it;
+  const std::string method = qc.value("quant_method", "");
+  if (method == "compressed-tensors") {
+    layout.method = method;
+    const nlohmann::json& groups = qc.at("config_groups");
+    if (!groups.is_object() || groups.empty()) throw Error("compressed-tensors config without config_groups");
+    const nlohmann::json& w = groups.begin()->at("weights");
+    layout.granularity = granularity_from_strategy(w);
+    const bool is_int = w.value("type", "float") == "int";
+    layout.format = &format_info(is_int ? FormatId::int8 : FormatId::fp8_e4m3fn);
+    layout.weight_dtype = is_int ? TensorDType::I8 : TensorDType::F8_E4M3;
+    layout.ignore = string_list(qc.value("ignore", nlohmann::json::array()));
+  } else if (method == "fp8") {
+    layout.format = &format_info(FormatId::fp8_e4m3fn);
+    layout.ignore = string_list(qc.value("ignored_layers", nlohmann::json::array()));
+    const auto block = qc.find("weight_block_size");
+    if (block != qc.end() && block->is_array() && block->size() == 2) {
+      layout.method = "fp8-block";
+      layout.granularity = {GranularityKind::block, 128, (*block)[0].get<int64_t>(), (*block)[1].get<int64_t>()};
+      layout.scale_suffix = "weight_scale_inv";
+    } else {
+      layout.method = "fp8";
+      layout.granularity.kind = GranularityKind::tensor;
+    }
+  } else if (method == "hif8") {
+    layout.method = method;
+    if (qc.value("format", "hifloat8-ascend") != "hifloat8-ascend") throw Error("unsupported HiF8 byte layout in config");
+    layout.format = &format_info(FormatId::hif8);
+    layout.weight_dtype = TensorDType::U8;
+    layout.granularity = granularity_from_strategy(qc.value("weights", nlohmann::json::object()));
+    layout.ignore = string_list(qc.value("ignore", nlohmann::json::array()));
+  } else {
+    throw Error("unsupported quant_method '" + method + "'");
+  }
+  return layout;
+}
+
+std::vector<float> dequantize_tensor(const Checkpoint& ckpt, const std::string& name) {
+  const Checkpoint::Entry* e = ckpt.find(name);
+  if (!e) throw Error("no tensor named '" + name + "' in " + ckpt.dir().string());
+  const TensorInfo& t = *e->info;
+  std::vector<float> out(t.numel());
+  if (is_float_wide(t.dtype)) {
+    const kernel::DType d = t.dtype == TensorDType::F32 ? kernel::DType::f32
+                            : t.dtype == TensorDType::F16 ? kernel::DType::f16 : kernel::DType::bf16;
+    kernel::widen(ckpt.bytes(*e).data(), d, out.data(), out.size());
+    return out;
+  }
+  if (!is_code_dtype(t.dtype)) throw Error("tensor '" + name + "' has dtype " + std::string(dtype_name(t.dtype)) + ", which hifp8 does not dequantize");
+  const QuantizationLayout layout = read_quantization_layout(ckpt.config());
+  const std::string scale_name = module_name(name) + "." + layout.scale_suffix;
+  const Checkpoint::Entry* s = ckpt.find(scale_name);
+  if (!s) throw Error("quantized tensor '" + name + "' has no scale tensor '" + scale_name + "'");
+  QuantizedTensor q;
+  q.format = &format_of_dtype(t.dtype, layout);
+  q.granularity = layout.granularity;
+  q.shape = t.shape;
+  q.scale_shape = layout.granularity.scale_shape(t.shape);
+  const auto codes = ckpt.bytes(*e);
+  q.codes.assign(codes.begin(), codes.end());
+  q.scales = dequantize_tensor(ckpt, scale_name);
+  dequantize(q, out);
+  return out;
+}
+
+std::vector<std::string> validate_checkpoint(const Checkpoint& ckpt) {
+  std::vector<std::string> problems;
+  QuantizationLayout layout;
+  try {
+    layout = read_quantization_layout(ckpt.config());
+  } catch (const std::exception& e) {
+    return {std::string("config.json quantization_config: ") + e.what()};
+  }
+  if (layout.method == "none") return problems;
+  const std::set<std::string> ignore(layout.ignore.begin(), layout.ignore.end());
+  const TensorSelector selector({{}, true});
+  std::set<std::string> quantized_modules;
+  for (const Checkpoint::Entry& e : ckpt.tensors()) {
+    const TensorInfo& t = *e.info;
+    const std::string module = module_name(t.name);
+    if (is_code_dtype(t.dtype)) {
+      quantized_modules.insert(module);
+      if (t.dtype != layout.weight_dtype)
+        problems.push_back(t.name + ": dtype " + std::string(dtype_name(t.dtype)) + ", but the config's method " +
+                           layout.method + " stores " + std::string(dtype_name(layout.weight_dtype)));
+      if (ignore.count(module)) problems.push_back(t.name + ": quantized, but its module is in the config's ignore list");
+      const Checkpoint::Entry* s = ckpt.find(module + "." + layout.scale_suffix);
+      if (!s) {
+        problems.push_back(t.name + ": no scale tensor " + module + "." + layout.scale_suffix);
+        continue;
+      }
+      if (!is_float_wide(s->info->dtype))
+        problems.push_back(s->info->name + ": dtype " + std::string(dtype_name(s->info->dtype)) + ", expected F32 (or F16/BF16)");
+      std::vector<int64_t> expected;
+      try {
+        expected = expected_scale_shape(layout, t.shape);
+      } catch (const std::exception& err) {
+        problems.push_back(t.name + ": " + err.what());
+        continue;
+      }
+      const bool scalar_ok = layout.granularity.kind == GranularityKind::tensor && s->info->numel() == 1;
+      if (s->info->shape != expected && !scalar_ok)
+        problems.push_back(s->info->name + ": shape " + shape_text(s->info->shape) + ", expected " + shape_text(expected) +
+                           " for weight " + shape_text(t.shape) + " with " + layout.granularity.to_string() + " scales");
+    } else if (selector.classify(t.name, t.shape.size()) == TensorRole::quantize && !ignore.count(module) &&
+               module != "lm_head") {
+      problems.push_back(t.name + ": a Linear weight left in " + std::string(dtype_name(t.dtype)) +
+                         " but not in the config's ignore list");
+    }
+  }
+  if (quantized_modules.empty()) problems.push_back("config declares " + layout.method + " quantization but no tensor is quantized");
+  return problems;
+}
+
+}  // namespace hifp8::io

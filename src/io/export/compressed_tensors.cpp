@@ -1,0 +1,53 @@
+// compressed-tensors (llm-compressor's format; stock vLLM and SGLang load it): float-quantized E4M3 or
+// int-quantized INT8 weights with weight_scale, activations quantized dynamically per token
+// (per group of 128 for block weights), as in ../shared/spec/checkpoint-formats.md.
+#include "hifp8/error.h"
+#include "io/export/writers.h"
+
+namespace hifp8::io {
+namespace {
+
+class CompressedTensorsWriter : public ExportWriter {
+ public:
+  TensorDType weight_dtype(TensorDType) const override { return TensorDType::F8_E4M3; }
+  void check_granularity(const Granularity&) const override {}
+  nlohmann::json quantization_config(const ExportContext& c) const override {
+    const bool is_int = c.scheme.format == FormatId::int8;
+    nlohmann::json weights = {{"num_bits", 8},         {"type", is_int ? "int" : "float"},
+                              {"symmetric", true},     {"dynamic", false},
+                              {"group_size", nullptr}, {"block_structure", nullptr},
+                              {"observer", "minmax"}};
+    weights.update(strategy_fields(c.granularity));
+    const bool block = c.granularity.kind == GranularityKind::block;
+    nlohmann::json activations = {{"num_bits", 8},
+                                  {"type", is_int ? "int" : "float"},
+                                  {"strategy", block ? "group" : "token"},
+                                  {"symmetric", true},
+                                  {"dynamic", true},
+                                  {"group_size", block ? nlohmann::json(c.granularity.block_cols) : nlohmann::json(nullptr)},
+                                  {"block_structure", nullptr},
+                                  {"observer", nullptr}};
+    return {{"quant_method", "compressed-tensors"},
+            {"format", is_int ? "int-quantized" : "float-quantized"},
+            {"quantization_status", "compressed"},
+            {"config_groups",
+             {{"group_0",
+               {{"targets", {"Linear"}}, {"weights", weights}, {"input_activations", activations}, {"output_activations", nullptr}}}}},
+            {"ignore", c.ignore},
+            {"kv_cache_scheme", nullptr}};
+  }
+};
+
+class CompressedTensorsIntWriter : public CompressedTensorsWriter {
+ public:
+  TensorDType weight_dtype(TensorDType) const override { return TensorDType::I8; }
+};
+
+}  // namespace
+
+std::unique_ptr<ExportWriter> make_compressed_tensors_writer(bool int8) {
+  if (int8) return std::make_unique<CompressedTensorsIntWriter>();
+  return std::make_unique<CompressedTensorsWriter>();
+}
+
+}  // namespace hifp8::io

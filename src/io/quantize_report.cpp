@@ -1,0 +1,94 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "hifp8/io/quantize_checkpoint.h"
+
+namespace hifp8::io {
+namespace {
+
+// JSON has no Infinity: an exact (error-free) tensor's SQNR is written as null.
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+std::string number(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json QuantizeReport::to_json() const {
+  nlohmann::json tensors_json = nlohmann::json::array();
+  size_t quantized = 0;
+  for (const TensorReport& t : tensors) {
+    nlohmann::json j = {{"name", t.name},         {"shape", t.shape},         {"dtype_in", t.dtype_in},
+                        {"dtype_out", t.dtype_out}, {"quantized", t.quantized}, {"bytes_in", t.bytes_in},
+                        {"bytes_out", t.bytes_out}, {"seconds", t.seconds}};
+    if (t.quantized) {
+      ++quantized;
+      j["sqnr_db"] = finite_or_null(t.sqnr_db);
+      j["relative_frobenius_error"] = t.relative_frobenius;
+      j["max_abs_error"] = t.max_abs_error;
+      j["saturated_pct"] = t.saturated_pct;
+      j["flushed_to_zero_pct"] = t.flushed_to_zero_pct;
+    }
+    tensors_json.push_back(j);
+  }
+  return {{"scheme", scheme},
+          {"format", format},
+          {"granularity", granularity},
+          {"target", target},
+          {"input", input},
+          {"output", output},
+          {"totals",
+           {{"tensors", tensors.size()},
+            {"quantized_tensors", quantized},
+            {"bytes_in", bytes_in},
+            {"bytes_out", bytes_out},
+            {"compression_ratio", bytes_out ? double(bytes_in) / double(bytes_out) : 0.0},
+            {"seconds", seconds},
+            {"input_gb_per_s", seconds > 0 ? double(bytes_in) / seconds / 1e9 : 0.0}}},
+          {"tensors", tensors_json}};
+}
+
+std::string QuantizeReport::to_markdown() const {
+  std::vector<const TensorReport*> q;
+  for (const TensorReport& t : tensors)
+    if (t.quantized) q.push_back(&t);
+  std::sort(q.begin(), q.end(), [](const TensorReport* a, const TensorReport* b) { return a->sqnr_db < b->sqnr_db; });
+  double sqnr_sum = 0;
+  size_t finite = 0;
+  for (const TensorReport* t : q)
+    if (std::isfinite(t->sqnr_db)) sqnr_sum += t->sqnr_db, ++finite;
+  std::string md = "## hifp8 quantize: " + scheme + " (" + format + ", " + granularity + ", target " +
+                   number("%g", target) + ")\n\n";
+  md += "| | |\n|---|---|\n";
+  md += "| input | " + input + " |\n| output | " + output + " |\n";
+  md += "| tensors | " + std::to_string(tensors.size()) + " (" + std::to_string(q.size()) + " quantized) |\n";
+  md += "| size | " + number("%.1f", double(bytes_in) / 1e6) + " MB -> " + number("%.1f", double(bytes_out) / 1e6) +
+        " MB (" + number("%.2f", bytes_out ? double(bytes_in) / double(bytes_out) : 0.0) + "x) |\n";
+  md += "| time | " + number("%.2f", seconds) + " s (" + number("%.2f", seconds > 0 ? double(bytes_in) / seconds / 1e9 : 0.0) +
+        " GB/s of input) |\n";
+  if (!q.empty()) {
+    md += "| SQNR | mean " + number("%.2f", finite ? sqnr_sum / double(finite) : 0.0) + " dB, worst " +
+          number("%.2f", q.front()->sqnr_db) + " dB (" + q.front()->name + ") |\n";
+    md += "\nWorst tensors by SQNR:\n\n| tensor | shape | SQNR dB | rel. error | max abs error | saturated % | flushed % |\n"
+          "|---|---|---:|---:|---:|---:|---:|\n";
+    for (size_t i = 0; i < std::min<size_t>(10, q.size()); ++i) {
+      const TensorReport& t = *q[i];
+      md += "| " + t.name + " | " + shape_text(t.shape) + " | " + number("%.2f", t.sqnr_db) + " | " +
+            number("%.4f", t.relative_frobenius) + " | " + number("%.3g", t.max_abs_error) + " | " +
+            number("%.4f", t.saturated_pct) + " | " + number("%.4f", t.flushed_to_zero_pct) + " |\n";
+    }
+  }
+  return md;
+}
+
+}  // namespace hifp8::io
