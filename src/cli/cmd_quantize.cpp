@@ -73,7 +73,6 @@ void run_synth(const SynthArgs& a) {
   opt.max_shard_bytes = io::parse_byte_size(a.max_shard);
   opt.force = a.force;
   opt.threads = a.threads;
-  std::fprintf(stderr, "synth %s -> %s ...\n", a.preset.c_str(), a.out.c_str());
   const uint64_t bytes = io::write_synthetic_checkpoint(a.out, opt);
   std::printf("wrote %s: %.3f GB of %s weights\n", a.out.c_str(), double(bytes) / 1e9, dtype.c_str());
 }

@@ -91,5 +91,22 @@ for key in format op gelem_per_s gb_per_s memcpy_ratio; do
 done
 check "bench covers every format" 5 "$(grep '"format"' <<<"$json" | sort -u | wc -l)"
 
+# synth -> quantize -> inspect, as the README's main job does it
+"$HIFP8" synth --config tiny --out "$WORK/tiny" --max-shard-size 1MB >/dev/null 2>&1
+check "synth shards" 1 "$(ls "$WORK/tiny" | grep -c index.json)"
+"$HIFP8" quantize "$WORK/tiny" "$WORK/tiny-hif8" --scheme hif8 --report "$WORK/report.json" >"$WORK/summary.md" 2>"$WORK/progress.txt"
+check "quantize summary" 1 "$(grep -c '^## hifp8 quantize: hif8' "$WORK/summary.md")"
+check "quantize progress on stderr" 1 "$(grep -c '100%' "$WORK/progress.txt")"
+check "report json" 1 "$(grep -c '"compression_ratio"' "$WORK/report.json")"
+check "inspect --validate" 1 "$("$HIFP8" inspect "$WORK/tiny-hif8" --validate | grep -c 'validate: OK')"
+"$HIFP8" inspect "$WORK/tiny-hif8" --tensor model.layers.0.mlp.up_proj.weight --dequant-out "$WORK/w.f32" 2>/dev/null
+check "inspect --dequant-out size" $((688 * 256 * 4)) "$(stat -c %s "$WORK/w.f32")"
+expect_error "quantize into an existing dir" "already exists" "$HIFP8" quantize "$WORK/tiny" "$WORK/tiny-hif8" --quiet
+expect_error "unknown scheme" "unknown scheme 'fp4'" "$HIFP8" quantize "$WORK/tiny" "$WORK/x" --scheme fp4
+expect_error "not a model dir" "not a model directory" "$HIFP8" quantize "$WORK/nope" "$WORK/x"
+expect_error "unknown synth config" "unknown synthetic config" "$HIFP8" synth --config gpt5 --out "$WORK/y"
+expect_error "inspect a missing tensor" "no tensor named" "$HIFP8" inspect "$WORK/tiny" --tensor nope --dequant-out "$WORK/z"
+check "no partial outputs" "" "$(ls -A "$WORK" | grep -E '^(x|y|z|\.)' | tr '\n' ' ')"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
