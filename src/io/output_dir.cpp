@@ -10,7 +10,9 @@ namespace fs = std::filesystem;
 OutputDir::OutputDir(const fs::path& target, bool force) : target_(fs::absolute(target).lexically_normal()), force_(force) {
   if (target_.filename().empty()) target_ = target_.parent_path();
   if (fs::exists(target_) && !force) throw Error(target.string() + " already exists (use --force to replace it)");
-  if (!fs::is_directory(target_.parent_path())) throw Error(target_.parent_path().string() + ": no such directory");
+  std::error_code ec;
+  fs::create_directories(target_.parent_path(), ec);  // like save_pretrained: parents are created
+  if (!fs::is_directory(target_.parent_path())) throw Error(target_.parent_path().string() + ": cannot create the directory");
   temp_ = target_.parent_path() / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(temp_);
   fs::create_directory(temp_);
