@@ -1,5 +1,7 @@
 #include "hifp8/io/quantize_checkpoint.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -290,6 +292,8 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   for (const fs::path& f : ckpt.other_files()) fs::copy_file(f, out_dir.path() / f.filename());
   out_dir.commit();
   report.seconds = since(start);
+  struct rusage usage {};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) report.peak_rss_bytes = uint64_t(usage.ru_maxrss) * 1024;  // KiB on Linux
   return report;
 }
 

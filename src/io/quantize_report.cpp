@@ -54,6 +54,7 @@ nlohmann::json QuantizeReport::to_json() const {
             {"bytes_out", bytes_out},
             {"compression_ratio", bytes_out ? double(bytes_in) / double(bytes_out) : 0.0},
             {"seconds", seconds},
+            {"peak_rss_bytes", peak_rss_bytes},
             {"input_gb_per_s", seconds > 0 ? double(bytes_in) / seconds / 1e9 : 0.0}}},
           {"tensors", tensors_json}};
 }
@@ -75,7 +76,7 @@ std::string QuantizeReport::to_markdown() const {
   md += "| size | " + number("%.1f", double(bytes_in) / 1e6) + " MB -> " + number("%.1f", double(bytes_out) / 1e6) +
         " MB (" + number("%.2f", bytes_out ? double(bytes_in) / double(bytes_out) : 0.0) + "x) |\n";
   md += "| time | " + number("%.2f", seconds) + " s (" + number("%.2f", seconds > 0 ? double(bytes_in) / seconds / 1e9 : 0.0) +
-        " GB/s of input) |\n";
+        " GB/s of input), peak RSS " + number("%.0f", double(peak_rss_bytes) / 1e6) + " MB |\n";
   if (!q.empty()) {
     md += "| SQNR | mean " + number("%.2f", finite ? sqnr_sum / double(finite) : 0.0) + " dB, worst " +
           number("%.2f", q.front()->sqnr_db) + " dB (" + q.front()->name + ") |\n";

@@ -51,6 +51,7 @@ struct QuantizeReport {
   std::vector<TensorReport> tensors;
   uint64_t bytes_in = 0, bytes_out = 0;
   double seconds = 0;
+  uint64_t peak_rss_bytes = 0;  // of this process, at the end of the run
 
   nlohmann::json to_json() const;
   std::string to_markdown() const;  // totals plus the worst tensors by SQNR
