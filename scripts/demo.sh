@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# The main job for now: the format table, then a few values through HiF8 and FP8 and back.
+# The main job: quantize a model to FP8 and HiF8 and report what it cost.
+#   scripts/demo.sh [MODEL_DIR [SCHEME...]]
+# Without MODEL_DIR, a small synthetic bf16 Llama (hifp8 synth --config tiny) is made first.
+# Outputs go to build/demo/<scheme>; each is validated with `hifp8 inspect --validate`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HIFP8=build/hifp8
-echo "== hifp8 formats"
-$HIFP8 formats
-# float32 little-endian: 1.0, 0.3, -2.5, 1000, 40960, 1e-6, NaN
-values=(3f800000 3e99999a c0200000 447a0000 47200000 358637bd 7fc00000)
-f32() { for b in "$@"; do printf "\\x${b:6:2}\\x${b:4:2}\\x${b:2:2}\\x${b:0:2}"; done; }
-echo
-echo "== encode 1.0 0.3 -2.5 1000 40960 1e-6 NaN, then decode"
-for format in hif8 fp8_e4m3fn fp8_e5m2; do
-  codes=$(f32 "${values[@]}" | $HIFP8 encode --format $format | od -An -v -tx1 | tr -s ' \n' ' ')
-  back=$(f32 "${values[@]}" | $HIFP8 encode --format $format | $HIFP8 decode --format $format | od -An -v -tf4 | tr -s ' \n' ' ')
-  printf '%-11s codes:%s\n%-11s values:%s\n' "$format" "$codes" "" "$back"
+DEMO=build/demo
+model=${1:-}
+shift $(( $# > 0 ? 1 : 0 ))
+schemes=("$@")
+[[ ${#schemes[@]} -gt 0 ]] || schemes=(fp8-dynamic hif8)
+mkdir -p "$DEMO"
+if [[ -z $model ]]; then
+  model=$DEMO/synthetic-tiny
+  echo "== hifp8 synth --config tiny --dtype bf16 --out $model"
+  $HIFP8 synth --config tiny --dtype bf16 --out "$model" --force
+fi
+for scheme in "${schemes[@]}"; do
+  echo
+  echo "== hifp8 quantize $model $DEMO/$scheme --scheme $scheme"
+  $HIFP8 quantize "$model" "$DEMO/$scheme" --scheme "$scheme" --force --report "$DEMO/$scheme.report.json"
+  $HIFP8 inspect "$DEMO/$scheme" --validate | tail -n 1
 done
+echo
+echo "Reports: $DEMO/*.report.json; docs/quantize.md tells how to serve each output."

@@ -4,6 +4,7 @@
 # tests/io/safetensors_regressions/ so the unit tests replay it forever.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh fuzz
 seconds=${1:-600}
 mkdir -p build-fuzz fuzz/crashes build-fuzz/corpus
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude \

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages hifp8 builds and tests with (see docs/dependencies.md).
 # Idempotent: does nothing when they are all present. Runs apt-get through sudo when not root.
+#   scripts/install-deps.sh          build and test dependencies
+#   scripts/install-deps.sh fuzz     also clang and its libFuzzer/sanitizer runtimes (scripts/fuzz.sh)
 set -euo pipefail
 PACKAGES=(build-essential cmake pkg-config libhwy-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev)
+[[ ${1:-} != fuzz ]] || PACKAGES+=(clang libclang-rt-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

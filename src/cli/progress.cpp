@@ -14,9 +14,12 @@ void ProgressBar::update(uint64_t done, uint64_t total, const std::string& count
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double fraction = total ? double(done) / double(total) : 1.0;
   const int decile = int(fraction * 10);
-  if (tty_ ? now - last_draw_ < std::chrono::milliseconds(100) && done < total : decile == last_decile_) return;
+  // At 100% the count may still move (tensors without bytes, the last tensor's bookkeeping): draw those.
+  const bool final_change = done == total && count != last_count_;
+  if (!final_change && (tty_ ? now - last_draw_ < std::chrono::milliseconds(100) : decile == last_decile_)) return;
   last_draw_ = now;
   last_decile_ = decile;
+  last_count_ = count;
   const double rate = elapsed > 0 ? double(done) / elapsed : 0.0;
   const double eta = rate > 0 ? double(total - done) / rate : 0.0;
   char bar[21];

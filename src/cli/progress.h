@@ -19,7 +19,7 @@ class ProgressBar {
   bool tty_;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point start_, last_draw_;
-  std::string last_line_;
+  std::string last_line_, last_count_;
 };
 
 }  // namespace hifp8::cli

@@ -3,9 +3,11 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <future>
 #include <mutex>
 
 #include "hifp8/error.h"
@@ -23,9 +25,11 @@ namespace hifp8::io {
 namespace fs = std::filesystem;
 namespace {
 
-// Elements per row chunk: large enough to keep both cores busy, small enough that a chunk's float32
-// copies (input, dequantized) stay far below the memory budget whatever the tensor size.
+// A tensor is processed in row chunks of about kChunkElements (one write() each), each split into
+// tiles of about kTileElements rows that one thread carries through every step (widen, quantize,
+// dequantize, measure) while they sit in its L2 cache.
 constexpr size_t kChunkElements = size_t{16} << 20;
+constexpr size_t kTileElements = size_t{32} << 10;
 constexpr size_t kCopyChunkBytes = size_t{64} << 20;
 
 using Clock = std::chrono::steady_clock;
@@ -39,39 +43,30 @@ kernel::DType wide_dtype(TensorDType d) {
   }
 }
 
-struct ErrorAccumulator {
-  double sum_x2 = 0, sum_e2 = 0, max_abs = 0;
-  uint64_t saturated = 0, flushed = 0, nonzero = 0, count = 0;
-
-  void add(const ErrorAccumulator& o) {
-    sum_x2 += o.sum_x2, sum_e2 += o.sum_e2, max_abs = std::max(max_abs, o.max_abs);
-    saturated += o.saturated, flushed += o.flushed, nonzero += o.nonzero, count += o.count;
+// Runs write jobs one at a time, in submission order, on a second thread: the page-cache copy of one
+// chunk (a large share of the run on small machines) overlaps the quantization of the next.
+class WriteBehind {
+ public:
+  WriteBehind() = default;
+  WriteBehind(const WriteBehind&) = delete;
+  WriteBehind& operator=(const WriteBehind&) = delete;
+  ~WriteBehind() {
+    if (pending_.valid()) pending_.wait();
   }
-};
 
-ErrorAccumulator measure_chunk(const float* x, const float* deq, const uint8_t* codes, size_t n,
-                               const FormatInfo& f, int threads) {
-  ErrorAccumulator total;
-  std::mutex lock;
-  kernel::parallel_for(n, threads, [&](size_t begin, size_t end) {
-    ErrorAccumulator a;
-    for (size_t i = begin; i < end; ++i) {
-      const double xv = x[i], d = xv - double(deq[i]);
-      a.sum_x2 += xv * xv;
-      a.sum_e2 += d * d;
-      a.max_abs = std::max(a.max_abs, std::fabs(d));
-      if (xv == 0) continue;
-      ++a.nonzero;
-      const float code_value = std::fabs(f.decode(codes[i]));
-      if (code_value == 0) ++a.flushed;
-      if (code_value == f.max_finite && std::fabs(xv) > std::fabs(double(deq[i]))) ++a.saturated;
-    }
-    a.count = end - begin;
-    const std::lock_guard<std::mutex> guard(lock);
-    total.add(a);
-  });
-  return total;
-}
+  template <class Job>
+  void submit(Job job) {
+    wait();
+    pending_ = std::async(std::launch::async, std::move(job));
+  }
+  // Rethrows what the last job threw.
+  void wait() {
+    if (pending_.valid()) pending_.get();
+  }
+
+ private:
+  std::future<void> pending_;
+};
 
 class Pipeline {
  public:
@@ -83,71 +78,65 @@ class Pipeline {
   }
 
   void copy(const Checkpoint::Entry& e, ShardedWriter& out, TensorReport& r) {
-    out.begin_tensor(e.info->name);
     const std::span<const uint8_t> bytes = ckpt_.bytes(e);
-    for (size_t i = 0; i < bytes.size(); i += kCopyChunkBytes) {
-      const size_t len = std::min(kCopyChunkBytes, bytes.size() - i);
-      out.write(bytes.subspan(i, len));
-      advance(len, e.info->name);
-    }
-    ckpt_.release(e);
+    writes_.submit([&out, &ckpt = ckpt_, &e, bytes] {
+      out.begin_tensor(e.info->name);
+      for (size_t i = 0; i < bytes.size(); i += kCopyChunkBytes)
+        out.write(bytes.subspan(i, std::min(kCopyChunkBytes, bytes.size() - i)));
+      ckpt.release(e);
+    });
+    advance(bytes.size(), e.info->name);
     r.bytes_out = bytes.size();
   }
+
+  // Waits for the last write; call before finishing the shards.
+  void flush() { writes_.wait(); }
 
   void quantize(const Checkpoint::Entry& e, ShardedWriter& out, TensorReport& r) {
     const TensorInfo& info = *e.info;
     const size_t cols = static_cast<size_t>(info.shape.back());
     const size_t rows = cols ? info.numel() / cols : 0;
-    const kernel::DType src_dtype = wide_dtype(info.dtype);
-    const size_t src_size = kernel::dtype_size(src_dtype);
-    const uint8_t* src = ckpt_.bytes(e).data();
-    size_t chunk_rows = std::max<size_t>(1, kChunkElements / std::max<size_t>(1, cols));
-    if (g_.kind == GranularityKind::block) {
-      const auto br = static_cast<size_t>(g_.block_rows);
-      chunk_rows = std::max<size_t>(1, chunk_rows / br) * br;
-    }
-    std::vector<float> x(std::min(rows, chunk_rows) * cols), deq(x.size());
-    std::vector<uint8_t> narrowed(writer_.writes_codes() ? 0 : x.size() * src_size);
-    std::optional<float> tensor_amax;
-    if (g_.kind == GranularityKind::tensor) tensor_amax = tensor_wide_amax(e, x, chunk_rows, cols);
+    const size_t out_size = writer_.writes_codes() ? 1 : kernel::dtype_size(wide_dtype(info.dtype));
+    // Tiles never split a scale group: block granularity tiles are whole block rows.
+    const size_t tile_rows = g_.kind == GranularityKind::block ? static_cast<size_t>(g_.block_rows)
+                                                               : std::max<size_t>(1, kTileElements / std::max<size_t>(1, cols));
+    const size_t chunk_rows = std::max<size_t>(1, kChunkElements / std::max<size_t>(1, cols * tile_rows)) * tile_rows;
+    const std::vector<int64_t> tile_shape = {int64_t(tile_rows), int64_t(cols)};
+    const size_t scales_per_tile = g_.kind == GranularityKind::tensor ? 0 : numel(g_.scale_shape(tile_shape));
+    // 1.0 as for an all-zero group: what an empty tensor's per-tensor scale keeps.
+    std::vector<float> scales(g_.kind == GranularityKind::tensor ? 1 : numel(g_.scale_shape(info.shape)), 1.0f);
+    TileJob job{info, ckpt_.bytes(e).data(), cols, tile_rows, scales_per_tile, scales, std::nullopt, {}, {}};
+    if (g_.kind == GranularityKind::tensor) job.tensor_amax = tensor_wide_amax(e, cols);
 
-    QuantOptions qopt{target_, opt_.allow_nonfinite ? NonFinitePolicy::clamp : NonFinitePolicy::error, opt_.threads, tensor_amax};
-    std::vector<float> scales;
-    ErrorAccumulator stats;
-    out.begin_tensor(info.name);
+    writes_.submit([&out, &info] { out.begin_tensor(info.name); });
     for (size_t r0 = 0; r0 < rows; r0 += chunk_rows) {
-      const size_t nr = std::min(chunk_rows, rows - r0), n = nr * cols;
-      kernel::widen(src + r0 * cols * src_size, src_dtype, x.data(), n, opt_.threads);
-      if (!opt_.allow_nonfinite) check_finite(info, x.data(), n, r0 * cols);
-      const std::vector<int64_t> chunk_shape = {int64_t(nr), int64_t(cols)};
-      const QuantizedTensor q = hifp8::quantize({x.data(), n}, chunk_shape, format_, g_, qopt);
-      dequantize(q, {deq.data(), n}, opt_.threads);
-      if (!writer_.writes_codes()) {
-        // Fake-quant is written in the original dtype: measure what is written, rounding included.
-        kernel::narrow(deq.data(), narrowed.data(), src_dtype, n, opt_.threads);
-        kernel::widen(narrowed.data(), src_dtype, deq.data(), n, opt_.threads);
-      }
-      stats.add(measure_chunk(x.data(), deq.data(), q.codes.data(), n, format_, opt_.threads));
-      if (writer_.writes_codes()) {
-        out.write(q.codes);
-        if (g_.kind != GranularityKind::tensor || scales.empty()) scales.insert(scales.end(), q.scales.begin(), q.scales.end());
-      } else {
-        out.write({narrowed.data(), n * src_size});
-      }
-      advance(n * src_size, info.name);
+      const size_t nr = std::min(chunk_rows, rows - r0);
+      const size_t tiles = (nr + tile_rows - 1) / tile_rows;
+      // The write in flight (if any) reads the other buffer, so this one is free.
+      std::vector<uint8_t>& chunk = buffers_[next_buffer_];
+      next_buffer_ ^= 1;
+      chunk.resize(nr * cols * out_size);
+      kernel::parallel_for(tiles, opt_.threads, [&](size_t t0, size_t t1) {
+        run_tiles(job, r0 + t0 * tile_rows, std::min(r0 + nr, r0 + t1 * tile_rows), chunk.data() + t0 * tile_rows * cols * out_size);
+      }, 1);
+      writes_.submit([&out, &chunk] { out.write(chunk); });
+      advance(nr * cols * kernel::dtype_size(wide_dtype(info.dtype)), info.name);
     }
-    if (writer_.writes_codes()) {
-      out.begin_tensor(module_name(info.name) + "." + writer_.scale_suffix());
-      out.write({reinterpret_cast<const uint8_t*>(scales.data()), scales.size() * sizeof(float)});
-    }
+    if (writer_.writes_codes())
+      writes_.submit([&out, name = module_name(info.name) + "." + writer_.scale_suffix(), scales] {
+        out.begin_tensor(name);
+        out.write({reinterpret_cast<const uint8_t*>(scales.data()), scales.size() * sizeof(float)});
+      });
     ckpt_.release(e);
+    const kernel::ErrorSums& st = job.stats;
     r.quantized = true;
-    r.bytes_out = info.numel() * dtype_size(writer_.weight_dtype(info.dtype)) + scales.size() * sizeof(float);
-    r.sqnr_db = stats.sum_e2 == 0 ? INFINITY : 10.0 * std::log10(stats.sum_x2 / stats.sum_e2);
-    r.relative_frobenius = stats.sum_x2 == 0 ? 0.0 : std::sqrt(stats.sum_e2 / stats.sum_x2);
-    r.max_abs_error = stats.max_abs;
-    r.saturated_pct = stats.nonzero ? 100.0 * double(stats.saturated) / double(stats.nonzero) : 0.0;
-    r.flushed_to_zero_pct = stats.nonzero ? 100.0 * double(stats.flushed) / double(stats.nonzero) : 0.0;
+    r.bytes_out = info.numel() * dtype_size(writer_.weight_dtype(info.dtype)) +
+                  (writer_.writes_codes() ? scales.size() * sizeof(float) : 0);
+    r.sqnr_db = st.sum_e2 == 0 ? INFINITY : 10.0 * std::log10(st.sum_x2 / st.sum_e2);
+    r.relative_frobenius = st.sum_x2 == 0 ? 0.0 : std::sqrt(st.sum_e2 / st.sum_x2);
+    r.max_abs_error = st.max_abs_error;
+    r.saturated_pct = st.nonzero ? 100.0 * double(st.saturated) / double(st.nonzero) : 0.0;
+    r.flushed_to_zero_pct = st.nonzero ? 100.0 * double(st.flushed) / double(st.nonzero) : 0.0;
   }
 
   void tensor_done() {
@@ -156,14 +145,61 @@ class Pipeline {
   }
 
  private:
-  float tensor_wide_amax(const Checkpoint::Entry& e, std::vector<float>& buffer, size_t chunk_rows, size_t cols) {
+  // One tensor's shared state while its tiles run on several threads.
+  struct TileJob {
+    const TensorInfo& info;
+    const uint8_t* src;  // the tensor's bytes
+    size_t cols, tile_rows, scales_per_tile;
+    std::vector<float>& scales;
+    std::optional<float> tensor_amax;
+    std::mutex lock;  // guards stats
+    kernel::ErrorSums stats;
+  };
+
+  // Rows [row_begin, row_end) of the tensor, whole tiles from a tile boundary; output bytes go to dst.
+  void run_tiles(TileJob& job, size_t row_begin, size_t row_end, uint8_t* dst) {
+    const TensorInfo& info = job.info;
+    const size_t cols = job.cols;
+    const kernel::DType src_dtype = wide_dtype(info.dtype);
+    const size_t src_size = kernel::dtype_size(src_dtype);
+    const uint8_t* src = job.src;
+    const QuantOptions qopt{target_, opt_.allow_nonfinite ? NonFinitePolicy::clamp : NonFinitePolicy::error, 1,
+                            job.tensor_amax};
+    std::vector<float> x(job.tile_rows * cols), deq(x.size());
+    kernel::ErrorSums local;
+    for (size_t row = row_begin; row < row_end; row += job.tile_rows) {
+      const size_t nr = std::min(job.tile_rows, row_end - row), n = nr * cols;
+      kernel::widen(src + row * cols * src_size, src_dtype, x.data(), n, 1);
+      if (!opt_.allow_nonfinite) check_finite(info, x.data(), n, row * cols);
+      const QuantizedTensor q = hifp8::quantize({x.data(), n}, std::vector<int64_t>{int64_t(nr), int64_t(cols)}, format_, g_, qopt);
+      dequantize(q, {deq.data(), n}, 1);
+      if (writer_.writes_codes()) {
+        std::copy(q.codes.begin(), q.codes.end(), dst);
+        dst += n;
+        const size_t offset = g_.kind == GranularityKind::tensor ? 0 : row / job.tile_rows * job.scales_per_tile;
+        std::copy(q.scales.begin(), q.scales.end(), job.scales.begin() + offset);
+      } else {
+        // Fake-quant is written in the original dtype: measure what is written, rounding included.
+        kernel::narrow(deq.data(), dst, src_dtype, n, 1);
+        kernel::widen(dst, src_dtype, deq.data(), n, 1);
+        dst += n * src_size;
+      }
+      local.add(kernel::error_sums(format_, x.data(), deq.data(), q.codes.data(), n, 1));
+    }
+    const std::lock_guard<std::mutex> guard(job.lock);
+    job.stats.add(local);
+  }
+
+  // Tensor granularity needs the whole tensor's amax before the first chunk is quantized.
+  float tensor_wide_amax(const Checkpoint::Entry& e, size_t cols) {
     const kernel::DType d = wide_dtype(e.info->dtype);
-    const size_t rows = cols ? e.info->numel() / cols : 0;
+    const size_t n_total = e.info->numel(), chunk = std::max<size_t>(1, kChunkElements / std::max<size_t>(1, cols)) * std::max<size_t>(1, cols);
+    std::vector<float> buffer(std::min(n_total, chunk));
     float amax = 0;
-    for (size_t r0 = 0; r0 < rows; r0 += chunk_rows) {
-      const size_t n = std::min(chunk_rows, rows - r0) * cols;
-      kernel::widen(ckpt_.bytes(e).data() + r0 * cols * kernel::dtype_size(d), d, buffer.data(), n, opt_.threads);
-      if (!opt_.allow_nonfinite) check_finite(*e.info, buffer.data(), n, r0 * cols);
+    for (size_t i = 0; i < n_total; i += chunk) {
+      const size_t n = std::min(chunk, n_total - i);
+      kernel::widen(ckpt_.bytes(e).data() + i * kernel::dtype_size(d), d, buffer.data(), n, opt_.threads);
+      if (!opt_.allow_nonfinite) check_finite(*e.info, buffer.data(), n, i);
       amax = std::max(amax, kernel::amax(buffer.data(), n, opt_.threads).amax);
     }
     return amax;
@@ -197,6 +233,9 @@ class Pipeline {
   const ExportWriter& writer_;
   QuantizeProgress progress_;
   Clock::time_point start_ = Clock::now();
+  std::array<std::vector<uint8_t>, 2> buffers_;  // output chunks: one being filled, one being written
+  size_t next_buffer_ = 0;
+  WriteBehind writes_;  // last member: destroyed first, so a write in flight finishes before the buffers go
 };
 
 void write_json(const fs::path& path, const nlohmann::json& j) {
@@ -283,6 +322,7 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
       report.tensors.push_back(std::move(r));
       pipeline.tensor_done();
     }
+    pipeline.flush();
     shards.finish();
   }
   nlohmann::json config = ckpt.config();

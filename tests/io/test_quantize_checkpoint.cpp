@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
@@ -189,6 +190,58 @@ TEST(Quantize, IgnoreAndLmHeadOptions) {
 }
 
 // Every failure: a clear error, no output directory, no temporary directory left behind.
+// Shapes the chunk/tile split must handle: empty weights, a single row wider than a tile, rows that
+// leave a ragged last tile and a ragged last 128-row block. Every scheme; scales compared with a
+// whole-tensor quantize() of the same data.
+TEST(Quantize, EmptyAndRaggedWeights) {
+  test::TempDir tmp;
+  const fs::path in = tmp.path() / "in";
+  fs::create_directories(in);
+  std::ofstream(in / "config.json") << R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama"})";
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
+      {"model.layers.0.mlp.up_proj.weight", {0, 256}},   {"model.layers.0.mlp.down_proj.weight", {256, 0}},
+      {"model.layers.1.mlp.up_proj.weight", {1, 40960}}, {"model.layers.1.mlp.down_proj.weight", {300, 384}},
+      {"model.layers.2.mlp.up_proj.weight", {133, 4096}}};
+  std::vector<TensorSpec> specs;
+  for (const auto& [name, shape] : shapes) specs.push_back({name, TensorDType::F32, shape});
+  std::vector<std::vector<float>> data;
+  {
+    SafetensorsWriter w(in / "model.safetensors", specs);
+    std::mt19937 rng(std::random_device{}());
+    std::student_t_distribution<float> heavy(3.0f);
+    for (const auto& [name, shape] : shapes) {
+      data.emplace_back(numel(shape));
+      for (float& v : data.back()) v = heavy(rng);
+      w.write({reinterpret_cast<const uint8_t*>(data.back().data()), data.back().size() * sizeof(float)});
+    }
+    w.finish();
+  }
+  for (const Scheme& scheme : all_schemes()) {
+    SCOPED_TRACE(scheme.name);
+    QuantizeCheckpointOptions opt;
+    opt.scheme = scheme.name;
+    const fs::path out = tmp.path() / scheme.name;
+    const QuantizeReport report = quantize_checkpoint(in, out, opt);
+    EXPECT_EQ(report.tensors.size(), shapes.size());
+    const Checkpoint c = Checkpoint::open(out);
+    EXPECT_EQ(validate_checkpoint(c), std::vector<std::string>{});
+    const Granularity g = scheme.default_granularity;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const auto& [name, shape] = shapes[i];
+      const QuantizedTensor whole = quantize(data[i], shape, format_info(scheme.format), g);
+      const std::vector<float> expected = dequantize(whole);
+      std::vector<float> got = dequantize_tensor(c, name);
+      ASSERT_EQ(got.size(), expected.size()) << name;
+      if (scheme.export_kind == ExportKind::fake_quant) {
+        // Written in the input dtype (F32 here): exactly the dequantized values.
+        EXPECT_EQ(got, expected) << name;
+      } else {
+        for (size_t j = 0; j < got.size(); ++j) ASSERT_EQ(got[j], expected[j]) << name << " element " << j;
+      }
+    }
+  }
+}
+
 TEST(Quantize, BadInputsFailCleanly) {
   test::TempDir tmp;
   const fs::path in = synth(tmp.path() / "in", "tiny", TensorDType::F32);

@@ -194,6 +194,50 @@ TEST(Amax, FiniteMaximumAndFirstNonFinitePosition) {
   });
 }
 
+// The error statistics against a float64 loop over fake-quantized random data, every format and target.
+TEST(ErrorSums, MatchFloat64Reference) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  for_each_target([&] {
+    for (const FormatInfo& f : all_formats()) {
+      for (size_t n : kSizes) {
+        std::mt19937 rng(seed + uint32_t(n));
+        std::normal_distribution<float> normal;
+        std::vector<float> x(n), deq(n);
+        for (size_t i = 0; i < n; ++i) x[i] = i % 13 == 0 ? 0.0f : normal(rng) * (i % 17 == 0 ? 1e-15f : 1.0f);
+        // A scale that makes some values saturate (|x| up to ~4.5 sigma over 2 sigma) and tiny ones flush.
+        const float scale = 2.0f / f.max_finite;
+        std::vector<uint8_t> codes(n);
+        kernel::encode_scaled(f, x.data(), codes.data(), n, scale, {Overflow::saturate, 1});
+        kernel::decode_scaled(f, codes.data(), deq.data(), n, scale, 1);
+        double x2 = 0, e2 = 0, max_err = 0;
+        uint64_t nonzero = 0, flushed = 0, saturated = 0;
+        for (size_t i = 0; i < n; ++i) {
+          const double d = double(x[i]) - deq[i];
+          x2 += double(x[i]) * x[i], e2 += d * d, max_err = std::max(max_err, std::fabs(d));
+          if (x[i] == 0) continue;
+          ++nonzero;
+          flushed += deq[i] == 0;
+          saturated += std::fabs(f.decode(codes[i])) == f.max_finite && std::fabs(x[i]) > std::fabs(deq[i]);
+        }
+        for (int threads : {1, 3}) {
+          const kernel::ErrorSums s = kernel::error_sums(f, x.data(), deq.data(), codes.data(), n, threads);
+          EXPECT_NEAR(s.sum_x2, x2, 1e-5 * x2) << f.name << " n=" << n;
+          EXPECT_NEAR(s.sum_e2, e2, 1e-5 * e2) << f.name << " n=" << n;
+          EXPECT_EQ(s.max_abs_error, float(max_err)) << f.name << " n=" << n;
+          EXPECT_EQ(s.nonzero, nonzero);
+          EXPECT_EQ(s.flushed, flushed) << f.name << " n=" << n;
+          EXPECT_EQ(s.saturated, saturated) << f.name << " n=" << n;
+          if (n >= 4099) {
+            EXPECT_GT(s.saturated, 0u) << f.name;
+            EXPECT_GT(s.flushed, 0u) << f.name;
+          }
+        }
+      }
+    }
+  });
+}
+
 // A quarter-billion elements through the threaded paths: no index arithmetic overflows, all threads work.
 TEST(Large, QuarterBillionElementsRoundTrip) {
   const size_t n = (size_t{1} << 28) + 5;

@@ -58,4 +58,17 @@ struct AmaxResult {
 };
 AmaxResult amax(const float* in, size_t n, int threads = 0);
 
+// What quantization cost: x is the original, deq the dequantized values, codes the codes they came
+// from (same length). NaN/Inf in x propagate into the sums.
+struct ErrorSums {
+  double sum_x2 = 0, sum_e2 = 0;  // sum of x^2 and of (x - deq)^2
+  float max_abs_error = 0;
+  uint64_t nonzero = 0;    // x != 0
+  uint64_t flushed = 0;    // x != 0 but deq == 0
+  uint64_t saturated = 0;  // code of largest magnitude and |x| > |deq|: clipped, not rounded
+  void add(const ErrorSums& other);
+};
+ErrorSums error_sums(const FormatInfo& format, const float* x, const float* deq, const uint8_t* codes, size_t n,
+                     int threads = 0);
+
 }  // namespace hifp8::kernel

@@ -298,4 +298,25 @@ AmaxResult amax(const float* in, size_t n, int threads) {
   return result;
 }
 
+void ErrorSums::add(const ErrorSums& o) {
+  sum_x2 += o.sum_x2, sum_e2 += o.sum_e2, max_abs_error = std::max(max_abs_error, o.max_abs_error);
+  nonzero += o.nonzero, flushed += o.flushed, saturated += o.saturated;
+}
+
+ErrorSums error_sums(const FormatInfo& format, const float* x, const float* deq, const uint8_t* codes, size_t n,
+                     int threads) {
+  // The two codes of largest finite magnitude (+-max_finite; INT8's -128 is never produced).
+  std::array<uint8_t, 2> max_codes{};
+  for (int c = 0, found = 0; c < 256 && found < 2; ++c)
+    if (std::fabs(format.decode(uint8_t(c))) == format.max_finite) max_codes[found++] = uint8_t(c);
+  std::mutex lock;
+  ErrorSums total;
+  parallel_for(n, threads, [&](size_t begin, size_t end) {
+    const ErrorSums part = simd::error_stats(x + begin, deq + begin, codes + begin, end - begin, max_codes[0], max_codes[1]);
+    const std::lock_guard<std::mutex> guard(lock);
+    total.add(part);
+  });
+  return total;
+}
+
 }  // namespace hifp8::kernel

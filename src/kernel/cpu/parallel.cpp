@@ -22,7 +22,10 @@ void parallel_for(size_t n, int threads, const std::function<void(size_t, size_t
     return;
   }
   // Chunk boundaries on 64-element multiples keep every chunk's vectors aligned like the whole array's.
-  const size_t step = ((n + chunks - 1) / chunks + 63) / 64 * 64;
+  // Short ranges (rows, blocks, tiles rather than elements) are split evenly instead, or rounding up
+  // to 64 would leave every item on the first thread.
+  const size_t even = (n + chunks - 1) / chunks;
+  const size_t step = even >= 4096 ? (even + 63) / 64 * 64 : even;
   std::vector<std::exception_ptr> errors(chunks);
   std::vector<std::thread> workers;
   workers.reserve(chunks - 1);

@@ -183,6 +183,53 @@ uint32_t MaxAbsBits(const float* HWY_RESTRICT in, size_t n) {
   return result;
 }
 
+// Sums for quantization-error statistics over x (original) and deq (dequantized): float lanes per
+// block of kStatsBlock elements (rounding error ~1e-6 relative), blocks added in double.
+constexpr size_t kStatsBlock = 1024;
+
+void ErrorStats(const float* HWY_RESTRICT x, const float* HWY_RESTRICT deq, const uint8_t* HWY_RESTRICT codes,
+                size_t n, uint8_t max_code_pos, uint8_t max_code_neg, ErrorSums* HWY_RESTRICT out) {
+  const DF df;
+  const DI di;
+  const DU8 du8;
+  const size_t lanes = hn::Lanes(df);
+  const VI max_pos = hn::Set(di, max_code_pos), max_neg = hn::Set(di, max_code_neg);
+  auto max_err = hn::Zero(df);
+  ErrorSums sums;
+  size_t i = 0;
+  while (i + lanes <= n) {
+    auto x2 = hn::Zero(df), e2 = hn::Zero(df);
+    const size_t block_end = i + std::min(kStatsBlock, n - i) / lanes * lanes;
+    for (; i < block_end; i += lanes) {
+      const auto xv = hn::LoadU(df, x + i), dv = hn::LoadU(df, deq + i);
+      const auto err = hn::Sub(xv, dv);
+      x2 = hn::MulAdd(xv, xv, x2);
+      e2 = hn::MulAdd(err, err, e2);
+      max_err = hn::Max(max_err, hn::Abs(err));
+      const auto nonzero = hn::Ne(xv, hn::Zero(df));
+      sums.nonzero += hn::CountTrue(df, nonzero);
+      sums.flushed += hn::CountTrue(df, hn::And(nonzero, hn::Eq(dv, hn::Zero(df))));
+      const VI code = hn::PromoteTo(di, hn::LoadU(du8, codes + i));
+      const auto at_max = hn::RebindMask(df, hn::Or(hn::Eq(code, max_pos), hn::Eq(code, max_neg)));
+      sums.saturated += hn::CountTrue(df, hn::And(at_max, hn::Gt(hn::Abs(xv), hn::Abs(dv))));
+    }
+    sums.sum_x2 += hn::GetLane(hn::SumOfLanes(df, x2));
+    sums.sum_e2 += hn::GetLane(hn::SumOfLanes(df, e2));
+  }
+  sums.max_abs_error = hn::GetLane(hn::MaxOfLanes(df, max_err));
+  for (; i < n; ++i) {
+    const float err = x[i] - deq[i];
+    sums.sum_x2 += double(x[i]) * x[i];
+    sums.sum_e2 += double(err) * err;
+    sums.max_abs_error = std::max(sums.max_abs_error, std::fabs(err));
+    if (x[i] == 0.0f) continue;
+    ++sums.nonzero;
+    sums.flushed += deq[i] == 0.0f;
+    sums.saturated += (codes[i] == max_code_pos || codes[i] == max_code_neg) && std::fabs(x[i]) > std::fabs(deq[i]);
+  }
+  *out = sums;
+}
+
 template <class Op>
 HWY_INLINE void MapFloat(const float* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n, float c, Op op) {
   const DF df;
@@ -240,6 +287,7 @@ HWY_EXPORT(EncodeInt8Math);
 HWY_EXPORT(EncodePrefixLut);
 HWY_EXPORT(DecodeTable);
 HWY_EXPORT(MaxAbsBits);
+HWY_EXPORT(ErrorStats);
 HWY_EXPORT(Divide);
 HWY_EXPORT(Multiply);
 HWY_EXPORT(Bf16ToF32);
@@ -263,6 +311,12 @@ void decode_table(const uint8_t* in, float* out, size_t n, const float* table) {
   HWY_DYNAMIC_DISPATCH(DecodeTable)(in, out, n, table);
 }
 uint32_t max_abs_bits(const float* in, size_t n) { return HWY_DYNAMIC_DISPATCH(MaxAbsBits)(in, n); }
+ErrorSums error_stats(const float* x, const float* deq, const uint8_t* codes, size_t n, uint8_t max_code_pos,
+                      uint8_t max_code_neg) {
+  ErrorSums sums;
+  HWY_DYNAMIC_DISPATCH(ErrorStats)(x, deq, codes, n, max_code_pos, max_code_neg, &sums);
+  return sums;
+}
 void divide(const float* in, float* out, size_t n, float d) { HWY_DYNAMIC_DISPATCH(Divide)(in, out, n, d); }
 void multiply(const float* in, float* out, size_t n, float f) { HWY_DYNAMIC_DISPATCH(Multiply)(in, out, n, f); }
 void bf16_to_f32(const uint16_t* in, float* out, size_t n) { HWY_DYNAMIC_DISPATCH(Bf16ToF32)(in, out, n); }

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "hifp8/kernel/array_ops.h"
+
 namespace hifp8::kernel::simd {
 
 // Math encoders: the format's rounding written with integer vector ops.
@@ -21,6 +23,11 @@ void decode_table(const uint8_t* in, float* out, size_t n, const float* table);
 
 // max over i of (bits(in[i]) & 0x7fffffff): the amax's bit pattern, >= 0x7f800000 if any non-finite.
 uint32_t max_abs_bits(const float* in, size_t n);
+
+// Error statistics of deq against x; codes equal to max_code_pos/neg count as saturated when
+// |x| > |deq|.
+ErrorSums error_stats(const float* x, const float* deq, const uint8_t* codes, size_t n, uint8_t max_code_pos,
+                      uint8_t max_code_neg);
 
 void divide(const float* in, float* out, size_t n, float divisor);
 void multiply(const float* in, float* out, size_t n, float factor);
