@@ -10,5 +10,6 @@ void add_codec_commands(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_commands(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_generate_commands(CLI::App& app);
 
 }  // namespace hifp8::cli

@@ -58,6 +58,10 @@ struct AmaxResult {
 };
 AmaxResult amax(const float* in, size_t n, int threads = 0);
 
+// sum a[i] * b[i], vectorised, single-threaded (float32 accumulation in several lanes: the order of
+// additions differs from a plain loop).
+float dot(const float* a, const float* b, size_t n);
+
 // What quantization cost: x is the original, deq the dequantized values, codes the codes they came
 // from (same length). NaN/Inf in x propagate into the sums.
 struct ErrorSums {

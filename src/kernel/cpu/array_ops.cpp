@@ -298,6 +298,8 @@ AmaxResult amax(const float* in, size_t n, int threads) {
   return result;
 }
 
+float dot(const float* a, const float* b, size_t n) { return simd::dot(a, b, n); }
+
 void ErrorSums::add(const ErrorSums& o) {
   sum_x2 += o.sum_x2, sum_e2 += o.sum_e2, max_abs_error = std::max(max_abs_error, o.max_abs_error);
   nonzero += o.nonzero, flushed += o.flushed, saturated += o.saturated;

@@ -230,6 +230,24 @@ void ErrorStats(const float* HWY_RESTRICT x, const float* HWY_RESTRICT deq, cons
   *out = sums;
 }
 
+// sum a[i] * b[i] with four independent vector accumulators (float32 FMA).
+float Dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  auto s0 = hn::Zero(df), s1 = hn::Zero(df), s2 = hn::Zero(df), s3 = hn::Zero(df);
+  size_t i = 0;
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, a + i + lanes), hn::LoadU(df, b + i + lanes), s1);
+    s2 = hn::MulAdd(hn::LoadU(df, a + i + 2 * lanes), hn::LoadU(df, b + i + 2 * lanes), s2);
+    s3 = hn::MulAdd(hn::LoadU(df, a + i + 3 * lanes), hn::LoadU(df, b + i + 3 * lanes), s3);
+  }
+  for (; i + lanes <= n; i += lanes) s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+  float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
 template <class Op>
 HWY_INLINE void MapFloat(const float* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n, float c, Op op) {
   const DF df;
@@ -288,6 +306,7 @@ HWY_EXPORT(EncodePrefixLut);
 HWY_EXPORT(DecodeTable);
 HWY_EXPORT(MaxAbsBits);
 HWY_EXPORT(ErrorStats);
+HWY_EXPORT(Dot);
 HWY_EXPORT(Divide);
 HWY_EXPORT(Multiply);
 HWY_EXPORT(Bf16ToF32);
@@ -311,6 +330,7 @@ void decode_table(const uint8_t* in, float* out, size_t n, const float* table) {
   HWY_DYNAMIC_DISPATCH(DecodeTable)(in, out, n, table);
 }
 uint32_t max_abs_bits(const float* in, size_t n) { return HWY_DYNAMIC_DISPATCH(MaxAbsBits)(in, n); }
+float dot(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(Dot)(a, b, n); }
 ErrorSums error_stats(const float* x, const float* deq, const uint8_t* codes, size_t n, uint8_t max_code_pos,
                       uint8_t max_code_neg) {
   ErrorSums sums;

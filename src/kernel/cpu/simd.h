@@ -29,6 +29,8 @@ uint32_t max_abs_bits(const float* in, size_t n);
 ErrorSums error_stats(const float* x, const float* deq, const uint8_t* codes, size_t n, uint8_t max_code_pos,
                       uint8_t max_code_neg);
 
+float dot(const float* a, const float* b, size_t n);
+
 void divide(const float* in, float* out, size_t n, float divisor);
 void multiply(const float* in, float* out, size_t n, float factor);
 

@@ -1,0 +1,58 @@
+#pragma once
+// One linear layer y = x W^T (+ b) over weights kept as they are stored: F32/BF16/F16 rows widened on
+// the fly, 8-bit codes (FP8, INT8, HiF8) decoded inside the matmul with their scales (W8A16). The
+// weight bytes stay in the checkpoint's memory map; nothing is expanded up front.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hifp8/format/format.h"
+#include "hifp8/io/checkpoint.h"
+#include "hifp8/io/checkpoint_inspect.h"
+#include "hifp8/kernel/array_ops.h"
+#include "hifp8/quant/granularity.h"
+
+namespace hifp8::model {
+
+// Quantization of the inputs of 8-bit linears, to reproduce a W8A8 deployment.
+enum class ActQuant {
+  none,     // W8A16: inputs stay float
+  dynamic,  // per token: scale = amax(token) / target of the weight format
+  static_,  // the checkpoint's input_scale (per tensor); dynamic where a layer has none
+};
+ActQuant parse_act_quant(const std::string& text);  // "none", "dynamic", "static"
+
+class Linear {
+ public:
+  Linear() = default;
+  // Loads `module`.weight and, when present, `module`.bias and `module`.input_scale.
+  // Throws Error naming the tensor if it is missing, not 2-D, or of an unusable dtype.
+  static Linear load(const io::Checkpoint& ckpt, const io::QuantizationLayout& layout, const std::string& module);
+
+  int64_t in() const { return in_; }
+  int64_t out() const { return out_; }
+  bool quantized() const { return format_ != nullptr; }
+  const FormatInfo* format() const { return format_; }
+
+  // y[t * out + o] = sum_i x[t * in + i] * W[o, i] + b[o] for t < tokens; threads split the rows of W.
+  void forward(const float* x, size_t tokens, float* y, ActQuant act, int threads = 0) const;
+
+  // Row o of W as float32 (scales applied): for tests and reference comparisons.
+  void weight_row(int64_t o, float* row) const;
+
+ private:
+  void quantize_inputs(const float* x, size_t tokens, float* xq, ActQuant act) const;
+
+  int64_t in_ = 0, out_ = 0;
+  const uint8_t* weight_ = nullptr;
+  kernel::DType wide_ = kernel::DType::f32;  // float weights
+  const FormatInfo* format_ = nullptr;       // 8-bit weights
+  Granularity granularity_;
+  std::vector<float> scales_;  // row-major over granularity_.scale_shape
+  int64_t scale_cols_ = 1;
+  std::vector<float> bias_;
+  std::optional<float> input_scale_;
+};
+
+}  // namespace hifp8::model

@@ -1,0 +1,69 @@
+#pragma once
+// A Llama-family decoder on the CPU: embeddings, N x (RMSNorm, attention with RoPE and grouped-query
+// heads, RMSNorm, MLP or routed experts), final norm, LM head. Loads F32/BF16/F16 checkpoints and
+// every layout `hifp8 quantize` writes; 8-bit weights stay 8-bit (see linear.h).
+#include <filesystem>
+#include <span>
+#include <vector>
+
+#include "hifp8/io/checkpoint.h"
+#include "hifp8/model/config.h"
+#include "hifp8/model/kv_cache.h"
+#include "hifp8/model/linear.h"
+
+namespace hifp8::model {
+
+struct ModelOptions {
+  ActQuant act_quant = ActQuant::none;
+  int threads = 0;  // 0: all cores
+};
+
+class Model {
+ public:
+  // Throws Error for an unsupported architecture, a missing tensor (named) or a bad shape.
+  static Model load(const std::filesystem::path& dir, const ModelOptions& options = {});
+
+  const ModelConfig& config() const { return config_; }
+  const io::QuantizationLayout& quantization() const { return layout_; }
+  // Bytes of weights the forward pass reads per token (linears, LM head; embeddings excluded).
+  uint64_t linear_weight_bytes() const;
+
+  KvCache new_cache(KvDType dtype, int64_t max_positions) const;
+
+  // Runs `tokens` at positions cache.size(), cache.size() + 1, ... and appends their keys/values.
+  // Returns logits [tokens.size()][vocab] when all_positions, else the last position's [vocab].
+  std::vector<float> forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions = false) const;
+
+ private:
+  struct Expert {
+    Linear gate, up, down;
+  };
+  struct Layer {
+    std::vector<float> input_norm, post_attention_norm, q_norm, k_norm;
+    Linear q, k, v, o;
+    Linear gate, up, down;       // dense MLP
+    Linear router;               // MoE
+    std::vector<Expert> experts;  // MoE
+  };
+
+  Model() = default;
+  void attention(const Layer& layer, int64_t li, const float* x, size_t tokens, int64_t start, KvCache& cache,
+                 float* out) const;
+  void mlp(const Layer& layer, const float* x, size_t tokens, float* out) const;
+  void experts(const Layer& layer, const float* x, size_t tokens, float* out) const;
+  void rms_norm(const float* x, const std::vector<float>& w, size_t rows, size_t n, float* out) const;
+  void rope(float* x, int64_t heads, int64_t pos) const;
+
+  io::Checkpoint ckpt_;
+  ModelConfig config_;
+  io::QuantizationLayout layout_;
+  ModelOptions options_;
+  const io::Checkpoint::Entry* embed_ = nullptr;
+  std::vector<Layer> layers_;
+  std::vector<float> final_norm_;
+  Linear lm_head_;
+  std::vector<float> inv_freq_;
+  std::vector<KvLayerScales> kv_scales_;
+};
+
+}  // namespace hifp8::model

@@ -1,0 +1,28 @@
+#pragma once
+// Picks the next token from logits: greedy at temperature 0, else softmax(logits / T) restricted to
+// the top-k tokens and then to the smallest set whose probability reaches top-p, sampled with a
+// seeded generator (the same seed and inputs give the same tokens).
+#include <cstdint>
+#include <random>
+#include <span>
+
+namespace hifp8::model {
+
+struct SamplingOptions {
+  float temperature = 0.0f;
+  int64_t top_k = 0;    // 0: no limit
+  float top_p = 1.0f;   // 1: no limit
+  uint64_t seed = 0;
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplingOptions& options);  // throws Error on a negative temperature or top-p outside (0, 1]
+  int32_t next(std::span<const float> logits);
+
+ private:
+  SamplingOptions options_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace hifp8::model

@@ -1,0 +1,33 @@
+#pragma once
+// Text <-> token ids. Two implementations behind one interface: Hugging Face tokenizer.json with a
+// byte-level BPE model (GPT-2, Llama-3, Qwen2 families) and SentencePiece tokenizer.model (Llama-2,
+// Mistral). Tokenizer::load picks by the files in a model directory.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hifp8::model {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // add_special: prepend BOS where the tokenizer's config says so (as transformers' encode does).
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_special = true) const = 0;
+  // Special tokens are rendered as their text; invalid UTF-8 from a partial sequence is kept as bytes.
+  virtual std::string decode(std::span<const int32_t> ids, bool skip_special = false) const = 0;
+  virtual int32_t vocab_size() const = 0;
+  virtual std::optional<int32_t> token_id(std::string_view token) const = 0;  // a whole token's id, if any
+  virtual std::vector<int32_t> eos_ids() const = 0;
+
+  // tokenizer.json (byte-level BPE) if present, else tokenizer.model (SentencePiece); Error if neither.
+  static std::unique_ptr<Tokenizer> load(const std::filesystem::path& dir);
+  static std::unique_ptr<Tokenizer> load_bpe_json(const std::filesystem::path& tokenizer_json);
+  static std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& tokenizer_model);
+};
+
+}  // namespace hifp8::model

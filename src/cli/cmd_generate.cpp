@@ -1,0 +1,172 @@
+// hifp8 generate / hifp8 logits: run a checkpoint on the CPU.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "cli/commands.h"
+#include "hifp8/error.h"
+#include "hifp8/io/checkpoint.h"
+#include "hifp8/model/model.h"
+#include "hifp8/model/sampler.h"
+#include "hifp8/model/tokenizer.h"
+
+namespace hifp8::cli {
+namespace {
+
+struct RunArgs {
+  std::string model, prompt, tokens, kv_dtype = "f32", act_quant = "none";
+  int64_t max_tokens = 64, max_context = 0;
+  model::SamplingOptions sampling;
+  bool print_ids = false, json = false, stats = false;
+  int threads = 0;
+};
+
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      const long v = std::stol(item, &used);
+      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(item);
+      ids.push_back(int32_t(v));
+    } catch (const std::exception&) {
+      throw Error("--tokens: '" + item + "' is not a token id (expected e.g. 1,2,3)");
+    }
+  }
+  if (ids.empty()) throw Error("--tokens: no token ids");
+  return ids;
+}
+
+model::Model load_model(const RunArgs& a) {
+  return model::Model::load(a.model, {model::parse_act_quant(a.act_quant), a.threads});
+}
+
+int64_t context_for(const model::Model& m, const RunArgs& a, int64_t needed) {
+  const int64_t limit = a.max_context > 0 ? a.max_context : m.config().max_positions;
+  return std::max<int64_t>(std::min(limit, needed), 1);
+}
+
+void run_logits(const RunArgs& a) {
+  const model::Model m = load_model(a);
+  const std::vector<int32_t> ids = parse_ids(a.tokens);
+  model::KvCache cache = m.new_cache(model::parse_kv_dtype(a.kv_dtype), context_for(m, a, int64_t(ids.size())));
+  const std::vector<float> logits = m.forward(ids, cache, true);
+  const auto vocab = size_t(m.config().vocab);
+  if (a.json) {
+    std::string out = "{\"logits\": [";
+    char buf[32];
+    for (size_t t = 0; t < ids.size(); ++t) {
+      out += t ? ", [" : "[";
+      for (size_t i = 0; i < vocab; ++i) {
+        std::snprintf(buf, sizeof buf, i ? ", %.9g" : "%.9g", logits[t * vocab + i]);
+        out += buf;
+      }
+      out += "]";
+    }
+    std::printf("%s]}\n", out.c_str());
+    return;
+  }
+  for (size_t t = 0; t < ids.size(); ++t) {
+    const float* row = &logits[t * vocab];
+    const size_t best = size_t(std::max_element(row, row + vocab) - row);
+    std::printf("position %zu token %d: argmax %zu (logit %.6g)\n", t, ids[t], best, row[best]);
+  }
+}
+
+void run_generate(const RunArgs& a) {
+  if (a.prompt.empty() == a.tokens.empty()) throw Error("give exactly one of --prompt and --tokens");
+  const model::Model m = load_model(a);
+  std::unique_ptr<model::Tokenizer> tok;
+  std::vector<int32_t> prompt;
+  if (!a.prompt.empty()) {
+    tok = model::Tokenizer::load(a.model);
+    prompt = tok->encode(a.prompt);
+  } else {
+    prompt = parse_ids(a.tokens);
+    if (!a.print_ids) {
+      try {
+        tok = model::Tokenizer::load(a.model);
+      } catch (const Error&) {
+        throw Error("the model has no tokenizer: use --print-ids to see the generated token ids");
+      }
+    }
+  }
+  std::vector<int64_t> eos = m.config().eos_tokens;
+  if (tok)
+    for (int32_t e : tok->eos_ids()) eos.push_back(e);
+  model::KvCache cache = m.new_cache(model::parse_kv_dtype(a.kv_dtype), context_for(m, a, int64_t(prompt.size()) + a.max_tokens));
+  model::Sampler sampler(a.sampling);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> logits = m.forward(prompt, cache);
+  const auto t1 = std::chrono::steady_clock::now();
+  std::vector<int32_t> generated;
+  std::string printed;
+  for (int64_t i = 0; i < a.max_tokens; ++i) {
+    const int32_t next = sampler.next(logits);
+    if (std::find(eos.begin(), eos.end(), next) != eos.end()) break;
+    generated.push_back(next);
+    if (a.print_ids) {
+      std::printf(generated.size() > 1 ? " %d" : "%d", next);
+    } else {
+      // Decode the whole continuation and print what is new: keeps multi-byte characters and
+      // SentencePiece's leading spaces right.
+      const std::string text = tok->decode(generated, true);
+      if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0) {
+        std::fputs(text.c_str() + printed.size(), stdout);
+        printed = text;
+      }
+    }
+    std::fflush(stdout);
+    if (i + 1 == a.max_tokens || cache.size() >= cache.capacity()) break;
+    const int32_t step[1] = {next};
+    logits = m.forward(step, cache);
+  }
+  std::printf("\n");
+  const auto t2 = std::chrono::steady_clock::now();
+  if (a.stats) {
+    const double prefill = std::chrono::duration<double>(t1 - t0).count();
+    const double decode = std::chrono::duration<double>(t2 - t1).count();
+    std::fprintf(stderr, "prompt %zu tokens in %.3f s (%.1f tok/s); generated %zu tokens in %.3f s (%.2f tok/s)\n",
+                 prompt.size(), prefill, double(prompt.size()) / prefill, generated.size(), decode,
+                 generated.size() > 1 ? double(generated.size() - 1) / decode : 0.0);
+  }
+}
+
+void add_model_options(CLI::App* cmd, RunArgs& a) {
+  cmd->add_option("--model", a.model, "Model directory (any checkpoint hifp8 quantize reads or writes)")->required();
+  cmd->add_option("--kv-cache-dtype", a.kv_dtype, "KV cache: f32, bf16, fp8_e4m3, fp8_e5m2, hif8");
+  cmd->add_option("--act-quant", a.act_quant, "Quantize 8-bit linears' inputs: none, dynamic (per token), static");
+  cmd->add_option("--max-context", a.max_context, "KV cache positions (default: the model's max positions)");
+  cmd->add_option("--threads", a.threads, "Threads (0: all cores)");
+}
+
+}  // namespace
+
+void add_generate_commands(CLI::App& app) {
+  auto g = std::make_shared<RunArgs>();
+  CLI::App* gen = app.add_subcommand("generate", "Generate text (or token ids) with a model on the CPU");
+  add_model_options(gen, *g);
+  gen->add_option("--prompt", g->prompt, "Prompt text (needs the model's tokenizer)");
+  gen->add_option("--tokens", g->tokens, "Prompt token ids, comma-separated");
+  gen->add_option("--max-tokens", g->max_tokens, "Tokens to generate (default 64)");
+  gen->add_option("--temperature", g->sampling.temperature, "0: greedy (default)");
+  gen->add_option("--top-k", g->sampling.top_k, "Sample among the k most likely (0: all)");
+  gen->add_option("--top-p", g->sampling.top_p, "Nucleus sampling mass (default 1)");
+  gen->add_option("--seed", g->sampling.seed, "Sampling seed");
+  gen->add_flag("--print-ids", g->print_ids, "Print the generated token ids instead of text");
+  gen->add_flag("--stats", g->stats, "Timing on stderr: prefill and decode tokens/s");
+  gen->callback([g] { run_generate(*g); });
+
+  auto l = std::make_shared<RunArgs>();
+  CLI::App* lg = app.add_subcommand("logits", "Logits of every position, for checks against other implementations");
+  add_model_options(lg, *l);
+  lg->add_option("--tokens", l->tokens, "Token ids, comma-separated")->required();
+  lg->add_flag("--json", l->json, "{\"logits\": [[...], ...]}");
+  lg->callback([l] { run_logits(*l); });
+}
+
+}  // namespace hifp8::cli

@@ -1,0 +1,385 @@
+// Hugging Face tokenizer.json with a byte-level BPE model (GPT-2, Llama-3, Qwen2 families):
+// added tokens split out first, then the pre-tokenizer's regex splits (PCRE2 with Unicode properties),
+// bytes mapped to GPT-2's printable characters, merges applied by rank, ids looked up; decoding maps
+// the characters back to bytes (and <0xHH> byte-fallback tokens to their byte).
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "hifp8/error.h"
+#include "hifp8/io/checkpoint.h"
+#include "hifp8/model/tokenizer.h"
+
+namespace hifp8::model {
+namespace {
+
+// GPT-2's pre-tokenizer regex (ByteLevel with use_regex).
+constexpr const char* kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+std::string utf8(uint32_t cp) {
+  std::string s;
+  if (cp < 0x80) {
+    s += char(cp);
+  } else if (cp < 0x800) {
+    s += char(0xC0 | (cp >> 6)), s += char(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    s += char(0xE0 | (cp >> 12)), s += char(0x80 | ((cp >> 6) & 0x3F)), s += char(0x80 | (cp & 0x3F));
+  } else {
+    s += char(0xF0 | (cp >> 18)), s += char(0x80 | ((cp >> 12) & 0x3F)), s += char(0x80 | ((cp >> 6) & 0x3F));
+    s += char(0x80 | (cp & 0x3F));
+  }
+  return s;
+}
+
+// Length of the UTF-8 sequence starting with byte b (1 for a stray continuation byte).
+size_t utf8_length(unsigned char b) { return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
+
+// GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest map to 256, 257, ...
+struct ByteMap {
+  std::array<std::string, 256> to_char;
+  std::unordered_map<std::string, uint8_t> to_byte;
+  ByteMap() {
+    uint32_t next = 256;
+    for (uint32_t b = 0; b < 256; ++b) {
+      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+      to_char[b] = utf8(printable ? b : next++);
+      to_byte[to_char[b]] = uint8_t(b);
+    }
+  }
+};
+const ByteMap& byte_map() {
+  static const ByteMap m;
+  return m;
+}
+
+class Regex {
+ public:
+  explicit Regex(const std::string& pattern) {
+    int code = 0;
+    PCRE2_SIZE offset = 0;
+    re_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &code,
+                        &offset, nullptr);
+    if (!re_) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(code, message, sizeof message);
+      throw Error("tokenizer.json: bad pre-tokenizer regex at offset " + std::to_string(offset) + ": " +
+                  reinterpret_cast<const char*>(message));
+    }
+  }
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+  ~Regex() { pcre2_code_free(re_); }
+
+  // Byte ranges of the successive non-overlapping matches in text.
+  std::vector<std::pair<size_t, size_t>> matches(std::string_view text) const {
+    std::vector<std::pair<size_t, size_t>> out;
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(re_, nullptr);
+    size_t at = 0;
+    while (at <= text.size()) {
+      const int rc = pcre2_match(re_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), at, 0, md, nullptr);
+      if (rc == PCRE2_ERROR_NOMATCH) break;
+      if (rc < 0) {
+        pcre2_match_data_free(md);
+        throw Error(rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21 ? "text is not valid UTF-8"
+                                                                                : "tokenizer regex failed (" + std::to_string(rc) + ")");
+      }
+      const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+      if (ov[1] == ov[0]) {  // empty match: step over one character
+        at = ov[0] + (ov[0] < text.size() ? utf8_length(static_cast<unsigned char>(text[ov[0]])) : 1);
+        continue;
+      }
+      out.emplace_back(ov[0], ov[1]);
+      at = ov[1];
+    }
+    pcre2_match_data_free(md);
+    return out;
+  }
+
+ private:
+  pcre2_code* re_ = nullptr;
+};
+
+// One step of the pre-tokenizer: split every piece by a regex, keeping (Isolated) or dropping
+// (Removed) the matches; gaps between matches are pieces too.
+struct SplitStep {
+  std::unique_ptr<Regex> regex;
+  bool keep_matches = true;
+  std::vector<std::string> apply(const std::vector<std::string>& pieces) const {
+    std::vector<std::string> out;
+    for (const std::string& p : pieces) {
+      size_t at = 0;
+      for (const auto& [b, e] : regex->matches(p)) {
+        if (b > at) out.push_back(p.substr(at, b - at));
+        if (keep_matches) out.push_back(p.substr(b, e - b));
+        at = e;
+      }
+      if (at < p.size()) out.push_back(p.substr(at));
+    }
+    return out;
+  }
+};
+
+struct AddedToken {
+  std::string content;
+  int32_t id;
+  bool special;
+};
+
+class BpeTokenizer : public Tokenizer {
+ public:
+  explicit BpeTokenizer(const std::filesystem::path& path) {
+    const nlohmann::json j = io::read_json_file(path);
+    const nlohmann::json& model = j.at("model");
+    if (model.value("type", "") != "BPE") throw Error(path.string() + ": only BPE tokenizer.json models are supported");
+    for (const auto& [token, id] : model.at("vocab").items()) vocab_[token] = id.get<int32_t>();
+    int32_t rank = 0;
+    for (const nlohmann::json& m : model.at("merges")) {
+      std::string a, b;
+      if (m.is_string()) {
+        const std::string s = m.get<std::string>();
+        const size_t space = s.find(' ', 1);
+        if (space == std::string::npos) throw Error(path.string() + ": bad merge '" + s + "'");
+        a = s.substr(0, space), b = s.substr(space + 1);
+      } else {
+        a = m.at(0).get<std::string>(), b = m.at(1).get<std::string>();
+      }
+      ranks_[a + '\x01' + b] = rank++;
+    }
+    ignore_merges_ = model.value("ignore_merges", false);
+    byte_fallback_ = model.value("byte_fallback", false);
+    if (model.contains("unk_token") && model["unk_token"].is_string()) {
+      const auto it = vocab_.find(model["unk_token"].get<std::string>());
+      if (it != vocab_.end()) unk_ = it->second;
+    }
+    for (const nlohmann::json& t : j.value("added_tokens", nlohmann::json::array())) {
+      added_.push_back({t.at("content").get<std::string>(), t.at("id").get<int32_t>(), t.value("special", false)});
+      id_to_added_[added_.back().id] = added_.size() - 1;
+    }
+    // Longest first, so that "<|eot|>" is not cut by a shorter token that is its prefix.
+    std::sort(added_.begin(), added_.end(), [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });
+    for (size_t i = 0; i < added_.size(); ++i) id_to_added_[added_[i].id] = i;
+    const nlohmann::json normalizer = j.value("normalizer", nlohmann::json());
+    if (!normalizer.is_null() && normalizer.value("type", "") != "NFC")
+      throw Error(path.string() + ": normalizer '" + normalizer.value("type", "?") + "' is not supported");
+    read_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()));
+    read_post_processor(j.value("post_processor", nlohmann::json()));
+    for (const auto& [token, id] : vocab_) id_to_token_[id] = token;
+    const std::filesystem::path config = path.parent_path() / "tokenizer_config.json";
+    if (std::filesystem::exists(config)) {
+      const nlohmann::json c = io::read_json_file(config);
+      if (c.contains("eos_token")) {
+        const nlohmann::json& e = c["eos_token"];
+        const std::string name = e.is_string() ? e.get<std::string>() : e.is_object() ? e.value("content", "") : "";
+        if (auto id = token_id(name)) eos_.push_back(*id);
+      }
+    }
+  }
+
+  std::vector<int32_t> encode(std::string_view text, bool add_special) const override {
+    std::vector<int32_t> ids;
+    if (add_special) ids = prefix_;
+    size_t at = 0;
+    while (at < text.size()) {
+      // The next added token at or after `at` (earliest start, longest at that start).
+      size_t best = text.size();
+      const AddedToken* found = nullptr;
+      for (const AddedToken& t : added_) {
+        const size_t pos = text.find(t.content, at);
+        if (pos < best) best = pos, found = &t;
+      }
+      encode_plain(text.substr(at, best - at), ids);
+      if (!found) break;
+      ids.push_back(found->id);
+      at = best + found->content.size();
+    }
+    return ids;
+  }
+
+  std::string decode(std::span<const int32_t> ids, bool skip_special) const override {
+    std::string text, pending;  // pending: byte-level characters not yet mapped back
+    auto flush = [&] {
+      size_t i = 0;
+      while (i < pending.size()) {
+        const size_t len = std::min(utf8_length(static_cast<unsigned char>(pending[i])), pending.size() - i);
+        const std::string ch = pending.substr(i, len);
+        const auto b = byte_map().to_byte.find(ch);
+        text += b != byte_map().to_byte.end() ? std::string(1, char(b->second)) : ch;
+        i += len;
+      }
+      pending.clear();
+    };
+    for (int32_t id : ids) {
+      if (const auto a = id_to_added_.find(id); a != id_to_added_.end()) {
+        if (skip_special && added_[a->second].special) continue;
+        flush();
+        text += added_[a->second].content;
+        continue;
+      }
+      const auto t = id_to_token_.find(id);
+      if (t == id_to_token_.end()) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+      const std::string& s = t->second;
+      if (s.size() == 6 && s.rfind("<0x", 0) == 0 && s[5] == '>') {  // byte fallback
+        flush();
+        text += char(std::stoi(s.substr(3, 2), nullptr, 16));
+        continue;
+      }
+      pending += s;
+    }
+    flush();
+    return text;
+  }
+
+  int32_t vocab_size() const override {
+    int32_t n = int32_t(vocab_.size());
+    for (const AddedToken& t : added_) n = std::max(n, t.id + 1);
+    return n;
+  }
+  std::optional<int32_t> token_id(std::string_view token) const override {
+    for (const AddedToken& t : added_)
+      if (t.content == token) return t.id;
+    const auto it = vocab_.find(std::string(token));
+    if (it == vocab_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<int32_t> eos_ids() const override { return eos_; }
+
+ private:
+  void read_pre_tokenizer(const nlohmann::json& p) {
+    if (p.is_null()) return;
+    const std::string type = p.value("type", "");
+    if (type == "Sequence") {
+      for (const nlohmann::json& s : p.at("pretokenizers")) read_pre_tokenizer(s);
+    } else if (type == "ByteLevel") {
+      byte_level_ = true;
+      add_prefix_space_ = p.value("add_prefix_space", false);
+      if (p.value("use_regex", true)) steps_.push_back({std::make_unique<Regex>(kGpt2Pattern), true});
+    } else if (type == "Split") {
+      const nlohmann::json& pattern = p.at("pattern");
+      std::string regex;
+      if (pattern.contains("Regex")) regex = pattern["Regex"].get<std::string>();
+      else regex = quote(pattern.at("String").get<std::string>());
+      const std::string behavior = p.value("behavior", "Isolated");
+      if (p.value("invert", false) || (behavior != "Isolated" && behavior != "Removed"))
+        throw Error("tokenizer.json: Split behavior '" + behavior + "' (or invert) is not supported");
+      steps_.push_back({std::make_unique<Regex>(regex), behavior == "Isolated"});
+    } else if (type == "Digits") {
+      steps_.push_back({std::make_unique<Regex>(p.value("individual_digits", false) ? "\\p{N}" : "\\p{N}+"), true});
+    } else {
+      throw Error("tokenizer.json: pre-tokenizer '" + type + "' is not supported");
+    }
+  }
+
+  static std::string quote(const std::string& s) { return "\\Q" + s + "\\E"; }
+
+  void read_post_processor(const nlohmann::json& p) {
+    if (p.is_null()) return;
+    const std::string type = p.value("type", "");
+    if (type == "Sequence") {
+      for (const nlohmann::json& s : p.at("processors")) read_post_processor(s);
+    } else if (type == "TemplateProcessing") {
+      for (const nlohmann::json& item : p.at("single")) {
+        if (!item.contains("SpecialToken")) break;  // tokens before the sequence are its prefix
+        const std::string name = item["SpecialToken"].at("id").get<std::string>();
+        const auto id = token_id(name);
+        if (!id) throw Error("tokenizer.json: template token '" + name + "' is not in the vocabulary");
+        prefix_.push_back(*id);
+      }
+    }
+    // ByteLevel and others add nothing to a single sequence.
+  }
+
+  void encode_plain(std::string_view text, std::vector<int32_t>& ids) const {
+    if (text.empty()) return;
+    std::vector<std::string> pieces = {(add_prefix_space_ && text[0] != ' ' ? " " : "") + std::string(text)};
+    for (const SplitStep& s : steps_) pieces = s.apply(pieces);
+    for (const std::string& raw : pieces) {
+      std::string piece;
+      if (byte_level_)
+        for (unsigned char b : raw) piece += byte_map().to_char[b];
+      else
+        piece = raw;
+      bpe(piece, ids);
+    }
+  }
+
+  void bpe(const std::string& piece, std::vector<int32_t>& ids) const {
+    if (ignore_merges_) {
+      if (const auto it = vocab_.find(piece); it != vocab_.end()) {
+        ids.push_back(it->second);
+        return;
+      }
+    }
+    {
+      const std::lock_guard<std::mutex> guard(cache_lock_);
+      if (const auto it = cache_.find(piece); it != cache_.end()) {
+        ids.insert(ids.end(), it->second.begin(), it->second.end());
+        return;
+      }
+    }
+    std::vector<std::string> symbols;
+    for (size_t i = 0; i < piece.size();) {
+      const size_t len = std::min(utf8_length(static_cast<unsigned char>(piece[i])), piece.size() - i);
+      symbols.push_back(piece.substr(i, len));
+      i += len;
+    }
+    while (symbols.size() > 1) {
+      int32_t best_rank = INT32_MAX;
+      size_t best = 0;
+      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+        const auto it = ranks_.find(symbols[i] + '\x01' + symbols[i + 1]);
+        if (it != ranks_.end() && it->second < best_rank) best_rank = it->second, best = i;
+      }
+      if (best_rank == INT32_MAX) break;
+      symbols[best] += symbols[best + 1];
+      symbols.erase(symbols.begin() + long(best) + 1);
+    }
+    std::vector<int32_t> out;
+    for (const std::string& s : symbols) {
+      if (const auto it = vocab_.find(s); it != vocab_.end()) {
+        out.push_back(it->second);
+      } else if (byte_fallback_) {
+        for (unsigned char b : s) {
+          char name[8];
+          std::snprintf(name, sizeof name, "<0x%02X>", b);
+          const auto f = vocab_.find(name);
+          if (f == vocab_.end()) throw Error("tokenizer: no byte-fallback token " + std::string(name));
+          out.push_back(f->second);
+        }
+      } else if (unk_) {
+        out.push_back(*unk_);
+      } else {
+        throw Error("tokenizer: '" + s + "' is not in the vocabulary and there is no unk token");
+      }
+    }
+    ids.insert(ids.end(), out.begin(), out.end());
+    const std::lock_guard<std::mutex> guard(cache_lock_);
+    if (cache_.size() < 100000) cache_.emplace(piece, std::move(out));
+  }
+
+  std::unordered_map<std::string, int32_t> vocab_;
+  std::unordered_map<int32_t, std::string> id_to_token_;
+  std::unordered_map<std::string, int32_t> ranks_;  // "a\x01b" -> merge rank
+  std::vector<AddedToken> added_;
+  std::unordered_map<int32_t, size_t> id_to_added_;
+  std::vector<SplitStep> steps_;
+  std::vector<int32_t> prefix_, eos_;
+  std::optional<int32_t> unk_;
+  bool byte_level_ = false, add_prefix_space_ = false, ignore_merges_ = false, byte_fallback_ = false;
+  mutable std::mutex cache_lock_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::load_bpe_json(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw Error("no tokenizer file " + path.string());
+  return std::make_unique<BpeTokenizer>(path);
+}
+
+}  // namespace hifp8::model

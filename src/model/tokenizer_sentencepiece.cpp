@@ -1,0 +1,80 @@
+// SentencePiece tokenizer.model through Debian's libsentencepiece (the reference implementation).
+#include <sentencepiece_processor.h>
+
+#include <fstream>
+
+#include "hifp8/error.h"
+#include "hifp8/io/checkpoint.h"
+#include "hifp8/model/tokenizer.h"
+
+namespace hifp8::model {
+namespace {
+
+class SentencePieceTokenizer : public Tokenizer {
+ public:
+  explicit SentencePieceTokenizer(const std::filesystem::path& path) {
+    const auto status = sp_.Load(path.string());
+    if (!status.ok()) throw Error("cannot load SentencePiece model " + path.string() + ": " + status.ToString());
+    // transformers' LlamaTokenizer: add_bos_token (default true) and add_eos_token (default false).
+    const std::filesystem::path config = path.parent_path() / "tokenizer_config.json";
+    if (std::filesystem::exists(config)) {
+      const nlohmann::json c = io::read_json_file(config);
+      add_bos_ = c.value("add_bos_token", true);
+      add_eos_ = c.value("add_eos_token", false);
+    }
+  }
+
+  std::vector<int32_t> encode(std::string_view text, bool add_special) const override {
+    std::vector<int> ids;
+    const auto status = sp_.Encode(std::string(text), &ids);
+    if (!status.ok()) throw Error("SentencePiece encode failed: " + status.ToString());
+    std::vector<int32_t> out;
+    if (add_special && add_bos_ && sp_.bos_id() >= 0) out.push_back(sp_.bos_id());
+    out.insert(out.end(), ids.begin(), ids.end());
+    if (add_special && add_eos_ && sp_.eos_id() >= 0) out.push_back(sp_.eos_id());
+    return out;
+  }
+
+  std::string decode(std::span<const int32_t> ids, bool skip_special) const override {
+    std::vector<int> keep;
+    for (int32_t id : ids) {
+      if (id < 0 || id >= sp_.GetPieceSize()) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+      if (skip_special && sp_.IsControl(id)) continue;
+      keep.push_back(id);
+    }
+    std::string text;
+    const auto status = sp_.Decode(keep, &text);
+    if (!status.ok()) throw Error("SentencePiece decode failed: " + status.ToString());
+    return text;
+  }
+
+  int32_t vocab_size() const override { return sp_.GetPieceSize(); }
+  std::optional<int32_t> token_id(std::string_view token) const override {
+    const int id = sp_.PieceToId(std::string(token));
+    if (id == sp_.unk_id() && token != sp_.IdToPiece(sp_.unk_id())) return std::nullopt;
+    return id;
+  }
+  std::vector<int32_t> eos_ids() const override {
+    if (sp_.eos_id() >= 0) return {sp_.eos_id()};
+    return {};
+  }
+
+ private:
+  sentencepiece::SentencePieceProcessor sp_;
+  bool add_bos_ = true, add_eos_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::load_sentencepiece(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw Error("no tokenizer file " + path.string());
+  return std::make_unique<SentencePieceTokenizer>(path);
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::load(const std::filesystem::path& dir) {
+  if (std::filesystem::exists(dir / "tokenizer.json")) return load_bpe_json(dir / "tokenizer.json");
+  if (std::filesystem::exists(dir / "tokenizer.model")) return load_sentencepiece(dir / "tokenizer.model");
+  throw Error("no tokenizer in " + dir.string() + " (expected tokenizer.json or tokenizer.model)");
+}
+
+}  // namespace hifp8::model

@@ -1,0 +1,89 @@
+// Tokenizers against token ids produced on the device machine by the reference implementations
+// (transformers' tokenizers for GPT-2's tokenizer.json, the sentencepiece package for Llama-2's
+// tokenizer.model; scripts/device/make_references.py), plus round trips.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+#include <nlohmann/json.hpp>
+
+#include "hifp8/error.h"
+#include "hifp8/model/tokenizer.h"
+#include "support/shared_data.h"
+
+namespace hifp8::model {
+namespace {
+
+nlohmann::json reference() {
+  std::ifstream in(std::string(HIFP8_SOURCE_DIR) + "/tests/data/tokenizer_reference.json");
+  if (!in) throw std::runtime_error("tests/data/tokenizer_reference.json is missing");
+  return nlohmann::json::parse(in);
+}
+
+TEST(Gpt2Bpe, MatchesReferenceIdsAndDecodes) {
+  const auto tok = Tokenizer::load(test::shared_path("tokenizers/gpt2-bpe"));
+  const nlohmann::json ref = reference();
+  ASSERT_EQ(ref["cases"].size(), ref["gpt2"].size());
+  for (size_t i = 0; i < ref["cases"].size(); ++i) {
+    const std::string text = ref["cases"][i];
+    const std::vector<int32_t> expected = ref["gpt2"][i].get<std::vector<int32_t>>();
+    EXPECT_EQ(tok->encode(text), expected) << "case " << i << ": " << text;
+    EXPECT_EQ(tok->decode(expected), text) << "case " << i;
+  }
+  EXPECT_EQ(tok->vocab_size(), 50257);
+  EXPECT_EQ(tok->eos_ids(), std::vector<int32_t>{50256});
+}
+
+TEST(Llama2SentencePiece, MatchesReferenceIdsAndRoundTrips) {
+  const auto tok = Tokenizer::load(test::shared_path("tokenizers/llama2-spm"));
+  const nlohmann::json ref = reference();
+  ASSERT_TRUE(ref.contains("llama2_sentencepiece"));
+  for (size_t i = 0; i < ref["cases"].size(); ++i) {
+    const std::string text = ref["cases"][i];
+    const std::vector<int32_t> expected = ref["llama2_sentencepiece"][i].get<std::vector<int32_t>>();
+    const std::vector<int32_t> got = tok->encode(text);
+    EXPECT_EQ(got, expected) << "case " << i << ": " << text;
+    EXPECT_EQ(got.front(), 1) << "BOS first";
+  }
+  // SentencePiece normalizes whitespace runs and line breaks, so round trips hold for plain text.
+  for (const std::string text : {"Hello world", "Once upon a time, there was a little girl named Lily.", "日本語 café 🙂"})
+    EXPECT_EQ(tok->decode(tok->encode(text), true), text);
+  EXPECT_EQ(tok->vocab_size(), 32000);
+  EXPECT_EQ(tok->eos_ids(), std::vector<int32_t>{2});
+}
+
+// Fresh random byte strings (valid UTF-8 built from random code points) round-trip through GPT-2's
+// byte-level BPE exactly: every byte is representable.
+TEST(Gpt2Bpe, RandomTextRoundTrips) {
+  const auto tok = Tokenizer::load(test::shared_path("tokenizers/gpt2-bpe"));
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> kind(0, 9), ascii(32, 126), cp(0xA0, 0x2FFF);
+  for (int round = 0; round < 200; ++round) {
+    std::string text;
+    const int len = kind(rng) * 5;
+    for (int i = 0; i < len; ++i) {
+      const int k = kind(rng);
+      if (k < 6) text += char(ascii(rng));
+      else if (k < 8) text += k == 6 ? " " : "\n";
+      else {
+        const uint32_t c = uint32_t(cp(rng));
+        if (c < 0x800) text += char(0xC0 | (c >> 6)), text += char(0x80 | (c & 0x3F));
+        else text += char(0xE0 | (c >> 12)), text += char(0x80 | ((c >> 6) & 0x3F)), text += char(0x80 | (c & 0x3F));
+      }
+    }
+    EXPECT_EQ(tok->decode(tok->encode(text)), text);
+  }
+}
+
+TEST(Tokenizer, BadInputIsAClearError) {
+  EXPECT_THROW(Tokenizer::load(test::shared_path("models/stories260K")), Error);  // no tokenizer files
+  const auto tok = Tokenizer::load(test::shared_path("tokenizers/gpt2-bpe"));
+  EXPECT_THROW(tok->encode(std::string("bad \xff\xfe utf-8")), Error);
+  const std::vector<int32_t> bad = {1, 999999};
+  EXPECT_THROW(tok->decode(bad), Error);
+}
+
+}  // namespace
+}  // namespace hifp8::model
