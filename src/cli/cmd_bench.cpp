@@ -142,6 +142,7 @@ void run_bench(const BenchArgs& a) {
 void add_bench_command(CLI::App& app) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
+  add_bench_matmul_command(*bench);
   auto args = std::make_shared<BenchArgs>();
   CLI::App* kernels = bench->add_subcommand("kernels", "Encode/decode/fake-quant throughput vs memcpy");
   kernels->add_option("--size", args->size, "Elements per array (default 64M)");

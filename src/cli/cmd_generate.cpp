@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
+#include "hifp8/model/chat_template.h"
 #include "hifp8/model/model.h"
 #include "hifp8/model/sampler.h"
 #include "hifp8/model/tokenizer.h"
@@ -16,10 +17,10 @@ namespace hifp8::cli {
 namespace {
 
 struct RunArgs {
-  std::string model, prompt, tokens, kv_dtype = "f32", act_quant = "none";
+  std::string model, prompt, tokens, kv_dtype = "f32", act_quant = "none", system, chat_format;
   int64_t max_tokens = 64, max_context = 0;
   model::SamplingOptions sampling;
-  bool print_ids = false, json = false, stats = false;
+  bool print_ids = false, json = false, stats = false, chat = false;
   int threads = 0;
 };
 
@@ -84,7 +85,16 @@ void run_generate(const RunArgs& a) {
   std::vector<int32_t> prompt;
   if (!a.prompt.empty()) {
     tok = model::Tokenizer::load(a.model);
-    prompt = tok->encode(a.prompt);
+    if (a.chat) {
+      const model::ChatFormat format =
+          a.chat_format.empty() ? model::detect_chat_format(a.model) : model::parse_chat_format(a.chat_format);
+      std::vector<model::ChatMessage> messages;
+      if (!a.system.empty()) messages.push_back({"system", a.system});
+      messages.push_back({"user", a.prompt});
+      prompt = tok->encode(model::render_chat(format, messages), false);
+    } else {
+      prompt = tok->encode(a.prompt);
+    }
   } else {
     prompt = parse_ids(a.tokens);
     if (!a.print_ids) {
@@ -158,6 +168,9 @@ void add_generate_commands(CLI::App& app) {
   gen->add_option("--top-p", g->sampling.top_p, "Nucleus sampling mass (default 1)");
   gen->add_option("--seed", g->sampling.seed, "Sampling seed");
   gen->add_flag("--print-ids", g->print_ids, "Print the generated token ids instead of text");
+  gen->add_flag("--chat", g->chat, "Wrap --prompt as a user message in the model's chat format");
+  gen->add_option("--system", g->system, "With --chat: a system message first");
+  gen->add_option("--chat-format", g->chat_format, "With --chat: llama3, chatml or llama2 (default: from tokenizer_config.json)");
   gen->add_flag("--stats", g->stats, "Timing on stderr: prefill and decode tokens/s");
   gen->callback([g] { run_generate(*g); });
 

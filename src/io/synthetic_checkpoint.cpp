@@ -26,6 +26,7 @@ const std::vector<Preset>& presets() {
       {"tiny", "LlamaForCausalLM", 256, 688, 2, 8, 4, 1000},
       {"tiny-moe", "Qwen3MoeForCausalLM", 256, 688, 2, 8, 4, 1000, 8, 2, 192, false, false, true, 1e6},
       {"tiny-mixtral", "MixtralForCausalLM", 256, 512, 2, 8, 4, 1000, 4, 2, 512, true, false, false, 1e6},
+      {"llama-100m", "LlamaForCausalLM", 768, 2048, 12, 12, 4, 32000},
       {"llama3-8b", "LlamaForCausalLM", 4096, 14336, 32, 32, 8, 128256, 0, 0, 0, false, false, false, 500000.0},
       {"llama3-70b-layer", "LlamaForCausalLM", 8192, 28672, 1, 64, 8, 128256, 0, 0, 0, false, false, false, 500000.0},
   };

@@ -24,15 +24,35 @@ class SentencePieceTokenizer : public Tokenizer {
     }
   }
 
+  // The BOS/EOS texts ("<s>", "</s>") in the input become their ids, as transformers does for special
+  // tokens (chat prompts carry them); the text between them is encoded by SentencePiece.
   std::vector<int32_t> encode(std::string_view text, bool add_special) const override {
+    std::vector<int32_t> out;
+    if (add_special && add_bos_ && sp_.bos_id() >= 0) out.push_back(sp_.bos_id());
+    while (!text.empty()) {
+      size_t at = text.size(), len = 0;
+      int id = -1;
+      for (int special : {sp_.bos_id(), sp_.eos_id()}) {
+        if (special < 0) continue;
+        const std::string& piece = sp_.IdToPiece(special);
+        const size_t pos = text.find(piece);
+        if (pos < at) at = pos, len = piece.size(), id = special;
+      }
+      encode_plain(text.substr(0, at), out);
+      if (id < 0) break;
+      out.push_back(id);
+      text.remove_prefix(at + len);
+    }
+    if (add_special && add_eos_ && sp_.eos_id() >= 0) out.push_back(sp_.eos_id());
+    return out;
+  }
+
+  void encode_plain(std::string_view text, std::vector<int32_t>& out) const {
+    if (text.empty()) return;
     std::vector<int> ids;
     const auto status = sp_.Encode(std::string(text), &ids);
     if (!status.ok()) throw Error("SentencePiece encode failed: " + status.ToString());
-    std::vector<int32_t> out;
-    if (add_special && add_bos_ && sp_.bos_id() >= 0) out.push_back(sp_.bos_id());
     out.insert(out.end(), ids.begin(), ids.end());
-    if (add_special && add_eos_ && sp_.eos_id() >= 0) out.push_back(sp_.eos_id());
-    return out;
   }
 
   std::string decode(std::span<const int32_t> ids, bool skip_special) const override {

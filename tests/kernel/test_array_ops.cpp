@@ -238,6 +238,56 @@ TEST(ErrorSums, MatchFloat64Reference) {
   });
 }
 
+// The fused decode-and-multiply dot products against a float64 sum over the decoded values: every
+// format, every finite code (subnormals included), every SIMD target, odd lengths.
+TEST(DotCodes, MatchFloat64OverDecodedValues) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  for_each_target([&] {
+    for (const FormatInfo& f : all_formats()) {
+      std::vector<uint8_t> finite;
+      for (int c = 0; c < 256; ++c)
+        if (std::isfinite(f.decode(uint8_t(c)))) finite.push_back(uint8_t(c));
+      for (size_t n : kSizes) {
+        std::mt19937 rng(seed + uint32_t(n));
+        std::normal_distribution<float> normal;
+        std::vector<float> x(n);
+        std::vector<uint8_t> codes(n);
+        for (size_t i = 0; i < n; ++i) x[i] = normal(rng), codes[i] = finite[rng() % finite.size()];
+        double expected = 0, magnitude = 0;
+        for (size_t i = 0; i < n; ++i) {
+          expected += double(x[i]) * f.decode(codes[i]);
+          magnitude += std::fabs(double(x[i]) * f.decode(codes[i]));
+        }
+        EXPECT_NEAR(kernel::dot_codes(f, x.data(), codes.data(), n), expected, 1e-6 * magnitude + 1e-30) << f.name << " n=" << n;
+      }
+    }
+    for (size_t n : kSizes) {
+      std::vector<float> x(n), w(n);
+      std::vector<uint16_t> b(n);
+      for (size_t i = 0; i < n; ++i) x[i] = float(i % 7) - 3.0f, b[i] = f32_to_bf16(float(i % 5) * 0.37f), w[i] = bf16_to_f32(b[i]);
+      double expected = 0;
+      for (size_t i = 0; i < n; ++i) expected += double(x[i]) * w[i];
+      EXPECT_NEAR(kernel::dot_bf16(x.data(), b.data(), n), expected, 1e-5 * (1 + std::fabs(expected)));
+      EXPECT_NEAR(kernel::dot(x.data(), w.data(), n), expected, 1e-5 * (1 + std::fabs(expected)));
+      // 4 tokens x 2 rows: token t is x rotated by t, row r is w scaled by r + 1.
+      std::vector<float> xs(4 * n), ws(2 * n), out(4 * 3, -1.0f);
+      for (size_t t = 0; t < 4; ++t)
+        for (size_t i = 0; i < n; ++i) xs[t * n + i] = x[(i + t) % n];
+      for (size_t r = 0; r < 2; ++r)
+        for (size_t i = 0; i < n; ++i) ws[r * n + i] = w[i] * float(r + 1);
+      kernel::dot_tile_4x2(xs.data(), n, ws.data(), n, n, out.data(), 3);
+      for (size_t t = 0; t < 4; ++t)
+        for (size_t r = 0; r < 2; ++r) {
+          double e = 0;
+          for (size_t i = 0; i < n; ++i) e += double(xs[t * n + i]) * ws[r * n + i];
+          EXPECT_NEAR(out[t * 3 + r], e, 1e-5 * (1 + std::fabs(e))) << "t " << t << " r " << r << " n " << n;
+        }
+      for (size_t t = 0; t < 4; ++t) EXPECT_EQ(out[t * 3 + 2], -1.0f) << "wrote outside the tile";
+    }
+  });
+}
+
 // A quarter-billion elements through the threaded paths: no index arithmetic overflows, all threads work.
 TEST(Large, QuarterBillionElementsRoundTrip) {
   const size_t n = (size_t{1} << 28) + 5;

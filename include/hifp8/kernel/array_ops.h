@@ -61,6 +61,17 @@ AmaxResult amax(const float* in, size_t n, int threads = 0);
 // sum a[i] * b[i], vectorised, single-threaded (float32 accumulation in several lanes: the order of
 // additions differs from a plain loop).
 float dot(const float* a, const float* b, size_t n);
+// sum x[i] * decode(codes[i]) without materialising the decoded values (W8 matrix-vector products).
+float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n);
+// A 4 x 2 block of a matrix product: out[t * out_stride + r] = dot(x + t * x_stride, w + r * w_stride, n)
+// for t < 4, r < 2 (tokens x weight rows; the building block of the engine's prefill matmul).
+void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride);
+
+// The float32 FMA peak of this machine in FLOP/s with `threads` threads, measured over ~0.2 s with the
+// widest vectors the CPU has (the baseline for matmul efficiency).
+double measure_fma_peak(int threads);
+// sum x[i] * w[i] for bfloat16 w.
+float dot_bf16(const float* x, const uint16_t* w, size_t n);
 
 // What quantization cost: x is the original, deq the dequantized values, codes the codes they came
 // from (same length). NaN/Inf in x propagate into the sums.

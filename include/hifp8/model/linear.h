@@ -1,8 +1,9 @@
 #pragma once
 // One linear layer y = x W^T (+ b) over weights kept as they are stored: F32/BF16/F16 rows widened on
 // the fly, 8-bit codes (FP8, INT8, HiF8) decoded inside the matmul with their scales (W8A16). The
-// weight bytes stay in the checkpoint's memory map; nothing is expanded up front.
+// weight bytes are copied as they are (8-bit stays 8-bit) onto huge pages; nothing is expanded.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,8 +44,11 @@ class Linear {
 
  private:
   void quantize_inputs(const float* x, size_t tokens, float* xq, ActQuant act) const;
+  float row_dot(int64_t o, const float* x) const;  // dot(x, row o of W), scales applied
 
+  static constexpr size_t kFusedTokens = 2;
   int64_t in_ = 0, out_ = 0;
+  std::shared_ptr<const uint8_t> storage_;  // the weight bytes, copied out of the checkpoint
   const uint8_t* weight_ = nullptr;
   kernel::DType wide_ = kernel::DType::f32;  // float weights
   const FormatInfo* format_ = nullptr;       // 8-bit weights

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <mutex>
 #include <string>
@@ -299,6 +300,45 @@ AmaxResult amax(const float* in, size_t n, int threads) {
 }
 
 float dot(const float* a, const float* b, size_t n) { return simd::dot(a, b, n); }
+
+namespace {
+int code_kind(FormatId id) {
+  switch (id) {
+    case FormatId::fp8_e4m3fn: return 0;
+    case FormatId::fp8_e5m2: return 1;
+    case FormatId::int8: return 2;
+    default: return 3;
+  }
+}
+}  // namespace
+
+float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n) {
+  return simd::dot_codes(x, codes, n, code_kind(format.id), format.decode_table.data());
+}
+
+float dot_bf16(const float* x, const uint16_t* w, size_t n) { return simd::dot_bf16(x, w, n); }
+
+void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride) {
+  simd::dot_tile_4x2(x, x_stride, w, w_stride, n, out, out_stride);
+}
+
+double measure_fma_peak(int threads) {
+  const int t = resolve_threads(threads);
+  constexpr size_t kIterations = size_t{20} << 20;
+  std::vector<double> flops(static_cast<size_t>(t), 0.0);
+  const auto start = std::chrono::steady_clock::now();
+  parallel_for(size_t(t), t, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      size_t per = 0;
+      simd::fma_loop(kIterations, &per);  // called through run-time dispatch: not optimised away
+      flops[i] = double(per) * double(kIterations);
+    }
+  }, 1);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double total = 0;
+  for (double f : flops) total += f;
+  return total / s;
+}
 
 void ErrorSums::add(const ErrorSums& o) {
   sum_x2 += o.sum_x2, sum_e2 += o.sum_e2, max_abs_error = std::max(max_abs_error, o.max_abs_error);

@@ -4,6 +4,8 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
+#include <cmath>
+
 #include "hifp8/format/bits.h"
 #include "hifp8/format/hif8.h"
 #include "hifp8/format/int8.h"
@@ -248,6 +250,168 @@ float Dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n) {
   return sum;
 }
 
+// dot(x, w) where w is decoded from 8-bit codes on the fly, 8-16 lanes at a time in registers:
+// FP8 through float16 bit patterns (below), INT8 by conversion, HiF8 by gathering from its 256-entry
+// value table. Scales are applied by the caller.
+template <class DecodeLanes>
+HWY_INLINE float DotCodesLoop(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT codes, size_t n,
+                              DecodeLanes decode_lanes, float (*decode_one)(uint8_t, const float*), const float* table) {
+  const DF df;
+  const DI di;
+  const DU8 du8;
+  const size_t lanes = hn::Lanes(df);
+  auto s0 = hn::Zero(df), s1 = hn::Zero(df), s2 = hn::Zero(df), s3 = hn::Zero(df);
+  const auto term = [&](size_t at, auto acc) {
+    return hn::MulAdd(hn::LoadU(df, x + at), decode_lanes(hn::PromoteTo(di, hn::LoadU(du8, codes + at))), acc);
+  };
+  size_t i = 0;
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    s0 = term(i, s0), s1 = term(i + lanes, s1), s2 = term(i + 2 * lanes, s2), s3 = term(i + 3 * lanes, s3);
+  }
+  for (; i + lanes <= n; i += lanes) s0 = term(i, s0);
+  float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
+  for (; i < n; ++i) sum += x[i] * decode_one(codes[i], table);
+  return sum;
+}
+
+// FP8 codes as float16 bit patterns, which F16C widens exactly: E5M2 is the top byte of a float16;
+// E4M3's exponent and mantissa sit one bit lower, so (code << 8) >> 1 with the copied sign bit
+// cleared is a float16 of value / 2^8 (normal and subnormal codes alike).
+template <bool kE4M3>
+HWY_INLINE hn::Vec<DF> Fp8Lanes(hn::Vec<hn::Rebind<uint8_t, DF>> c) {
+  const DF df;
+  const hn::Rebind<int16_t, DF> d16;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  hn::Vec<decltype(d16)> bits = hn::ShiftLeft<8>(hn::BitCast(d16, hn::PromoteTo(hn::Rebind<uint16_t, DF>(), c)));
+  if (kE4M3) bits = hn::And(hn::ShiftRight<1>(bits), hn::Set(d16, int16_t(0xBFFF)));
+  return hn::PromoteTo(df, hn::BitCast(dh, bits));
+}
+
+template <bool kE4M3>
+HWY_INLINE float DotFp8(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT codes, size_t n, const float* table) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  auto s0 = hn::Zero(df), s1 = hn::Zero(df);
+  size_t i = 0;
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128
+  const hn::Rebind<uint8_t, DF> du8;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    s0 = hn::MulAdd(hn::LoadU(df, x + i), Fp8Lanes<kE4M3>(hn::LoadU(du8, codes + i)), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, x + i + lanes), Fp8Lanes<kE4M3>(hn::LoadU(du8, codes + i + lanes)), s1);
+  }
+#else
+  // Full-width 16-bit lanes: one load and one set of shifts for two float32 vectors.
+  const hn::Repartition<int16_t, DF> d16;
+  const hn::Rebind<uint8_t, decltype(d16)> du8;
+  const hn::Repartition<hwy::float16_t, DF> dh;
+  const hn::Half<decltype(dh)> dhh;
+  const auto half_floats = [&](size_t at) {
+    auto bits = hn::ShiftLeft<8>(hn::BitCast(d16, hn::PromoteTo(hn::RebindToUnsigned<decltype(d16)>(), hn::LoadU(du8, codes + at))));
+    if (kE4M3) bits = hn::And(hn::ShiftRight<1>(bits), hn::Set(d16, int16_t(0xBFFF)));
+    return hn::BitCast(dh, bits);
+  };
+  // Four accumulators: enough independent FMA chains to cover the FMA latency.
+  auto s2 = hn::Zero(df), s3 = hn::Zero(df);
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    const auto h0 = half_floats(i), h1 = half_floats(i + 2 * lanes);
+    s0 = hn::MulAdd(hn::LoadU(df, x + i), hn::PromoteTo(df, hn::LowerHalf(dhh, h0)), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, x + i + lanes), hn::PromoteTo(df, hn::UpperHalf(dhh, h0)), s1);
+    s2 = hn::MulAdd(hn::LoadU(df, x + i + 2 * lanes), hn::PromoteTo(df, hn::LowerHalf(dhh, h1)), s2);
+    s3 = hn::MulAdd(hn::LoadU(df, x + i + 3 * lanes), hn::PromoteTo(df, hn::UpperHalf(dhh, h1)), s3);
+  }
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    const auto h = half_floats(i);
+    s0 = hn::MulAdd(hn::LoadU(df, x + i), hn::PromoteTo(df, hn::LowerHalf(dhh, h)), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, x + i + lanes), hn::PromoteTo(df, hn::UpperHalf(dhh, h)), s1);
+  }
+  s0 = hn::Add(s0, s2), s1 = hn::Add(s1, s3);
+#endif
+  float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1))) * (kE4M3 ? 256.0f : 1.0f);
+  for (; i < n; ++i) sum += x[i] * table[codes[i]];
+  return sum;
+}
+
+float TableValue(uint8_t c, const float* table) { return table[c]; }
+
+// kind 0: E4M3, 1: E5M2, 2: INT8, 3: any format through its value table (HiF8).
+float DotCodes(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT codes, size_t n, int kind,
+               const float* HWY_RESTRICT table) {
+  const DF df;
+  const DI di;
+  switch (kind) {
+    case 0: return DotFp8<true>(x, codes, n, table);
+    case 1: return DotFp8<false>(x, codes, n, table);
+    case 2:  // INT8: sign-extend and convert
+      return DotCodesLoop(x, codes, n, [&](VI c) {
+        return hn::ConvertTo(df, hn::Sub(hn::Xor(c, hn::Set(di, 0x80)), hn::Set(di, 0x80)));
+      }, TableValue, table);
+    default:  // table (HiF8)
+      return DotCodesLoop(x, codes, n, [&](VI c) { return hn::GatherIndex(df, table, c); }, TableValue, table);
+  }
+}
+
+// dot(x, widen(w)) for bfloat16 w.
+float DotBf16(const float* HWY_RESTRICT x, const uint16_t* HWY_RESTRICT w, size_t n) {
+  const DF df;
+  const hn::Rebind<hwy::bfloat16_t, DF> dh;
+  const auto* src = reinterpret_cast<const hwy::bfloat16_t*>(w);
+  const size_t lanes = hn::Lanes(df);
+  auto s0 = hn::Zero(df), s1 = hn::Zero(df), s2 = hn::Zero(df), s3 = hn::Zero(df);
+  size_t i = 0;
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    s0 = hn::MulAdd(hn::LoadU(df, x + i), hn::PromoteTo(df, hn::LoadU(dh, src + i)), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, x + i + lanes), hn::PromoteTo(df, hn::LoadU(dh, src + i + lanes)), s1);
+    s2 = hn::MulAdd(hn::LoadU(df, x + i + 2 * lanes), hn::PromoteTo(df, hn::LoadU(dh, src + i + 2 * lanes)), s2);
+    s3 = hn::MulAdd(hn::LoadU(df, x + i + 3 * lanes), hn::PromoteTo(df, hn::LoadU(dh, src + i + 3 * lanes)), s3);
+  }
+  for (; i + lanes <= n; i += lanes) s0 = hn::MulAdd(hn::LoadU(df, x + i), hn::PromoteTo(df, hn::LoadU(dh, src + i)), s0);
+  float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
+  for (; i < n; ++i) sum += x[i] * ::hifp8::bf16_to_f32(w[i]);
+  return sum;
+}
+
+// Register-only FMAs for measuring the machine's peak: ten independent chains (covers FMA latency x
+// throughput on current x86), `iterations` rounds. Returns a value so the work is not optimised away.
+float FmaLoop(size_t iterations, size_t* flops_per_iteration) {
+  const DF df;
+  const auto m = hn::Set(df, 0.999f), a = hn::Set(df, 1e-3f);
+  auto v0 = hn::Set(df, 1.0f), v1 = v0, v2 = v0, v3 = v0, v4 = v0, v5 = v0, v6 = v0, v7 = v0, v8 = v0, v9 = v0;
+  for (size_t i = 0; i < iterations; ++i) {
+    v0 = hn::MulAdd(v0, m, a), v1 = hn::MulAdd(v1, m, a), v2 = hn::MulAdd(v2, m, a), v3 = hn::MulAdd(v3, m, a);
+    v4 = hn::MulAdd(v4, m, a), v5 = hn::MulAdd(v5, m, a), v6 = hn::MulAdd(v6, m, a), v7 = hn::MulAdd(v7, m, a);
+    v8 = hn::MulAdd(v8, m, a), v9 = hn::MulAdd(v9, m, a);
+  }
+  *flops_per_iteration = 10 * 2 * hn::Lanes(df);
+  const auto sum = hn::Add(hn::Add(hn::Add(v0, v1), hn::Add(v2, v3)), hn::Add(hn::Add(hn::Add(v4, v5), hn::Add(v6, v7)), hn::Add(v8, v9)));
+  return hn::GetLane(hn::SumOfLanes(df, sum));
+}
+
+// out[t * out_stride + r] = dot(x + t * x_stride, w + r * w_stride, n) for 4 tokens t and 2 rows r:
+// each loaded vector serves 2 or 4 products (a dot product alone loads twice per FMA).
+void DotTile4x2(const float* HWY_RESTRICT x, size_t x_stride, const float* HWY_RESTRICT w, size_t w_stride, size_t n,
+                float* HWY_RESTRICT out, size_t out_stride) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  auto a0 = hn::Zero(df), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+  const float *x0 = x, *x1 = x + x_stride, *x2 = x + 2 * x_stride, *x3 = x + 3 * x_stride, *w0 = w, *w1 = w + w_stride;
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto v0 = hn::LoadU(df, w0 + i), v1 = hn::LoadU(df, w1 + i);
+    const auto t0 = hn::LoadU(df, x0 + i), t1 = hn::LoadU(df, x1 + i), t2 = hn::LoadU(df, x2 + i), t3 = hn::LoadU(df, x3 + i);
+    a0 = hn::MulAdd(t0, v0, a0), a1 = hn::MulAdd(t0, v1, a1);
+    b0 = hn::MulAdd(t1, v0, b0), b1 = hn::MulAdd(t1, v1, b1);
+    c0 = hn::MulAdd(t2, v0, c0), c1 = hn::MulAdd(t2, v1, c1);
+    d0 = hn::MulAdd(t3, v0, d0), d1 = hn::MulAdd(t3, v1, d1);
+  }
+  float r[8] = {hn::GetLane(hn::SumOfLanes(df, a0)), hn::GetLane(hn::SumOfLanes(df, a1)),
+                hn::GetLane(hn::SumOfLanes(df, b0)), hn::GetLane(hn::SumOfLanes(df, b1)),
+                hn::GetLane(hn::SumOfLanes(df, c0)), hn::GetLane(hn::SumOfLanes(df, c1)),
+                hn::GetLane(hn::SumOfLanes(df, d0)), hn::GetLane(hn::SumOfLanes(df, d1))};
+  for (; i < n; ++i)
+    for (size_t t = 0; t < 4; ++t) r[2 * t] += x[t * x_stride + i] * w0[i], r[2 * t + 1] += x[t * x_stride + i] * w1[i];
+  for (size_t t = 0; t < 4; ++t) out[t * out_stride] = r[2 * t], out[t * out_stride + 1] = r[2 * t + 1];
+}
+
 template <class Op>
 HWY_INLINE void MapFloat(const float* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n, float c, Op op) {
   const DF df;
@@ -307,6 +471,10 @@ HWY_EXPORT(DecodeTable);
 HWY_EXPORT(MaxAbsBits);
 HWY_EXPORT(ErrorStats);
 HWY_EXPORT(Dot);
+HWY_EXPORT(DotCodes);
+HWY_EXPORT(DotBf16);
+HWY_EXPORT(FmaLoop);
+HWY_EXPORT(DotTile4x2);
 HWY_EXPORT(Divide);
 HWY_EXPORT(Multiply);
 HWY_EXPORT(Bf16ToF32);
@@ -331,6 +499,16 @@ void decode_table(const uint8_t* in, float* out, size_t n, const float* table) {
 }
 uint32_t max_abs_bits(const float* in, size_t n) { return HWY_DYNAMIC_DISPATCH(MaxAbsBits)(in, n); }
 float dot(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(Dot)(a, b, n); }
+float dot_codes(const float* x, const uint8_t* codes, size_t n, int kind, const float* table) {
+  return HWY_DYNAMIC_DISPATCH(DotCodes)(x, codes, n, kind, table);
+}
+float dot_bf16(const float* x, const uint16_t* w, size_t n) { return HWY_DYNAMIC_DISPATCH(DotBf16)(x, w, n); }
+void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride) {
+  HWY_DYNAMIC_DISPATCH(DotTile4x2)(x, x_stride, w, w_stride, n, out, out_stride);
+}
+float fma_loop(size_t iterations, size_t* flops_per_iteration) {
+  return HWY_DYNAMIC_DISPATCH(FmaLoop)(iterations, flops_per_iteration);
+}
 ErrorSums error_stats(const float* x, const float* deq, const uint8_t* codes, size_t n, uint8_t max_code_pos,
                       uint8_t max_code_neg) {
   ErrorSums sums;

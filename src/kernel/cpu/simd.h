@@ -30,6 +30,11 @@ ErrorSums error_stats(const float* x, const float* deq, const uint8_t* codes, si
                       uint8_t max_code_neg);
 
 float dot(const float* a, const float* b, size_t n);
+// kind 0: E4M3, 1: E5M2, 2: INT8, 3: table lookup (HiF8).
+float dot_codes(const float* x, const uint8_t* codes, size_t n, int kind, const float* table);
+float dot_bf16(const float* x, const uint16_t* w, size_t n);
+float fma_loop(size_t iterations, size_t* flops_per_iteration);
+void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride);
 
 void divide(const float* in, float* out, size_t n, float divisor);
 void multiply(const float* in, float* out, size_t n, float factor);
