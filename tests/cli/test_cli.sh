@@ -109,5 +109,34 @@ expect_error "unknown synth config" "unknown synthetic config" "$HIFP8" synth --
 expect_error "inspect a missing tensor" "no tensor named" "$HIFP8" inspect "$WORK/tiny" --tensor nope --dequant-out "$WORK/z"
 check "no partial outputs" "" "$(ls -A "$WORK" | grep -E '^(x|y|z|\.)' | tr '\n' ' ')"
 
+# generate / logits on the shared models (CLI tests need ../shared like the unit tests)
+SHARED=$(cd "$(dirname "$0")/../../.." && pwd)/shared
+if [[ ! -d $SHARED/models/stories260K || ! -d $SHARED/models/pd-llama-15M ]]; then
+  failed=$((failed + 1))
+  echo "FAIL: ../shared models not found at $SHARED"
+else
+  ids1=$("$HIFP8" generate --model "$SHARED/models/stories260K" --tokens 1,403,407 --max-tokens 12 --print-ids)
+  ids2=$("$HIFP8" generate --model "$SHARED/models/stories260K" --tokens 1,403,407 --max-tokens 12 --print-ids --threads 1)
+  check "generate greedy prints 12 ids" 12 "$(wc -w <<<"$ids1")"
+  check "generate greedy is deterministic across thread counts" "$ids1" "$ids2"
+  s1=$("$HIFP8" generate --model "$SHARED/models/stories260K" --tokens 1,403 --max-tokens 12 --print-ids --temperature 1 --top-k 40 --seed 7)
+  s2=$("$HIFP8" generate --model "$SHARED/models/stories260K" --tokens 1,403 --max-tokens 12 --print-ids --temperature 1 --top-k 40 --seed 7)
+  check "sampling with a seed repeats" "$s1" "$s2"
+  check "logits --json has one row per token" 3 \
+    "$("$HIFP8" logits --model "$SHARED/models/stories260K" --tokens 1,403,407 --json | grep -o '\[' | wc -l | awk '{print $1 - 1}')"
+  text=$("$HIFP8" generate --model "$SHARED/models/pd-llama-15M" --prompt "Once upon a time" --max-tokens 16)
+  check "generate --prompt prints text" 1 "$([[ ${#text} -gt 10 ]] && echo 1 || echo 0)"
+  "$HIFP8" quantize "$SHARED/models/pd-llama-15M" "$WORK/pd-fp8" --scheme fp8-dynamic --quiet >/dev/null
+  fp8=$("$HIFP8" generate --model "$WORK/pd-fp8" --prompt "Once upon a time" --max-tokens 8 --kv-cache-dtype fp8_e4m3 --act-quant dynamic)
+  check "generate on a quantized checkpoint with an fp8 KV cache" 1 "$([[ -n $fp8 ]] && echo 1 || echo 0)"
+  expect_error "generate without a tokenizer" "no tokenizer" "$HIFP8" generate --model "$SHARED/models/stories260K" --prompt hi
+  expect_error "bad token list" "not a token id" "$HIFP8" logits --model "$SHARED/models/stories260K" --tokens 1,x
+  expect_error "token outside the vocabulary" "outside the vocabulary" "$HIFP8" logits --model "$SHARED/models/stories260K" --tokens 1,99999
+  expect_error "unknown KV cache dtype" "unknown KV cache dtype" "$HIFP8" generate --model "$SHARED/models/stories260K" --tokens 1 --print-ids --kv-cache-dtype fp4
+  cp -r "$WORK/tiny-hif8" "$WORK/tiny-hif8-badarch"
+  sed -i 's/LlamaForCausalLM/GPTNeoXForCausalLM/' "$WORK/tiny-hif8-badarch/config.json"
+  expect_error "unknown architecture" "not supported" "$HIFP8" generate --model "$WORK/tiny-hif8-badarch" --tokens 1 --print-ids
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
