@@ -109,8 +109,7 @@ std::vector<float> dequantize_tensor(const Checkpoint& ckpt, const std::string& 
   const TensorInfo& t = *e->info;
   std::vector<float> out(t.numel());
   if (is_float_wide(t.dtype)) {
-    const kernel::DType d = t.dtype == TensorDType::F32 ? kernel::DType::f32
-                            : t.dtype == TensorDType::F16 ? kernel::DType::f16 : kernel::DType::bf16;
+    const kernel::DType d = kernel_dtype(t.dtype);
     kernel::widen(ckpt.bytes(*e).data(), d, out.data(), out.size());
     return out;
   }

@@ -35,14 +35,6 @@ constexpr size_t kCopyChunkBytes = size_t{64} << 20;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-kernel::DType wide_dtype(TensorDType d) {
-  switch (d) {
-    case TensorDType::F32: return kernel::DType::f32;
-    case TensorDType::F16: return kernel::DType::f16;
-    default: return kernel::DType::bf16;
-  }
-}
-
 // Runs write jobs one at a time, in submission order, on a second thread: the page-cache copy of one
 // chunk (a large share of the run on small machines) overlaps the quantization of the next.
 class WriteBehind {
@@ -96,7 +88,7 @@ class Pipeline {
     const TensorInfo& info = *e.info;
     const size_t cols = static_cast<size_t>(info.shape.back());
     const size_t rows = cols ? info.numel() / cols : 0;
-    const size_t out_size = writer_.writes_codes() ? 1 : kernel::dtype_size(wide_dtype(info.dtype));
+    const size_t out_size = writer_.writes_codes() ? 1 : kernel::dtype_size(kernel_dtype(info.dtype));
     // Tiles never split a scale group: block granularity tiles are whole block rows.
     const size_t tile_rows = g_.kind == GranularityKind::block ? static_cast<size_t>(g_.block_rows)
                                                                : std::max<size_t>(1, kTileElements / std::max<size_t>(1, cols));
@@ -120,7 +112,7 @@ class Pipeline {
         run_tiles(job, r0 + t0 * tile_rows, std::min(r0 + nr, r0 + t1 * tile_rows), chunk.data() + t0 * tile_rows * cols * out_size);
       }, 1);
       writes_.submit([&out, &chunk] { out.write(chunk); });
-      advance(nr * cols * kernel::dtype_size(wide_dtype(info.dtype)), info.name);
+      advance(nr * cols * kernel::dtype_size(kernel_dtype(info.dtype)), info.name);
     }
     if (writer_.writes_codes())
       writes_.submit([&out, name = module_name(info.name) + "." + writer_.scale_suffix(), scales] {
@@ -160,7 +152,7 @@ class Pipeline {
   void run_tiles(TileJob& job, size_t row_begin, size_t row_end, uint8_t* dst) {
     const TensorInfo& info = job.info;
     const size_t cols = job.cols;
-    const kernel::DType src_dtype = wide_dtype(info.dtype);
+    const kernel::DType src_dtype = kernel_dtype(info.dtype);
     const size_t src_size = kernel::dtype_size(src_dtype);
     const uint8_t* src = job.src;
     const QuantOptions qopt{target_, opt_.allow_nonfinite ? NonFinitePolicy::clamp : NonFinitePolicy::error, 1,
@@ -192,7 +184,7 @@ class Pipeline {
 
   // Tensor granularity needs the whole tensor's amax before the first chunk is quantized.
   float tensor_wide_amax(const Checkpoint::Entry& e, size_t cols) {
-    const kernel::DType d = wide_dtype(e.info->dtype);
+    const kernel::DType d = kernel_dtype(e.info->dtype);
     const size_t n_total = e.info->numel(), chunk = std::max<size_t>(1, kChunkElements / std::max<size_t>(1, cols)) * std::max<size_t>(1, cols);
     std::vector<float> buffer(std::min(n_total, chunk));
     float amax = 0;

@@ -156,8 +156,7 @@ uint64_t write_synthetic_checkpoint(const std::filesystem::path& dir, const Synt
   for (const SynthTensor& t : tensors) specs.push_back({t.name, opt.dtype, t.shape});
 
   OutputDir out(dir, opt.force);
-  const kernel::DType wide = opt.dtype == TensorDType::F32 ? kernel::DType::f32
-                             : opt.dtype == TensorDType::F16 ? kernel::DType::f16 : kernel::DType::bf16;
+  const kernel::DType wide = kernel_dtype(opt.dtype);
   const size_t item = dtype_size(opt.dtype);
   uint64_t total = 0;
   {

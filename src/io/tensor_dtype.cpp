@@ -38,4 +38,13 @@ bool is_float_wide(TensorDType dtype) {
   return dtype == TensorDType::F32 || dtype == TensorDType::F16 || dtype == TensorDType::BF16;
 }
 
+kernel::DType kernel_dtype(TensorDType d) {
+  switch (d) {
+    case TensorDType::F32: return kernel::DType::f32;
+    case TensorDType::F16: return kernel::DType::f16;
+    case TensorDType::BF16: return kernel::DType::bf16;
+    default: throw Error("dtype " + std::string(dtype_name(d)) + " is not F32, F16 or BF16");
+  }
+}
+
 }  // namespace hifp8::io

@@ -25,14 +25,6 @@ const FormatInfo* code_format(io::TensorDType d, const io::QuantizationLayout& l
   }
 }
 
-kernel::DType wide_dtype(io::TensorDType d) {
-  switch (d) {
-    case io::TensorDType::F32: return kernel::DType::f32;
-    case io::TensorDType::F16: return kernel::DType::f16;
-    default: return kernel::DType::bf16;
-  }
-}
-
 // The weights in anonymous memory on 2 MB pages: decoding streams through them once per token, and
 // with 4 KB file-backed pages the hardware prefetchers stop at every page boundary (~10 % slower
 // decoding on the benchmark model). The page cache copy of the file can then be dropped by the OS.
@@ -66,7 +58,7 @@ Linear Linear::load(const io::Checkpoint& ckpt, const io::QuantizationLayout& la
   l.storage_ = copy_to_huge_pages(ckpt.bytes(*w));
   l.weight_ = l.storage_.get();
   if (io::is_float_wide(w->info->dtype)) {
-    l.wide_ = wide_dtype(w->info->dtype);
+    l.wide_ = io::kernel_dtype(w->info->dtype);
   } else {
     l.format_ = code_format(w->info->dtype, layout);
     if (!l.format_)

@@ -257,9 +257,7 @@ std::vector<float> Model::forward(std::span<const int32_t> tokens, KvCache& cach
     throw Error("context of " + std::to_string(start + int64_t(T)) + " tokens exceeds the KV cache's " +
                 std::to_string(cache.capacity()));
   std::vector<float> h(T * n), normed(T * n), delta(T * n);
-  const kernel::DType ed = embed_->info->dtype == io::TensorDType::F32   ? kernel::DType::f32
-                           : embed_->info->dtype == io::TensorDType::F16 ? kernel::DType::f16
-                                                                          : kernel::DType::bf16;
+  const kernel::DType ed = io::kernel_dtype(embed_->info->dtype);
   for (size_t t = 0; t < T; ++t) {
     if (tokens[t] < 0 || tokens[t] >= c.vocab)
       throw Error("token id " + std::to_string(tokens[t]) + " is outside the vocabulary (0.." + std::to_string(c.vocab - 1) + ")");
