@@ -62,6 +62,7 @@ AmaxResult amax(const float* in, size_t n, int threads = 0);
 // additions differs from a plain loop).
 float dot(const float* a, const float* b, size_t n);
 // sum x[i] * decode(codes[i]) without materialising the decoded values (W8 matrix-vector products).
+// Codes must be finite values (quantized weights always are): NaN/Inf codes give unspecified results.
 float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n);
 // A 4 x 2 block of a matrix product: out[t * out_stride + r] = dot(x + t * x_stride, w + r * w_stride, n)
 // for t < 4, r < 2 (tokens x weight rows; the building block of the engine's prefill matmul).
