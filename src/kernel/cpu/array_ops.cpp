@@ -312,7 +312,23 @@ int code_kind(FormatId id) {
 }
 }  // namespace
 
+// The low and high bytes of the float16 of each HiF8 magnitude (every HiF8 value is a float16).
+struct Hif8Float16Bytes {
+  std::array<uint8_t, 128> lo{}, hi{};
+  Hif8Float16Bytes() {
+    const FormatInfo& f = format_info(FormatId::hif8);
+    for (int v = 0; v < 128; ++v) {
+      const uint16_t h = f32_to_f16(f.decode(uint8_t(v)));
+      lo[size_t(v)] = uint8_t(h & 0xff), hi[size_t(v)] = uint8_t(h >> 8);
+    }
+  }
+};
+
 float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n) {
+  if (format.id == FormatId::hif8) {
+    static const Hif8Float16Bytes bytes;
+    return simd::dot_hif8(x, codes, n, bytes.lo.data(), bytes.hi.data(), format.decode_table.data());
+  }
   return simd::dot_codes(x, codes, n, code_kind(format.id), format.decode_table.data());
 }
 

@@ -331,6 +331,43 @@ HWY_INLINE float DotFp8(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT
   return sum;
 }
 
+// HiF8 weights through float16, which holds every HiF8 value exactly: the float16 bytes of the 128
+// magnitudes are looked up 16 at a time with byte shuffles (pshufb), one 16-entry table per value of
+// the magnitude's top three bits, stored interleaved as float16s and widened by F16C. f16_lo/f16_hi:
+// the low and high bytes of the float16 of magnitude code v at index v.
+float DotHif8(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT codes, size_t n, const uint8_t* HWY_RESTRICT f16_lo,
+              const uint8_t* HWY_RESTRICT f16_hi, const float* HWY_RESTRICT table) {
+  const DF df;
+  const hn::ScalableTag<uint8_t> d8;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  const size_t lanes8 = hn::Lanes(d8), lanes = hn::Lanes(df);
+  HWY_ALIGN uint8_t f16_bytes[2 * HWY_MAX_BYTES];
+  const auto* f16 = reinterpret_cast<const hwy::float16_t*>(f16_bytes);
+  auto s0 = hn::Zero(df), s1 = hn::Zero(df);
+  size_t i = 0;
+  // Needs at least two float vectors per byte vector (not so on the one-lane scalar target).
+  for (; lanes8 >= 2 * lanes && i + lanes8 <= n; i += lanes8) {
+    const auto c = hn::LoadU(d8, codes + i);
+    const auto low = hn::And(c, hn::Set(d8, 15));
+    const auto top = hn::And(hn::ShiftRight<4>(c), hn::Set(d8, 7));
+    auto lo = hn::Zero(d8), hi = hn::Zero(d8);
+    for (int t = 0; t < 8; ++t) {
+      const auto pick = hn::Eq(top, hn::Set(d8, uint8_t(t)));
+      lo = hn::IfThenElse(pick, hn::TableLookupBytes(hn::LoadDup128(d8, f16_lo + 16 * t), low), lo);
+      hi = hn::IfThenElse(pick, hn::TableLookupBytes(hn::LoadDup128(d8, f16_hi + 16 * t), low), hi);
+    }
+    hi = hn::Or(hi, hn::And(c, hn::Set(d8, 0x80)));  // the sign
+    hn::StoreInterleaved2(lo, hi, d8, f16_bytes);
+    for (size_t j = 0; j < lanes8; j += 2 * lanes) {
+      s0 = hn::MulAdd(hn::LoadU(df, x + i + j), hn::PromoteTo(df, hn::LoadU(dh, f16 + j)), s0);
+      s1 = hn::MulAdd(hn::LoadU(df, x + i + j + lanes), hn::PromoteTo(df, hn::LoadU(dh, f16 + j + lanes)), s1);
+    }
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1)));
+  for (; i < n; ++i) sum += x[i] * table[codes[i]];
+  return sum;
+}
+
 float TableValue(uint8_t c, const float* table) { return table[c]; }
 
 // kind 0: E4M3, 1: E5M2, 2: INT8, 3: any format through its value table (HiF8).
@@ -472,6 +509,7 @@ HWY_EXPORT(MaxAbsBits);
 HWY_EXPORT(ErrorStats);
 HWY_EXPORT(Dot);
 HWY_EXPORT(DotCodes);
+HWY_EXPORT(DotHif8);
 HWY_EXPORT(DotBf16);
 HWY_EXPORT(FmaLoop);
 HWY_EXPORT(DotTile4x2);
@@ -503,6 +541,10 @@ float dot_codes(const float* x, const uint8_t* codes, size_t n, int kind, const 
   return HWY_DYNAMIC_DISPATCH(DotCodes)(x, codes, n, kind, table);
 }
 float dot_bf16(const float* x, const uint16_t* w, size_t n) { return HWY_DYNAMIC_DISPATCH(DotBf16)(x, w, n); }
+float dot_hif8(const float* x, const uint8_t* codes, size_t n, const uint8_t* f16_lo, const uint8_t* f16_hi,
+               const float* table) {
+  return HWY_DYNAMIC_DISPATCH(DotHif8)(x, codes, n, f16_lo, f16_hi, table);
+}
 void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride) {
   HWY_DYNAMIC_DISPATCH(DotTile4x2)(x, x_stride, w, w_stride, n, out, out_stride);
 }

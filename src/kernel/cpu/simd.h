@@ -33,6 +33,9 @@ float dot(const float* a, const float* b, size_t n);
 // kind 0: E4M3, 1: E5M2, 2: INT8, 3: table lookup (HiF8).
 float dot_codes(const float* x, const uint8_t* codes, size_t n, int kind, const float* table);
 float dot_bf16(const float* x, const uint16_t* w, size_t n);
+// dot(x, decode(codes)) for HiF8 (Ascend layout) given the float16 bytes of its 128 magnitudes.
+float dot_hif8(const float* x, const uint8_t* codes, size_t n, const uint8_t* f16_lo, const uint8_t* f16_hi,
+               const float* table);
 float fma_loop(size_t iterations, size_t* flops_per_iteration);
 void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride);
 
