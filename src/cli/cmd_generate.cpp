@@ -136,6 +136,7 @@ void run_generate(const RunArgs& a) {
     logits = m.forward(step, cache);
   }
   std::printf("\n");
+  std::fflush(stdout);
   const auto t2 = std::chrono::steady_clock::now();
   if (a.stats) {
     const double prefill = std::chrono::duration<double>(t1 - t0).count();
