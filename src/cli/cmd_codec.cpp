@@ -85,9 +85,9 @@ void add_codec_commands(CLI::App& app) {
   encode->callback([enc] { run_encode(*enc); });
 
   auto dec = std::make_shared<CodecArgs>();
-  CLI::App* decode = app.add_subcommand("decode", "Decode 8-bit codes to a raw little-endian f32/bf16 stream");
+  CLI::App* decode = app.add_subcommand("decode", "Decode 8-bit codes to a raw little-endian f32/bf16/f16 stream");
   add_common(decode, *dec);
-  decode->add_option("--out-dtype", dec->dtype, "Element type of the output: f32, bf16");
+  decode->add_option("--out-dtype", dec->dtype, "Element type of the output: f32, bf16, f16 (all exact)");
   decode->callback([dec] { run_decode(*dec); });
 }
 

@@ -77,7 +77,7 @@ expect_error "unknown format" "unknown format 'fp4'" "$HIFP8" encode --format fp
 expect_error "unknown dtype" "unknown dtype" "$HIFP8" encode --format hif8 --input-dtype f64
 expect_error "rank layout on e4m3" "applies to hif8 only" "$HIFP8" encode --format e4m3 --layout rank
 expect_error "unknown layout" "unknown layout" "$HIFP8" encode --format hif8 --layout ieee
-expect_error "decode to f16" "not supported" "$HIFP8" decode --format hif8 --out-dtype f16 --in "$WORK/three.bin"
+check "decode f16 (2^-22 is a float16 subnormal)" "00 3c 04 00" "$(printf '\x08\x01' | "$HIFP8" decode --format hif8 --out-dtype f16 | hexdump_bytes)"
 expect_error "missing input" "cannot open" "$HIFP8" encode --format hif8 --in "$WORK/nope.f32"
 expect_error "lut for e4m3" "no lut encoder" "$HIFP8" encode --format e4m3 --encoder lut --in "$WORK/in.f32"
 expect_error "missing --format" "format" "$HIFP8" encode
