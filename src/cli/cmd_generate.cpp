@@ -1,5 +1,4 @@
 // hifp8 generate / hifp8 logits: run a checkpoint on the CPU.
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -9,6 +8,7 @@
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/model/chat_template.h"
+#include "hifp8/model/generate.h"
 #include "hifp8/model/model.h"
 #include "hifp8/model/sampler.h"
 #include "hifp8/model/tokenizer.h"
@@ -105,19 +105,18 @@ void run_generate(const RunArgs& a) {
       }
     }
   }
-  std::vector<int64_t> eos = m.config().eos_tokens;
+  model::GenerateOptions g;
+  g.max_tokens = a.max_tokens;
+  g.kv_cache = model::parse_kv_dtype(a.kv_dtype);
+  g.max_context = a.max_context;
+  g.sampling = a.sampling;
+  g.eos = m.config().eos_tokens;
   if (tok)
-    for (int32_t e : tok->eos_ids()) eos.push_back(e);
-  model::KvCache cache = m.new_cache(model::parse_kv_dtype(a.kv_dtype), context_for(m, a, int64_t(prompt.size()) + a.max_tokens));
-  model::Sampler sampler(a.sampling);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> logits = m.forward(prompt, cache);
-  const auto t1 = std::chrono::steady_clock::now();
+    for (int32_t e : tok->eos_ids()) g.eos.push_back(e);
   std::vector<int32_t> generated;
   std::string printed;
-  for (int64_t i = 0; i < a.max_tokens; ++i) {
-    const int32_t next = sampler.next(logits);
-    if (std::find(eos.begin(), eos.end(), next) != eos.end()) break;
+  model::GenerateTiming timing;
+  model::generate(m, prompt, g, [&](int32_t next) {
     generated.push_back(next);
     if (a.print_ids) {
       std::printf(generated.size() > 1 ? " %d" : "%d", next);
@@ -131,16 +130,11 @@ void run_generate(const RunArgs& a) {
       }
     }
     std::fflush(stdout);
-    if (i + 1 == a.max_tokens || cache.size() >= cache.capacity()) break;
-    const int32_t step[1] = {next};
-    logits = m.forward(step, cache);
-  }
+  }, &timing);
   std::printf("\n");
   std::fflush(stdout);
-  const auto t2 = std::chrono::steady_clock::now();
   if (a.stats) {
-    const double prefill = std::chrono::duration<double>(t1 - t0).count();
-    const double decode = std::chrono::duration<double>(t2 - t1).count();
+    const double prefill = timing.prefill_seconds, decode = timing.decode_seconds;
     std::fprintf(stderr, "prompt %zu tokens in %.3f s (%.1f tok/s); generated %zu tokens in %.3f s (%.2f tok/s)\n",
                  prompt.size(), prefill, double(prompt.size()) / prefill, generated.size(), decode,
                  generated.size() > 1 ? double(generated.size() - 1) / decode : 0.0);

@@ -11,6 +11,7 @@ void add_bench_command(CLI::App& app);
 void add_quantize_commands(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_generate_commands(CLI::App& app);
+void add_eval_commands(CLI::App& app);
 void add_bench_matmul_command(CLI::App& bench);  // under "bench"
 
 }  // namespace hifp8::cli

@@ -136,6 +136,19 @@ else
   cp -r "$WORK/tiny-hif8" "$WORK/tiny-hif8-badarch"
   sed -i 's/LlamaForCausalLM/GPTNeoXForCausalLM/' "$WORK/tiny-hif8-badarch/config.json"
   expect_error "unknown architecture" "not supported" "$HIFP8" generate --model "$WORK/tiny-hif8-badarch" --tokens 1 --print-ids
+  # eval
+  check "eval ppl on stories260K (transformers gives 9.5496)" 1 \
+    "$("$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --quiet | grep -c 'ppl 9.549[56]')"
+  check "eval ppl --baseline itself: KL 0, 100 % top-1" 1 \
+    "$("$HIFP8" eval ppl --model "$SHARED/models/stories260K" --baseline "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --quiet | grep -c 'mean KL 0.000000 .*top-1 agreement 100.00 %')"
+  check "eval ppl --json" 1 "$("$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --json --quiet | grep -c '"mean_nll"')"
+  printf 'Once upon a time\nThe old man\n' > "$WORK/prompts.txt"
+  check "diff-generate of a model with itself" 1 \
+    "$("$HIFP8" eval diff-generate --baseline "$SHARED/models/pd-llama-15M" --model "$SHARED/models/pd-llama-15M" --prompts "$WORK/prompts.txt" --max-tokens 8 | grep -c '^2 of 2 greedy generations identical')"
+  printf '{"question": "Once upon a", "choices": ["banana", "time"], "answer": 1}\n' > "$WORK/tasks.jsonl"
+  check "eval mc" 1 "$("$HIFP8" eval mc --model "$SHARED/models/pd-llama-15M" --tasks "$WORK/tasks.jsonl" | grep -c '^items 1  acc 1.0000')"
+  expect_error "eval ppl without input" "exactly one of --text and --tokens-file" "$HIFP8" eval ppl --model "$SHARED/models/stories260K"
+  expect_error "eval ppl bad stride" "--stride must be" "$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --ctx 8 --stride 9
 fi
 
 echo "$passed passed, $failed failed"

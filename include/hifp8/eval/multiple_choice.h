@@ -1,0 +1,32 @@
+#pragma once
+// Multiple-choice accuracy by log-likelihood, as lm-evaluation-harness defines it: for each choice,
+// the summed log-probability of its tokens after the question (continuation " " + choice, tokens taken
+// from encoding question + continuation minus the question's tokens); acc picks the highest sum,
+// acc_norm the highest sum per byte of the continuation.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "hifp8/model/model.h"
+#include "hifp8/model/tokenizer.h"
+
+namespace hifp8::eval {
+
+struct ChoiceItem {
+  std::string question;
+  std::vector<std::string> choices;
+  size_t answer = 0;
+};
+
+// One JSON object per line: {"question": ..., "choices": [...], "answer": index}. Error names the line.
+std::vector<ChoiceItem> read_choice_items(const std::filesystem::path& path);
+
+struct ChoiceResult {
+  size_t items = 0;
+  double acc = 0, acc_norm = 0;
+  std::vector<std::vector<double>> loglik;  // per item, per choice
+};
+
+ChoiceResult multiple_choice(const model::Model& m, const model::Tokenizer& tok, const std::vector<ChoiceItem>& items);
+
+}  // namespace hifp8::eval

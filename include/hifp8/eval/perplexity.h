@@ -1,0 +1,42 @@
+#pragma once
+// Perplexity with the sliding-window definition Hugging Face documents: windows of up to `ctx` tokens
+// advancing by `stride`; each token is scored once, by the first window whose new tokens include it,
+// with up to ctx - 1 tokens of context (a document's first token is never scored). With a baseline
+// model run on the same windows: mean KL(baseline || model) per scored token, top-1 agreement and
+// the baseline's perplexity (llama.cpp's --kl-divergence report).
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "hifp8/model/model.h"
+
+namespace hifp8::eval {
+
+using Document = std::vector<int32_t>;
+
+struct PerplexityOptions {
+  int64_t ctx = 512, stride = 256;
+  model::KvDType kv_cache = model::KvDType::f32;
+  std::function<void(size_t done, size_t total)> progress;  // scored tokens
+};
+
+struct PerplexityResult {
+  size_t tokens = 0;  // scored
+  double mean_nll = 0, ppl = 0;
+  // With a baseline:
+  std::optional<double> baseline_mean_nll, baseline_ppl, mean_kl, max_kl, top1_agreement;
+};
+
+// Throws Error on ctx < 2, stride < 1 or > ctx, or a document with no token to score.
+PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& docs, const PerplexityOptions& options,
+                            const model::Model* baseline = nullptr);
+
+// One document per non-empty line of space-separated token ids (../shared/data/*.tokens).
+std::vector<Document> read_token_file(const std::filesystem::path& path);
+
+// log softmax of one row of logits, in double.
+std::vector<double> log_softmax(const float* logits, size_t n);
+
+}  // namespace hifp8::eval

@@ -1,0 +1,167 @@
+// hifp8 eval ppl | mc | diff-generate: what quantization did to a model, measured.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "hifp8/error.h"
+#include "hifp8/eval/multiple_choice.h"
+#include "hifp8/eval/perplexity.h"
+#include "hifp8/model/generate.h"
+#include "hifp8/model/model.h"
+#include "hifp8/model/tokenizer.h"
+
+namespace hifp8::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model, baseline, text, tokens_file, tasks, prompts, kv_dtype = "f32", act_quant = "none";
+  int64_t ctx = 512, stride = 256, max_tokens = 32;
+  int threads = 0;
+  bool json = false, quiet = false;
+};
+
+model::Model load(const std::string& dir, const EvalArgs& a) {
+  return model::Model::load(dir, {model::parse_act_quant(a.act_quant), a.threads});
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void run_ppl(const EvalArgs& a) {
+  if (a.text.empty() == a.tokens_file.empty()) throw Error("give exactly one of --text and --tokens-file");
+  const model::Model m = load(a.model, a);
+  std::unique_ptr<model::Model> base;
+  if (!a.baseline.empty()) base = std::make_unique<model::Model>(load(a.baseline, a));
+  std::vector<eval::Document> docs;
+  if (!a.text.empty()) docs.push_back(model::Tokenizer::load(a.model)->encode(read_text(a.text)));
+  else docs = eval::read_token_file(a.tokens_file);
+  eval::PerplexityOptions o;
+  o.ctx = a.ctx, o.stride = a.stride, o.kv_cache = model::parse_kv_dtype(a.kv_dtype);
+  ProgressBar bar("ppl");
+  if (!a.quiet)
+    o.progress = [&](size_t done, size_t total) {
+      bar.update(done, total, std::to_string(done) + "/" + std::to_string(total) + " tokens", "");
+    };
+  const eval::PerplexityResult r = eval::perplexity(m, docs, o, base.get());
+  bar.finish();
+  nlohmann::json j = {{"model", a.model}, {"tokens", r.tokens}, {"ctx", a.ctx}, {"stride", a.stride},
+                      {"mean_nll", r.mean_nll}, {"ppl", r.ppl}};
+  if (base) {
+    j["baseline"] = a.baseline;
+    j["baseline_ppl"] = *r.baseline_ppl;
+    j["delta_ppl"] = r.ppl - *r.baseline_ppl;
+    j["mean_kl"] = *r.mean_kl;
+    j["max_kl"] = *r.max_kl;
+    j["top1_agreement_pct"] = 100.0 * *r.top1_agreement;
+  }
+  if (a.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("tokens %zu  ppl %.4f  mean_nll %.6f\n", r.tokens, r.ppl, r.mean_nll);
+  if (base)
+    std::printf("baseline ppl %.4f  delta_ppl %+.4f  mean KL %.6f  max KL %.4f  top-1 agreement %.2f %%\n", *r.baseline_ppl,
+                r.ppl - *r.baseline_ppl, *r.mean_kl, *r.max_kl, 100.0 * *r.top1_agreement);
+}
+
+void run_mc(const EvalArgs& a) {
+  const model::Model m = load(a.model, a);
+  const auto tok = model::Tokenizer::load(a.model);
+  const eval::ChoiceResult r = eval::multiple_choice(m, *tok, eval::read_choice_items(a.tasks));
+  if (a.json) {
+    std::printf("%s\n", nlohmann::json{{"model", a.model}, {"items", r.items}, {"acc", r.acc}, {"acc_norm", r.acc_norm},
+                                      {"loglik", r.loglik}}.dump(2).c_str());
+    return;
+  }
+  std::printf("items %zu  acc %.4f  acc_norm %.4f\n", r.items, r.acc, r.acc_norm);
+}
+
+// Table cells: one line, pipes escaped.
+std::string cell(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '\n' ? std::string("\\n") : c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+void run_diff_generate(const EvalArgs& a) {
+  const model::Model base = load(a.baseline, a), m = load(a.model, a);
+  const auto tok = model::Tokenizer::load(a.model);
+  std::ifstream in(a.prompts);
+  if (!in) throw Error("cannot read " + a.prompts);
+  model::GenerateOptions g;
+  g.max_tokens = a.max_tokens;
+  g.kv_cache = model::parse_kv_dtype(a.kv_dtype);
+  g.eos = m.config().eos_tokens;
+  for (int32_t e : tok->eos_ids()) g.eos.push_back(e);
+  std::printf("| prompt | %s | %s | first difference |\n|---|---|---|---:|\n", cell(a.baseline).c_str(), cell(a.model).c_str());
+  std::string prompt;
+  size_t same = 0, total = 0;
+  while (std::getline(in, prompt)) {
+    if (prompt.empty()) continue;
+    const std::vector<int32_t> ids = tok->encode(prompt);
+    const std::vector<int32_t> x = model::generate(base, ids, g), y = model::generate(m, ids, g);
+    size_t d = 0;
+    while (d < x.size() && d < y.size() && x[d] == y[d]) ++d;
+    const bool identical = d == x.size() && d == y.size();
+    same += identical, ++total;
+    std::printf("| %s | %s | %s | %s |\n", cell(prompt).c_str(), cell(tok->decode(x, true)).c_str(),
+                cell(tok->decode(y, true)).c_str(), identical ? "identical" : ("token " + std::to_string(d)).c_str());
+  }
+  if (total == 0) throw Error(a.prompts + " has no prompts");
+  std::printf("\n%zu of %zu greedy generations identical (%lld tokens each at most)\n", same, total, (long long)a.max_tokens);
+}
+
+void add_common(CLI::App* cmd, EvalArgs& a) {
+  cmd->add_option("--kv-cache-dtype", a.kv_dtype, "KV cache: f32, bf16, fp8_e4m3, fp8_e5m2, hif8");
+  cmd->add_option("--act-quant", a.act_quant, "none, dynamic, static (see generate)");
+  cmd->add_option("--threads", a.threads, "Threads (0: all cores)");
+}
+
+}  // namespace
+
+void add_eval_commands(CLI::App& app) {
+  CLI::App* ev = app.add_subcommand("eval", "Measure a model: perplexity, KL vs a baseline, multiple choice, generations");
+  ev->require_subcommand(1);
+
+  auto p = std::make_shared<EvalArgs>();
+  CLI::App* ppl = ev->add_subcommand("ppl", "Sliding-window perplexity (and KL / top-1 / delta-ppl against --baseline)");
+  ppl->add_option("--model", p->model, "Model directory")->required();
+  ppl->add_option("--text", p->text, "UTF-8 text file (tokenized with the model's tokenizer, BOS first)");
+  ppl->add_option("--tokens-file", p->tokens_file, "Token ids: one document per line, space-separated");
+  ppl->add_option("--ctx", p->ctx, "Window length (default 512)");
+  ppl->add_option("--stride", p->stride, "Window step (default 256)");
+  ppl->add_option("--baseline", p->baseline, "Reference model directory (same tokenizer)");
+  ppl->add_flag("--json", p->json, "JSON output");
+  ppl->add_flag("--quiet", p->quiet, "No progress bar");
+  add_common(ppl, *p);
+  ppl->callback([p] { run_ppl(*p); });
+
+  auto c = std::make_shared<EvalArgs>();
+  CLI::App* mc = ev->add_subcommand("mc", "Multiple-choice log-likelihood accuracy (acc, acc_norm)");
+  mc->add_option("--model", c->model, "Model directory (with a tokenizer)")->required();
+  mc->add_option("--tasks", c->tasks, "JSONL: {\"question\", \"choices\": [...], \"answer\": index}")->required();
+  mc->add_flag("--json", c->json, "JSON output with every log-likelihood");
+  add_common(mc, *c);
+  mc->callback([c] { run_mc(*c); });
+
+  auto d = std::make_shared<EvalArgs>();
+  CLI::App* dg = ev->add_subcommand("diff-generate", "Greedy generations of two models side by side");
+  dg->add_option("--baseline", d->baseline, "Reference model directory")->required();
+  dg->add_option("--model", d->model, "Model directory")->required();
+  dg->add_option("--prompts", d->prompts, "One prompt per line")->required();
+  dg->add_option("--max-tokens", d->max_tokens, "Tokens per generation (default 32)");
+  add_common(dg, *d);
+  dg->callback([d] { run_diff_generate(*d); });
+}
+
+}  // namespace hifp8::cli

@@ -1,0 +1,107 @@
+#include "hifp8/eval/perplexity.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "hifp8/error.h"
+
+namespace hifp8::eval {
+
+std::vector<double> log_softmax(const float* logits, size_t n) {
+  const double mx = *std::max_element(logits, logits + n);
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += std::exp(double(logits[i]) - mx);
+  const double log_z = mx + std::log(sum);
+  std::vector<double> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = double(logits[i]) - log_z;
+  return out;
+}
+
+std::vector<Document> read_token_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read token file " + path.string());
+  std::vector<Document> docs;
+  std::string line;
+  for (size_t number = 1; std::getline(in, line); ++number) {
+    std::istringstream words(line);
+    Document doc;
+    std::string w;
+    while (words >> w) {
+      try {
+        size_t used = 0;
+        const long v = std::stol(w, &used);
+        if (used != w.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(w);
+        doc.push_back(int32_t(v));
+      } catch (const std::exception&) {
+        throw Error(path.string() + ":" + std::to_string(number) + ": '" + w + "' is not a token id");
+      }
+    }
+    if (!doc.empty()) docs.push_back(std::move(doc));
+  }
+  if (docs.empty()) throw Error("token file " + path.string() + " has no tokens");
+  return docs;
+}
+
+PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& docs, const PerplexityOptions& o,
+                            const model::Model* baseline) {
+  if (o.ctx < 2) throw Error("--ctx must be at least 2");
+  if (o.stride < 1 || o.stride > o.ctx) throw Error("--stride must be in [1, ctx]");
+  if (baseline && baseline->config().vocab != m.config().vocab)
+    throw Error("the baseline's vocabulary (" + std::to_string(baseline->config().vocab) + ") differs from the model's (" +
+                std::to_string(m.config().vocab) + ")");
+  size_t total = 0;
+  for (const Document& d : docs) total += d.size() > 1 ? d.size() - 1 : 0;
+  if (total == 0) throw Error("no token to score: every document has fewer than 2 tokens");
+  const auto V = size_t(m.config().vocab);
+  double nll = 0, base_nll = 0, kl = 0, max_kl = 0;
+  size_t agree = 0, scored = 0;
+  for (const Document& doc : docs) {
+    const auto n = int64_t(doc.size());
+    int64_t prev_end = 0;
+    for (int64_t begin = 0; prev_end < n; begin += o.stride) {
+      const int64_t end = std::min(begin + o.ctx, n);
+      const int64_t first = std::max(prev_end, begin + 1);  // scored positions [first, end)
+      const std::span<const int32_t> window(doc.data() + begin, size_t(end - begin));
+      model::KvCache cache = m.new_cache(o.kv_cache, end - begin);
+      const std::vector<float> logits = m.forward(window, cache, true);
+      std::vector<float> base_logits;
+      if (baseline) {
+        model::KvCache base_cache = baseline->new_cache(o.kv_cache, end - begin);
+        base_logits = baseline->forward(window, base_cache, true);
+      }
+      for (int64_t p = first; p < end; ++p) {
+        const size_t row = size_t(p - 1 - begin);
+        const std::vector<double> lp = log_softmax(&logits[row * V], V);
+        const auto target = size_t(doc[size_t(p)]);
+        nll -= lp.at(target);
+        if (baseline) {
+          const std::vector<double> lb = log_softmax(&base_logits[row * V], V);
+          base_nll -= lb[target];
+          double k = 0;
+          for (size_t v = 0; v < V; ++v) k += std::exp(lb[v]) * (lb[v] - lp[v]);
+          kl += k, max_kl = std::max(max_kl, k);
+          agree += std::max_element(lp.begin(), lp.end()) - lp.begin() == std::max_element(lb.begin(), lb.end()) - lb.begin();
+        }
+        ++scored;
+      }
+      prev_end = end;
+      if (o.progress) o.progress(scored, total);
+    }
+  }
+  PerplexityResult r;
+  r.tokens = scored;
+  r.mean_nll = nll / double(scored);
+  r.ppl = std::exp(r.mean_nll);
+  if (baseline) {
+    r.baseline_mean_nll = base_nll / double(scored);
+    r.baseline_ppl = std::exp(*r.baseline_mean_nll);
+    r.mean_kl = kl / double(scored);
+    r.max_kl = max_kl;
+    r.top1_agreement = double(agree) / double(scored);
+  }
+  return r;
+}
+
+}  // namespace hifp8::eval

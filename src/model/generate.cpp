@@ -1,0 +1,38 @@
+#include "hifp8/model/generate.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "hifp8/error.h"
+
+namespace hifp8::model {
+
+std::vector<int32_t> generate(const Model& m, const std::vector<int32_t>& prompt, const GenerateOptions& o,
+                              const std::function<void(int32_t)>& on_token, GenerateTiming* timing) {
+  if (prompt.empty()) throw Error("the prompt has no tokens");
+  const int64_t limit = o.max_context > 0 ? o.max_context : m.config().max_positions;
+  const int64_t capacity = std::max<int64_t>(1, std::min(limit, int64_t(prompt.size()) + o.max_tokens));
+  KvCache cache = m.new_cache(o.kv_cache, capacity);
+  Sampler sampler(o.sampling);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  std::vector<float> logits = m.forward(prompt, cache);
+  const auto t1 = Clock::now();
+  std::vector<int32_t> out;
+  for (int64_t i = 0; i < o.max_tokens; ++i) {
+    const int32_t next = sampler.next(logits);
+    if (std::find(o.eos.begin(), o.eos.end(), next) != o.eos.end()) break;
+    out.push_back(next);
+    if (on_token) on_token(next);
+    if (i + 1 == o.max_tokens || cache.size() >= cache.capacity()) break;
+    const int32_t step[1] = {next};
+    logits = m.forward(step, cache);
+  }
+  if (timing) {
+    timing->prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
+    timing->decode_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+  }
+  return out;
+}
+
+}  // namespace hifp8::model

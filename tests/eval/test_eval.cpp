@@ -1,0 +1,103 @@
+// Perplexity against the Hugging Face sliding-window computation run with transformers on the device
+// machine (scripts/device/ppl_reference.py -> tests/data/ppl_reference.json); KL / top-1 against a
+// baseline; multiple-choice log-likelihoods against sums recomputed from the model's logits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "hifp8/error.h"
+#include "hifp8/eval/multiple_choice.h"
+#include "hifp8/eval/perplexity.h"
+#include "hifp8/io/quantize_checkpoint.h"
+#include "support/shared_data.h"
+#include "support/temp_dir.h"
+
+namespace hifp8::eval {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(Perplexity, MatchesHuggingFaceSlidingWindow) {
+  std::ifstream in(fs::path(HIFP8_SOURCE_DIR) / "tests/data/ppl_reference.json");
+  ASSERT_TRUE(in) << "tests/data/ppl_reference.json missing";
+  const nlohmann::json ref = nlohmann::json::parse(in);
+  const model::Model m = model::Model::load(test::shared_path("models/stories260K"));
+  const std::vector<Document> docs = read_token_file(test::shared_path("data/stories260K_samples.tokens"));
+  for (const nlohmann::json& r : ref["results"]) {
+    PerplexityOptions o;
+    o.ctx = r["ctx"], o.stride = r["stride"];
+    SCOPED_TRACE("ctx " + std::to_string(o.ctx) + " stride " + std::to_string(o.stride));
+    const PerplexityResult got = perplexity(m, docs, o);
+    EXPECT_EQ(got.tokens, r["tokens"].get<size_t>());
+    EXPECT_NEAR(got.mean_nll, r["mean_nll"].get<double>(), 1e-5);
+    EXPECT_NEAR(got.ppl / r["ppl"].get<double>(), 1.0, 1e-5);
+  }
+}
+
+TEST(Perplexity, BaselineKlAndTopOne) {
+  test::TempDir tmp;
+  const fs::path dir = test::shared_path("models/stories260K");
+  const model::Model m = model::Model::load(dir);
+  const std::vector<Document> docs = read_token_file(test::shared_path("data/stories260K_samples.tokens"));
+  const PerplexityResult self = perplexity(m, docs, {}, &m);
+  EXPECT_LT(*self.mean_kl, 1e-12);
+  EXPECT_EQ(*self.top1_agreement, 1.0);
+  EXPECT_EQ(*self.baseline_ppl, self.ppl);
+  io::QuantizeCheckpointOptions q;
+  q.scheme = "int8-dynamic";
+  io::quantize_checkpoint(dir, tmp.path() / "int8", q);
+  const model::Model quantized = model::Model::load(tmp.path() / "int8");
+  const PerplexityResult r = perplexity(quantized, docs, {}, &m);
+  EXPECT_NEAR(*r.baseline_ppl, self.ppl, 1e-9 * self.ppl);
+  EXPECT_GT(*r.mean_kl, 1e-4);
+  EXPECT_LT(*r.mean_kl, 0.2);
+  EXPECT_GE(*r.max_kl, *r.mean_kl);
+  EXPECT_GT(*r.top1_agreement, 0.7);
+  EXPECT_LT(*r.top1_agreement, 1.0);
+}
+
+TEST(Perplexity, BadInputsAreErrors) {
+  test::TempDir tmp;
+  const model::Model m = model::Model::load(test::shared_path("models/stories260K"));
+  const std::vector<Document> docs = {{1, 2, 3}};
+  EXPECT_THROW(perplexity(m, docs, {1, 1}), Error);
+  EXPECT_THROW(perplexity(m, docs, {8, 9}), Error);
+  EXPECT_THROW(perplexity(m, {{1}}, {}), Error);  // nothing to score
+  std::ofstream(tmp.path() / "bad.tokens") << "1 2 x\n";
+  EXPECT_THROW(read_token_file(tmp.path() / "bad.tokens"), Error);
+  std::ofstream(tmp.path() / "empty.tokens") << "\n\n";
+  EXPECT_THROW(read_token_file(tmp.path() / "empty.tokens"), Error);
+}
+
+TEST(MultipleChoice, LogLikelihoodsAndAccuracy) {
+  test::TempDir tmp;
+  const fs::path dir = test::shared_path("models/pd-llama-15M");
+  const model::Model m = model::Model::load(dir);
+  const auto tok = model::Tokenizer::load(dir);
+  std::ofstream(tmp.path() / "tasks.jsonl")
+      << R"({"question": "The king sat upon his", "choices": ["throne", "spoon quickly"], "answer": 0})" << "\n"
+      << R"({"question": "Once upon a", "choices": ["banana", "time"], "answer": 1})" << "\n\n";
+  const std::vector<ChoiceItem> items = read_choice_items(tmp.path() / "tasks.jsonl");
+  ASSERT_EQ(items.size(), 2u);
+  const ChoiceResult r = multiple_choice(m, *tok, items);
+  const auto V = size_t(m.config().vocab);
+  for (size_t i = 0; i < items.size(); ++i)
+    for (size_t c = 0; c < items[i].choices.size(); ++c) {
+      const std::vector<int32_t> q = tok->encode(items[i].question), w = tok->encode(items[i].question + " " + items[i].choices[c]);
+      model::KvCache cache = m.new_cache(model::KvDType::f32, int64_t(w.size()));
+      const std::vector<float> logits = m.forward(w, cache, true);
+      double expected = 0;
+      for (size_t p = q.size(); p < w.size(); ++p) expected += log_softmax(&logits[(p - 1) * V], V)[size_t(w[p])];
+      EXPECT_NEAR(r.loglik[i][c], expected, 1e-9) << i << " " << c;
+    }
+  EXPECT_EQ(r.acc, 1.0) << "both items are easy for the model";
+  EXPECT_GE(r.acc_norm, 0.5);
+  std::ofstream(tmp.path() / "bad.jsonl") << R"({"question": "q", "choices": ["a"], "answer": 0})" << "\n";
+  EXPECT_THROW(read_choice_items(tmp.path() / "bad.jsonl"), Error);
+  std::ofstream(tmp.path() / "bad2.jsonl") << "{not json\n";
+  EXPECT_THROW(read_choice_items(tmp.path() / "bad2.jsonl"), Error);
+}
+
+}  // namespace
+}  // namespace hifp8::eval
