@@ -22,6 +22,9 @@ struct QuantizeArgs {
   std::vector<std::string> ignore;
   bool include_lm_head = false, allow_nonfinite = false, force = false, quiet = false;
   int threads = 0;
+  std::string calib, observer = "max";
+  size_t calib_samples = 128;
+  int64_t seq_len = 512;
 };
 
 void run_quantize(const QuantizeArgs& a) {
@@ -34,6 +37,15 @@ void run_quantize(const QuantizeArgs& a) {
   opt.force = a.force;
   opt.max_shard_bytes = io::parse_byte_size(a.max_shard);
   opt.threads = a.threads;
+  if (!a.calib.empty()) {
+    calib::CalibrationOptions c;
+    c.data = a.calib, c.samples = a.calib_samples, c.seq_len = a.seq_len, c.observer = a.observer, c.threads = a.threads;
+    if (!a.quiet)
+      c.progress = [](size_t done, size_t total) {
+        if (done == total) std::fprintf(stderr, "calibration: %zu sequences done\n", total);
+      };
+    opt.calibration = c;
+  }
   auto bar = std::make_shared<ProgressBar>("quantize " + a.scheme);
   if (!a.quiet)
     opt.progress = [bar](const io::QuantizeProgress& p) {
@@ -95,6 +107,10 @@ void add_quantize_commands(CLI::App& app) {
   cmd->add_option("--threads", q->threads, "Threads (0: all cores)");
   cmd->add_option("--report", q->report, "Write the full per-tensor report as JSON");
   cmd->add_flag("--quiet", q->quiet, "No progress bar");
+  cmd->add_option("--calib", q->calib, "Calibration data (*.tokens file or text): static activation and KV-cache scales");
+  cmd->add_option("--calib-samples", q->calib_samples, "Calibration sequences (default 128)");
+  cmd->add_option("--seq-len", q->seq_len, "Tokens per calibration sequence (default 512)");
+  cmd->add_option("--observer", q->observer, "Calibration statistic: max (default) or percentile:P, e.g. percentile:99.99");
   cmd->callback([q] { run_quantize(*q); });
 
   auto s = std::make_shared<SynthArgs>();

@@ -68,7 +68,7 @@ PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& 
       const std::vector<float> logits = m.forward(window, cache, true);
       std::vector<float> base_logits;
       if (baseline) {
-        model::KvCache base_cache = baseline->new_cache(o.kv_cache, end - begin);
+        model::KvCache base_cache = baseline->new_cache(model::KvDType::f32, end - begin);  // the reference stays unquantized
         base_logits = baseline->forward(window, base_cache, true);
       }
       for (int64_t p = first; p < end; ++p) {

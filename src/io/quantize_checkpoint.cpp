@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <future>
 #include <mutex>
 
@@ -34,6 +35,36 @@ constexpr size_t kCopyChunkBytes = size_t{64} << 20;
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Static scales from calibration statistics: activation scale = amax / target of the weight format;
+// KV-cache scales = amax / 448 (E4M3, as vLLM reads k_scale / v_scale). A linear the calibration data
+// never reached (an MoE expert no token was routed to) takes the largest amax of the modules with the
+// same last name component (up_proj, w2, ...), which see the same kind of input.
+struct StaticScales {
+  StaticScales(const calib::CalibrationResult& r, float activation_target) : target(activation_target) {
+    for (const auto& [name, amax] : r.amax) {
+      const std::string leaf = name.substr(name.rfind('.') + 1);
+      if (leaf == "k_cache" || leaf == "v_cache") {
+        kv[name.substr(0, name.size() - leaf.size()) + leaf[0] + "_scale"] = amax > 0 ? amax / 448.0f : 1.0f;
+        continue;
+      }
+      inputs[name] = amax;
+      by_leaf[leaf] = std::max(by_leaf[leaf], amax);
+    }
+  }
+  float input_scale(const std::string& module) const {
+    auto it = inputs.find(module);
+    float amax = it != inputs.end() ? it->second : 0.0f;
+    if (it == inputs.end()) {
+      const auto leaf = by_leaf.find(module.substr(module.rfind('.') + 1));
+      if (leaf == by_leaf.end()) throw Error("calibration never reached '" + module + "' nor any module like it");
+      amax = leaf->second;
+    }
+    return amax > 0 ? amax / target : 1.0f;
+  }
+  float target;
+  std::map<std::string, float> inputs, by_leaf, kv;  // kv: tensor name -> scale
+};
 
 // Runs write jobs one at a time, in submission order, on a second thread: the page-cache copy of one
 // chunk (a large share of the run on small machines) overlaps the quantization of the next.
@@ -63,8 +94,9 @@ class WriteBehind {
 class Pipeline {
  public:
   Pipeline(const Checkpoint& ckpt, const QuantizeCheckpointOptions& opt, const Scheme& scheme, const Granularity& g,
-           float target, const ExportWriter& writer)
-      : ckpt_(ckpt), opt_(opt), format_(format_info(scheme.format)), g_(g), target_(target), writer_(writer) {
+           float target, const ExportWriter& writer, const StaticScales* static_scales)
+      : ckpt_(ckpt), opt_(opt), format_(format_info(scheme.format)), g_(g), target_(target), writer_(writer),
+        static_scales_(static_scales) {
     progress_.tensors_total = ckpt.tensors().size();
     progress_.bytes_total = ckpt.total_bytes();
   }
@@ -79,6 +111,14 @@ class Pipeline {
     });
     advance(bytes.size(), e.info->name);
     r.bytes_out = bytes.size();
+  }
+
+  // A one-value float32 tensor (input_scale, k_scale, v_scale), written in order after what came before.
+  void write_scalar(ShardedWriter& out, const std::string& name, float value) {
+    writes_.submit([&out, name, value] {
+      out.begin_tensor(name);
+      out.write({reinterpret_cast<const uint8_t*>(&value), sizeof value});
+    });
   }
 
   // Waits for the last write; call before finishing the shards.
@@ -119,6 +159,7 @@ class Pipeline {
         out.begin_tensor(name);
         out.write({reinterpret_cast<const uint8_t*>(scales.data()), scales.size() * sizeof(float)});
       });
+    if (static_scales_) write_scalar(out, module_name(info.name) + ".input_scale", static_scales_->input_scale(module_name(info.name)));
     ckpt_.release(e);
     const kernel::ErrorSums& st = job.stats;
     r.quantized = true;
@@ -223,6 +264,7 @@ class Pipeline {
   Granularity g_;
   float target_;
   const ExportWriter& writer_;
+  const StaticScales* static_scales_;
   QuantizeProgress progress_;
   Clock::time_point start_ = Clock::now();
   std::array<std::vector<uint8_t>, 2> buffers_;  // output chunks: one being filled, one being written
@@ -252,6 +294,13 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
     throw Error("target " + std::to_string(target) + " is outside (0, " + std::to_string(format.max_finite) + "]");
   const TensorSelector selector(opt.selection);
   const Checkpoint ckpt = Checkpoint::open(input);
+  std::optional<StaticScales> static_scales;
+  if (opt.calibration) {
+    if (!writer->input_scale_shape())
+      throw Error("scheme " + std::string(scheme.name) +
+                  " has no static-activation layout; calibrate with fp8-dynamic, fp8-tensor, int8-dynamic or hif8");
+    static_scales = StaticScales(calib::calibrate(input, *opt.calibration), default_target(format));
+  }
 
   // Plan every output tensor first: the shards' headers are written before any data.
   std::vector<TensorSpec> specs;
@@ -278,7 +327,10 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
     specs.push_back({t.name, writer->weight_dtype(t.dtype), t.shape});
     if (writer->writes_codes())
       specs.push_back({module_name(t.name) + "." + writer->scale_suffix(), TensorDType::F32, writer->scale_shape(scale_shape)});
+    if (static_scales) specs.push_back({module_name(t.name) + ".input_scale", TensorDType::F32, *writer->input_scale_shape()});
   }
+  if (static_scales)
+    for (const auto& [name, value] : static_scales->kv) specs.push_back({name, TensorDType::F32, {}});
   if (std::find(ignore.begin(), ignore.end(), "lm_head") == ignore.end() && !opt.selection.include_lm_head)
     ignore.insert(ignore.begin(), "lm_head");  // tied embeddings: engines still see an lm_head module
 
@@ -292,7 +344,7 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   report.output = output.string();
   {
     ShardedWriter shards(out_dir.path(), specs, opt.max_shard_bytes);
-    Pipeline pipeline(ckpt, opt, scheme, g, target, *writer);
+    Pipeline pipeline(ckpt, opt, scheme, g, target, *writer, static_scales ? &*static_scales : nullptr);
     for (size_t i = 0; i < ckpt.tensors().size(); ++i) {
       const Checkpoint::Entry& e = ckpt.tensors()[i];
       const auto t0 = Clock::now();
@@ -314,11 +366,14 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
       report.tensors.push_back(std::move(r));
       pipeline.tensor_done();
     }
+    if (static_scales)
+      for (const auto& [name, value] : static_scales->kv) pipeline.write_scalar(shards, name, value);
     pipeline.flush();
     shards.finish();
   }
   nlohmann::json config = ckpt.config();
-  const nlohmann::json qc = writer->quantization_config({scheme, g, target, ignore});
+  const nlohmann::json qc = writer->quantization_config(
+      {scheme, g, target, ignore, static_scales.has_value(), static_scales && !static_scales->kv.empty()});
   if (!qc.is_null()) config["quantization_config"] = qc;
   write_json(out_dir.path() / "config.json", config);
   for (const fs::path& f : ckpt.other_files()) fs::copy_file(f, out_dir.path() / f.filename());

@@ -53,6 +53,7 @@ Linear Linear::load(const io::Checkpoint& ckpt, const io::QuantizationLayout& la
   if (!w) throw Error("missing tensor '" + name + "'");
   if (w->info->shape.size() != 2) throw Error("tensor '" + name + "' is not 2-D");
   Linear l;
+  l.name_ = module;
   l.out_ = w->info->shape[0];
   l.in_ = w->info->shape[1];
   l.storage_ = copy_to_huge_pages(ckpt.bytes(*w));

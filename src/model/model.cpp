@@ -129,6 +129,11 @@ KvCache Model::new_cache(KvDType dtype, int64_t max_positions) const {
   return KvCache(dtype, config_.layers, config_.kv_heads, config_.head_dim, max_positions, kv_scales_);
 }
 
+void Model::run(const Linear& l, const float* x, size_t tokens, float* y) const {
+  if (options_.observer) options_.observer(l.name(), x, tokens, size_t(l.in()));
+  l.forward(x, tokens, y, options_.act_quant, options_.threads);
+}
+
 void Model::rms_norm(const float* x, const std::vector<float>& w, size_t rows, size_t n, float* out) const {
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * n;
@@ -159,9 +164,9 @@ void Model::attention(const Layer& L, int64_t li, const float* x, size_t tokens,
   const ModelConfig& c = config_;
   const auto hd = size_t(c.head_dim), q_dim = size_t(c.heads) * hd, kv_dim = size_t(c.kv_heads) * hd;
   std::vector<float> q(tokens * q_dim), k(tokens * kv_dim), v(tokens * kv_dim);
-  L.q.forward(x, tokens, q.data(), options_.act_quant, options_.threads);
-  L.k.forward(x, tokens, k.data(), options_.act_quant, options_.threads);
-  L.v.forward(x, tokens, v.data(), options_.act_quant, options_.threads);
+  run(L.q, x, tokens, q.data());
+  run(L.k, x, tokens, k.data());
+  run(L.v, x, tokens, v.data());
   for (size_t t = 0; t < tokens; ++t) {
     if (c.qk_norm) {
       rms_norm(&q[t * q_dim], L.q_norm, size_t(c.heads), hd, &q[t * q_dim]);
@@ -170,6 +175,11 @@ void Model::attention(const Layer& L, int64_t li, const float* x, size_t tokens,
     rope(&q[t * q_dim], c.heads, start + int64_t(t));
     rope(&k[t * kv_dim], c.kv_heads, start + int64_t(t));
     cache.write(li, start + int64_t(t), &k[t * kv_dim], &v[t * kv_dim]);
+  }
+  if (options_.observer) {
+    const std::string p = "model.layers." + std::to_string(li) + ".self_attn.";
+    options_.observer(p + "k_cache", k.data(), tokens, kv_dim);
+    options_.observer(p + "v_cache", v.data(), tokens, kv_dim);
   }
   const int64_t end = start + int64_t(tokens);
   std::vector<float> k_scratch, v_scratch;
@@ -201,16 +211,16 @@ void Model::attention(const Layer& L, int64_t li, const float* x, size_t tokens,
       }
     }
   }, std::max<size_t>(1, 4096 / std::max<int64_t>(1, end)));
-  L.o.forward(ctx.data(), tokens, out, options_.act_quant, options_.threads);
+  run(L.o, ctx.data(), tokens, out);
 }
 
 void Model::mlp(const Layer& L, const float* x, size_t tokens, float* out) const {
   const auto I = size_t(L.gate.out());
   std::vector<float> g(tokens * I), u(tokens * I);
-  L.gate.forward(x, tokens, g.data(), options_.act_quant, options_.threads);
-  L.up.forward(x, tokens, u.data(), options_.act_quant, options_.threads);
+  run(L.gate, x, tokens, g.data());
+  run(L.up, x, tokens, u.data());
   for (size_t i = 0; i < g.size(); ++i) g[i] = silu(g[i]) * u[i];
-  L.down.forward(g.data(), tokens, out, options_.act_quant, options_.threads);
+  run(L.down, g.data(), tokens, out);
 }
 
 // Softmax over the router logits, the top k experts (renormalized when the config says so), and the
@@ -239,10 +249,10 @@ void Model::experts(const Layer& L, const float* x, size_t tokens, float* out) c
       const float w = c.normalize_top_k ? p[order[k]] / chosen : p[order[k]];
       const auto I = size_t(ex.gate.out());
       std::vector<float> g(I), u(I);
-      ex.gate.forward(x + t * n, 1, g.data(), options_.act_quant, options_.threads);
-      ex.up.forward(x + t * n, 1, u.data(), options_.act_quant, options_.threads);
+      run(ex.gate, x + t * n, 1, g.data());
+      run(ex.up, x + t * n, 1, u.data());
       for (size_t i = 0; i < I; ++i) g[i] = silu(g[i]) * u[i];
-      ex.down.forward(g.data(), 1, y.data(), options_.act_quant, options_.threads);
+      run(ex.down, g.data(), 1, y.data());
       for (size_t i = 0; i < n; ++i) o[i] += w * y[i];
     }
   }
@@ -277,7 +287,7 @@ std::vector<float> Model::forward(std::span<const int32_t> tokens, KvCache& cach
   const size_t first = all_positions ? 0 : T - 1, rows = T - first;
   rms_norm(h.data() + first * n, final_norm_, rows, n, normed.data());
   std::vector<float> logits(rows * size_t(c.vocab));
-  lm_head_.forward(normed.data(), rows, logits.data(), options_.act_quant, options_.threads);
+  run(lm_head_, normed.data(), rows, logits.data());
   return logits;
 }
 

@@ -18,7 +18,7 @@ using Document = std::vector<int32_t>;
 
 struct PerplexityOptions {
   int64_t ctx = 512, stride = 256;
-  model::KvDType kv_cache = model::KvDType::f32;
+  model::KvDType kv_cache = model::KvDType::f32;  // the model's; a baseline always uses f32
   std::function<void(size_t done, size_t total)> progress;  // scored tokens
 };
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hifp8/calib/calibration.h"
 #include "hifp8/io/tensor_selection.h"
 #include "hifp8/quant/granularity.h"
 
@@ -32,6 +33,9 @@ struct QuantizeCheckpointOptions {
   uint64_t max_shard_bytes = 5'000'000'000ull;
   int threads = 0;
   std::function<void(const QuantizeProgress&)> progress;
+  // Set: calibrate first (calib/calibration.h) and write static activation scales (X.input_scale)
+  // and E4M3 KV-cache scales (self_attn.k_scale / v_scale) instead of dynamic activations.
+  std::optional<calib::CalibrationOptions> calibration;
 };
 
 struct TensorReport {

@@ -31,6 +31,7 @@ class Linear {
   // Throws Error naming the tensor if it is missing, not 2-D, or of an unusable dtype.
   static Linear load(const io::Checkpoint& ckpt, const io::QuantizationLayout& layout, const std::string& module);
 
+  const std::string& name() const { return name_; }  // the module, e.g. model.layers.0.mlp.up_proj
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
   bool quantized() const { return format_ != nullptr; }
@@ -47,6 +48,7 @@ class Linear {
   float row_dot(int64_t o, const float* x) const;  // dot(x, row o of W), scales applied
 
   static constexpr size_t kFusedTokens = 2;
+  std::string name_;
   int64_t in_ = 0, out_ = 0;
   std::shared_ptr<const uint8_t> storage_;  // the weight bytes, copied out of the checkpoint
   const uint8_t* weight_ = nullptr;

@@ -3,6 +3,8 @@
 // heads, RMSNorm, MLP or routed experts), final norm, LM head. Loads F32/BF16/F16 checkpoints and
 // every layout `hifp8 quantize` writes; 8-bit weights stay 8-bit (see linear.h).
 #include <filesystem>
+#include <functional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -13,9 +15,15 @@
 
 namespace hifp8::model {
 
+// Sees the input of every linear layer (by module name, before any activation quantization) and the
+// keys / values written to the cache ("model.layers.N.self_attn.k_cache" / "v_cache"), as rows x n
+// float32 values: what calibration observes.
+using ActivationObserver = std::function<void(const std::string& name, const float* x, size_t rows, size_t n)>;
+
 struct ModelOptions {
   ActQuant act_quant = ActQuant::none;
   int threads = 0;  // 0: all cores
+  ActivationObserver observer;
 };
 
 class Model {
@@ -51,6 +59,7 @@ class Model {
                  float* out) const;
   void mlp(const Layer& layer, const float* x, size_t tokens, float* out) const;
   void experts(const Layer& layer, const float* x, size_t tokens, float* out) const;
+  void run(const Linear& l, const float* x, size_t tokens, float* y) const;  // observer, then forward
   void rms_norm(const float* x, const std::vector<float>& w, size_t rows, size_t n, float* out) const;
   void rope(float* x, int64_t heads, int64_t pos) const;
 

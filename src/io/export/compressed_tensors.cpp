@@ -11,6 +11,7 @@ class CompressedTensorsWriter : public ExportWriter {
  public:
   TensorDType weight_dtype(TensorDType) const override { return TensorDType::F8_E4M3; }
   void check_granularity(const Granularity&) const override {}
+  std::optional<std::vector<int64_t>> input_scale_shape() const override { return std::vector<int64_t>{1}; }
   nlohmann::json quantization_config(const ExportContext& c) const override {
     const bool is_int = c.scheme.format == FormatId::int8;
     nlohmann::json weights = {{"num_bits", 8},         {"type", is_int ? "int" : "float"},
@@ -21,12 +22,15 @@ class CompressedTensorsWriter : public ExportWriter {
     const bool block = c.granularity.kind == GranularityKind::block;
     nlohmann::json activations = {{"num_bits", 8},
                                   {"type", is_int ? "int" : "float"},
-                                  {"strategy", block ? "group" : "token"},
+                                  {"strategy", c.static_activations ? "tensor" : block ? "group" : "token"},
                                   {"symmetric", true},
-                                  {"dynamic", true},
+                                  {"dynamic", !c.static_activations},
                                   {"group_size", block ? nlohmann::json(c.granularity.block_cols) : nlohmann::json(nullptr)},
                                   {"block_structure", nullptr},
-                                  {"observer", nullptr}};
+                                  {"observer", c.static_activations ? nlohmann::json("minmax") : nlohmann::json(nullptr)}};
+    const nlohmann::json kv = c.kv_cache_scales ? nlohmann::json{{"num_bits", 8}, {"type", "float"}, {"strategy", "tensor"},
+                                                                 {"dynamic", false}, {"symmetric", true}}
+                                                : nlohmann::json(nullptr);
     return {{"quant_method", "compressed-tensors"},
             {"format", is_int ? "int-quantized" : "float-quantized"},
             {"quantization_status", "compressed"},
@@ -34,7 +38,7 @@ class CompressedTensorsWriter : public ExportWriter {
              {{"group_0",
                {{"targets", {"Linear"}}, {"weights", weights}, {"input_activations", activations}, {"output_activations", nullptr}}}}},
             {"ignore", c.ignore},
-            {"kv_cache_scheme", nullptr}};
+            {"kv_cache_scheme", kv}};
   }
 };
 

@@ -4,6 +4,7 @@
 // The pipeline (io/quantize_checkpoint) is the same for all of them.
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct ExportContext {
   Granularity granularity;
   float target;                     // scale = amax / target
   std::vector<std::string> ignore;  // Linear modules left unquantized (lm_head, routers, --ignore hits)
+  bool static_activations = false;  // calibrated: X.input_scale per quantized linear
+  bool kv_cache_scales = false;     // calibrated: self_attn.k_scale / v_scale per layer (E4M3 KV cache)
 };
 
 class ExportWriter {
@@ -31,6 +34,9 @@ class ExportWriter {
   virtual std::vector<int64_t> scale_shape(const std::vector<int64_t>& quantized_scale_shape) const {
     return quantized_scale_shape;
   }
+  // The shape of X.input_scale for static (calibrated) activations; nullopt when the layout only has
+  // dynamic activations.
+  virtual std::optional<std::vector<int64_t>> input_scale_shape() const { return std::nullopt; }
   // Throws Error when the layout cannot express the granularity.
   virtual void check_granularity(const Granularity& g) const = 0;
   // The "quantization_config" object, or null for none.

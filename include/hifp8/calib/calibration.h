@@ -1,0 +1,33 @@
+#pragma once
+// Post-training calibration: run calibration data through the engine on the original model and keep,
+// per linear layer input and per layer's keys / values, the statistic the observer asks for:
+//   max             the largest |x| seen (llm-compressor's minmax, AutoFP8's default)
+//   percentile:P    the P-th percentile of |x| over all values seen (e.g. 99.99), clipping outliers;
+//                   from a log-spaced histogram, 64 bins per octave (within 1.1 % of the exact value)
+// Static scales are then statistic / target (448 for E4M3, 127 for INT8, 16 for HiF8).
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace hifp8::calib {
+
+struct CalibrationOptions {
+  std::filesystem::path data;  // a token-id file (*.tokens: one sequence per line) or UTF-8 text
+  size_t samples = 128;        // sequences used
+  int64_t seq_len = 512;       // tokens per sequence (longer lines / text are cut into pieces)
+  std::string observer = "max";
+  int threads = 0;
+  std::function<void(size_t done, size_t total)> progress;
+};
+
+struct CalibrationResult {
+  std::map<std::string, float> amax;  // module name (linear input) or "...self_attn.k_cache"/"v_cache"
+  size_t sequences = 0, tokens = 0;
+};
+
+// Throws Error for an unknown observer, unreadable data, or data without tokens.
+CalibrationResult calibrate(const std::filesystem::path& model_dir, const CalibrationOptions& options);
+
+}  // namespace hifp8::calib

@@ -1,0 +1,114 @@
+// Calibration: the statistic of the first layer's input recomputed independently from the checkpoint
+// (RMSNorm of the embeddings), static scales written in each layout, read back by the engine.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "hifp8/calib/calibration.h"
+#include "hifp8/error.h"
+#include "hifp8/eval/perplexity.h"
+#include "hifp8/io/checkpoint.h"
+#include "hifp8/io/checkpoint_inspect.h"
+#include "hifp8/io/quantize_checkpoint.h"
+#include "support/shared_data.h"
+#include "support/temp_dir.h"
+
+namespace hifp8::calib {
+namespace {
+namespace fs = std::filesystem;
+
+float tensor_value(const fs::path& dir, const std::string& name) {
+  return io::dequantize_tensor(io::Checkpoint::open(dir), name).at(0);
+}
+
+// max over the calibration tokens of |RMSNorm(embedding) * input_layernorm| = layer 0's q_proj input.
+double first_layer_input_amax(const fs::path& model, const std::vector<eval::Document>& docs) {
+  const io::Checkpoint c = io::Checkpoint::open(model);
+  const std::vector<float> E = io::dequantize_tensor(c, "model.embed_tokens.weight");
+  const std::vector<float> g = io::dequantize_tensor(c, "model.layers.0.input_layernorm.weight");
+  const size_t H = g.size();
+  double amax = 0;
+  for (const auto& d : docs)
+    for (int32_t t : d) {
+      double ss = 0;
+      for (size_t i = 0; i < H; ++i) ss += double(E[size_t(t) * H + i]) * E[size_t(t) * H + i];
+      const double inv = 1.0 / std::sqrt(ss / double(H) + 1e-5);
+      for (size_t i = 0; i < H; ++i) amax = std::max(amax, std::fabs(g[i] * E[size_t(t) * H + i] * inv));
+    }
+  return amax;
+}
+
+TEST(Calibration, StaticScalesFromIndependentStatistics) {
+  test::TempDir tmp;
+  const fs::path model = test::shared_path("models/stories260K");
+  const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
+  const std::vector<eval::Document> docs = eval::read_token_file(tokens);
+  const double amax = first_layer_input_amax(model, docs);
+  for (const char* scheme : {"fp8-dynamic", "fp8-tensor", "int8-dynamic", "hif8"}) {
+    SCOPED_TRACE(scheme);
+    io::QuantizeCheckpointOptions o;
+    o.scheme = scheme;
+    o.calibration = CalibrationOptions{tokens, 128, 512, "max"};
+    const fs::path out = tmp.path() / scheme;
+    io::quantize_checkpoint(model, out, o);
+    const float target = std::string(scheme) == "int8-dynamic" ? 127.0f : std::string(scheme) == "hif8" ? 16.0f : 448.0f;
+    EXPECT_NEAR(tensor_value(out, "model.layers.0.self_attn.q_proj.input_scale") * target, amax, 1e-5 * amax);
+    EXPECT_GT(tensor_value(out, "model.layers.4.self_attn.k_scale"), 0.0f);
+    EXPECT_GT(tensor_value(out, "model.layers.4.self_attn.v_scale"), 0.0f);
+    EXPECT_EQ(io::validate_checkpoint(io::Checkpoint::open(out)), std::vector<std::string>{});
+    const nlohmann::json qc = io::Checkpoint::open(out).config()["quantization_config"];
+    if (qc["quant_method"] == "compressed-tensors") {
+      EXPECT_EQ(qc["config_groups"]["group_0"]["input_activations"]["dynamic"], false);
+      EXPECT_EQ(qc["config_groups"]["group_0"]["input_activations"]["strategy"], "tensor");
+      EXPECT_EQ(qc["kv_cache_scheme"]["strategy"], "tensor");
+    } else {
+      EXPECT_EQ(qc["activation_scheme"], "static");
+    }
+    // The engine runs it with the static scales (activations and an E4M3 KV cache).
+    const model::Model m = model::Model::load(out, {model::ActQuant::static_, 2});
+    eval::PerplexityOptions p;
+    p.kv_cache = model::KvDType::fp8_e4m3;
+    const eval::PerplexityResult r = eval::perplexity(m, docs, p);
+    EXPECT_TRUE(std::isfinite(r.ppl));
+    EXPECT_LT(r.ppl, 30.0) << "the float model has 9.55";
+  }
+}
+
+TEST(Calibration, PercentileClipsBelowTheMaximum) {
+  const fs::path model = test::shared_path("models/stories260K");
+  const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
+  const CalibrationResult max = calibrate(model, {tokens, 4, 64, "max"});
+  const CalibrationResult p100 = calibrate(model, {tokens, 4, 64, "percentile:100"});
+  const CalibrationResult p99 = calibrate(model, {tokens, 4, 64, "percentile:99"});
+  EXPECT_EQ(max.sequences, 4u);
+  EXPECT_EQ(max.tokens, 4u * 64u);
+  ASSERT_EQ(max.amax.size(), p99.amax.size());
+  for (const auto& [name, a] : max.amax) {
+    EXPECT_EQ(p100.amax.at(name), a) << name;  // the upper bin edge is clipped to the maximum
+    EXPECT_LT(p99.amax.at(name), a) << name;
+    EXPECT_GT(p99.amax.at(name), 0.0f) << name;
+  }
+  EXPECT_TRUE(max.amax.count("model.layers.0.self_attn.k_cache"));
+  EXPECT_TRUE(max.amax.count("lm_head") || max.amax.count("model.embed_tokens"));
+}
+
+TEST(Calibration, BadOptionsAreErrors) {
+  test::TempDir tmp;
+  const fs::path model = test::shared_path("models/stories260K");
+  const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
+  EXPECT_THROW(calibrate(model, {tokens, 4, 64, "mse"}), Error);
+  EXPECT_THROW(calibrate(model, {tokens, 4, 64, "percentile:150"}), Error);
+  EXPECT_THROW(calibrate(model, {tmp.path() / "missing.tokens", 4, 64, "max"}), Error);
+  for (const char* scheme : {"fp8-block", "fake-fp8"}) {
+    io::QuantizeCheckpointOptions o;
+    o.scheme = scheme;
+    o.calibration = CalibrationOptions{tokens, 4, 64, "max"};
+    EXPECT_THROW(io::quantize_checkpoint(model, tmp.path() / scheme, o), Error) << scheme;
+    EXPECT_FALSE(fs::exists(tmp.path() / scheme));
+  }
+}
+
+}  // namespace
+}  // namespace hifp8::calib
