@@ -29,14 +29,9 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ',')) {
-    try {
-      size_t used = 0;
-      const long v = std::stol(item, &used);
-      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(item);
-      ids.push_back(int32_t(v));
-    } catch (const std::exception&) {
-      throw Error("--tokens: '" + item + "' is not a token id (expected e.g. 1,2,3)");
-    }
+    const std::optional<int32_t> id = model::parse_token_id(item);
+    if (!id) throw Error("--tokens: '" + item + "' is not a token id (expected e.g. 1,2,3)");
+    ids.push_back(*id);
   }
   if (ids.empty()) throw Error("--tokens: no token ids");
   return ids;

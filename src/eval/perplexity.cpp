@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "hifp8/error.h"
+#include "hifp8/model/tokenizer.h"
 
 namespace hifp8::eval {
 
@@ -29,14 +30,9 @@ std::vector<Document> read_token_file(const std::filesystem::path& path) {
     Document doc;
     std::string w;
     while (words >> w) {
-      try {
-        size_t used = 0;
-        const long v = std::stol(w, &used);
-        if (used != w.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(w);
-        doc.push_back(int32_t(v));
-      } catch (const std::exception&) {
-        throw Error(path.string() + ":" + std::to_string(number) + ": '" + w + "' is not a token id");
-      }
+      const std::optional<int32_t> id = model::parse_token_id(w);
+      if (!id) throw Error(path.string() + ":" + std::to_string(number) + ": '" + w + "' is not a token id");
+      doc.push_back(*id);
     }
     if (!doc.empty()) docs.push_back(std::move(doc));
   }

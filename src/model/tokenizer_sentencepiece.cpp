@@ -1,6 +1,7 @@
 // SentencePiece tokenizer.model through Debian's libsentencepiece (the reference implementation).
 #include <sentencepiece_processor.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "hifp8/error.h"
@@ -89,6 +90,14 @@ class SentencePieceTokenizer : public Tokenizer {
 std::unique_ptr<Tokenizer> Tokenizer::load_sentencepiece(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw Error("no tokenizer file " + path.string());
   return std::make_unique<SentencePieceTokenizer>(path);
+}
+
+std::optional<int32_t> parse_token_id(const std::string& text) {
+  if (text.empty() || text.size() > 10 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const long long v = std::stoll(text);
+  if (v > INT32_MAX) return std::nullopt;
+  return int32_t(v);
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::filesystem::path& dir) {
