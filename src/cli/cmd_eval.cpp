@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "hifp8/error.h"
+#include "hifp8/eval/compare.h"
 #include "hifp8/eval/multiple_choice.h"
 #include "hifp8/eval/perplexity.h"
 #include "hifp8/model/generate.h"
@@ -19,7 +20,8 @@ namespace hifp8::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, baseline, text, tokens_file, tasks, prompts, kv_dtype = "f32", act_quant = "none";
+  std::string model, baseline, text, tokens_file, tasks, prompts, kv_dtype = "f32", act_quant = "none", out;
+  std::vector<std::string> models;
   int64_t ctx = 512, stride = 256, max_tokens = 32;
   int threads = 0;
   bool json = false, quiet = false;
@@ -37,23 +39,32 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-void run_ppl(const EvalArgs& a) {
+std::vector<eval::Document> documents(const EvalArgs& a, const std::string& tokenizer_dir) {
   if (a.text.empty() == a.tokens_file.empty()) throw Error("give exactly one of --text and --tokens-file");
-  const model::Model m = load(a.model, a);
-  std::unique_ptr<model::Model> base;
-  if (!a.baseline.empty()) base = std::make_unique<model::Model>(load(a.baseline, a));
-  std::vector<eval::Document> docs;
-  if (!a.text.empty()) docs.push_back(model::Tokenizer::load(a.model)->encode(read_text(a.text)));
-  else docs = eval::read_token_file(a.tokens_file);
+  if (!a.text.empty()) return {model::Tokenizer::load(tokenizer_dir)->encode(read_text(a.text))};
+  return eval::read_token_file(a.tokens_file);
+}
+
+eval::PerplexityResult measure(const model::Model& m, const model::Model* base, const std::vector<eval::Document>& docs,
+                               const EvalArgs& a, const std::string& label) {
   eval::PerplexityOptions o;
   o.ctx = a.ctx, o.stride = a.stride, o.kv_cache = model::parse_kv_dtype(a.kv_dtype);
-  ProgressBar bar("ppl");
+  ProgressBar bar(label);
   if (!a.quiet)
     o.progress = [&](size_t done, size_t total) {
       bar.update(done, total, std::to_string(done) + "/" + std::to_string(total) + " tokens", "");
     };
-  const eval::PerplexityResult r = eval::perplexity(m, docs, o, base.get());
+  const eval::PerplexityResult r = eval::perplexity(m, docs, o, base);
   bar.finish();
+  return r;
+}
+
+void run_ppl(const EvalArgs& a) {
+  const std::vector<eval::Document> docs = documents(a, a.model);
+  const model::Model m = load(a.model, a);
+  std::unique_ptr<model::Model> base;
+  if (!a.baseline.empty()) base = std::make_unique<model::Model>(load(a.baseline, a));
+  const eval::PerplexityResult r = measure(m, base.get(), docs, a, "ppl");
   nlohmann::json j = {{"model", a.model}, {"tokens", r.tokens}, {"ctx", a.ctx}, {"stride", a.stride},
                       {"mean_nll", r.mean_nll}, {"ppl", r.ppl}};
   if (base) {
@@ -72,6 +83,19 @@ void run_ppl(const EvalArgs& a) {
   if (base)
     std::printf("baseline ppl %.4f  delta_ppl %+.4f  mean KL %.6f  max KL %.4f  top-1 agreement %.2f %%\n", *r.baseline_ppl,
                 r.ppl - *r.baseline_ppl, *r.mean_kl, *r.max_kl, 100.0 * *r.top1_agreement);
+}
+
+void run_compare(const EvalArgs& a) {
+  const std::vector<eval::Document> docs = documents(a, a.baseline);
+  const model::Model base = load(a.baseline, a);
+  std::vector<eval::ModelComparison> results;
+  for (const std::string& dir : a.models) {
+    const model::Model m = load(dir, a);
+    const std::string name = std::filesystem::path(dir).filename().string();
+    results.push_back({name, measure(m, &base, docs, a, name), eval::weight_sqnr(dir, a.baseline)});
+  }
+  eval::write_comparison(a.out, a.baseline, results);
+  std::fputs(read_text((std::filesystem::path(a.out) / "compare.md").string()).c_str(), stdout);
 }
 
 void run_mc(const EvalArgs& a) {
@@ -145,6 +169,19 @@ void add_eval_commands(CLI::App& app) {
   ppl->add_flag("--quiet", p->quiet, "No progress bar");
   add_common(ppl, *p);
   ppl->callback([p] { run_ppl(*p); });
+
+  auto k = std::make_shared<EvalArgs>();
+  CLI::App* cmp = ev->add_subcommand("compare", "Several quantized models against their baseline: markdown, JSON, PNG chart");
+  cmp->add_option("--baseline", k->baseline, "Reference model directory")->required();
+  cmp->add_option("--models", k->models, "Quantized model directories")->required();
+  cmp->add_option("--text", k->text, "UTF-8 text file (baseline's tokenizer)");
+  cmp->add_option("--tokens-file", k->tokens_file, "Token ids: one document per line");
+  cmp->add_option("--ctx", k->ctx, "Window length (default 512)");
+  cmp->add_option("--stride", k->stride, "Window step (default 256)");
+  cmp->add_option("--out", k->out, "Directory for compare.md, compare.json, compare.png")->required();
+  cmp->add_flag("--quiet", k->quiet, "No progress bars");
+  add_common(cmp, *k);
+  cmp->callback([k] { run_compare(*k); });
 
   auto c = std::make_shared<EvalArgs>();
   CLI::App* mc = ev->add_subcommand("mc", "Multiple-choice log-likelihood accuracy (acc, acc_norm)");

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hifp8/error.h"
+#include "hifp8/eval/compare.h"
 #include "hifp8/eval/multiple_choice.h"
 #include "hifp8/eval/perplexity.h"
 #include "hifp8/io/quantize_checkpoint.h"
@@ -97,6 +98,35 @@ TEST(MultipleChoice, LogLikelihoodsAndAccuracy) {
   EXPECT_THROW(read_choice_items(tmp.path() / "bad.jsonl"), Error);
   std::ofstream(tmp.path() / "bad2.jsonl") << "{not json\n";
   EXPECT_THROW(read_choice_items(tmp.path() / "bad2.jsonl"), Error);
+}
+
+}  // namespace
+}  // namespace hifp8::eval
+
+namespace hifp8::eval {
+namespace {
+
+TEST(Compare, WeightSqnrAndReportFiles) {
+  test::TempDir tmp;
+  const fs::path dir = test::shared_path("models/stories260K");
+  io::QuantizeCheckpointOptions q;
+  q.scheme = "hif8";
+  io::quantize_checkpoint(dir, tmp.path() / "hif8", q);
+  const auto sqnr = weight_sqnr(tmp.path() / "hif8", dir);
+  EXPECT_EQ(sqnr.size(), 35u) << "5 layers x 7 linears; embeddings and norms are copied unchanged";
+  for (const auto& [name, db] : sqnr) {
+    EXPECT_GT(db, 25.0) << name;
+    EXPECT_LT(db, 45.0) << name;
+  }
+  const model::Model base = model::Model::load(dir), m = model::Model::load(tmp.path() / "hif8");
+  const PerplexityResult r = perplexity(m, read_token_file(test::shared_path("data/stories260K_samples.tokens")), {}, &base);
+  write_comparison(tmp.path() / "report", dir.string(), {{"hif8", r, sqnr}});
+  for (const char* f : {"compare.md", "compare.json", "compare.png"}) EXPECT_TRUE(fs::exists(tmp.path() / "report" / f)) << f;
+  std::ifstream png(tmp.path() / "report" / "compare.png", std::ios::binary);
+  char magic[4] = {};
+  png.read(magic, 4);
+  EXPECT_EQ(std::string(magic + 1, 3), "PNG");
+  EXPECT_GT(fs::file_size(tmp.path() / "report" / "compare.png"), 10000u);
 }
 
 }  // namespace
