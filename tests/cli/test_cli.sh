@@ -147,6 +147,11 @@ else
     "$("$HIFP8" eval diff-generate --baseline "$SHARED/models/pd-llama-15M" --model "$SHARED/models/pd-llama-15M" --prompts "$WORK/prompts.txt" --max-tokens 8 | grep -c '^2 of 2 greedy generations identical')"
   printf '{"question": "Once upon a", "choices": ["banana", "time"], "answer": 1}\n' > "$WORK/tasks.jsonl"
   check "eval mc" 1 "$("$HIFP8" eval mc --model "$SHARED/models/pd-llama-15M" --tasks "$WORK/tasks.jsonl" | grep -c '^items 1  acc 1.0000')"
+  "$HIFP8" eval compare --baseline "$SHARED/models/stories260K" --models "$WORK/tiny-hif8" --tokens-file "$SHARED/data/stories260K_samples.tokens" --out "$WORK/cmp" --quiet >/dev/null 2>&1
+  check "eval compare refuses a model of another vocabulary" 0 "$([[ -f $WORK/cmp/compare.png ]] && echo 1 || echo 0)"
+  "$HIFP8" quantize "$SHARED/models/stories260K" "$WORK/st-int8" --scheme int8-dynamic --quiet >/dev/null
+  "$HIFP8" eval compare --baseline "$SHARED/models/stories260K" --models "$WORK/st-int8" --tokens-file "$SHARED/data/stories260K_samples.tokens" --out "$WORK/cmp" --quiet >/dev/null
+  check "eval compare writes md, json, png and the gnuplot script" "compare.gnuplot compare.json compare.md compare.png" "$(cd "$WORK/cmp" && ls compare.* | tr '\n' ' ' | sed 's/ $//')"
   expect_error "eval ppl without input" "exactly one of --text and --tokens-file" "$HIFP8" eval ppl --model "$SHARED/models/stories260K"
   expect_error "eval ppl bad stride" "--stride must be" "$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --ctx 8 --stride 9
 fi
