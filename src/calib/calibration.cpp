@@ -88,9 +88,14 @@ CalibrationResult calibrate(const std::filesystem::path& model_dir, const Calibr
     const std::lock_guard<std::mutex> guard(lock);
     float& amax = r.amax[name];
     Histogram* h = percentile < 100 ? &histograms[name] : nullptr;
+    std::vector<float>* channels = name.ends_with("_cache") ? nullptr : &r.channel_amax[name];
+    if (channels) channels->resize(n, 0.0f);
     for (size_t i = 0; i < rows * n; ++i) {
       const float a = std::fabs(x[i]);
-      if (std::isfinite(a)) amax = std::max(amax, a);
+      if (std::isfinite(a)) {
+        amax = std::max(amax, a);
+        if (channels) (*channels)[i % n] = std::max((*channels)[i % n], a);
+      }
       if (h) h->add(a);
     }
   };

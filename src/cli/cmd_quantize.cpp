@@ -23,6 +23,8 @@ struct QuantizeArgs {
   bool include_lm_head = false, allow_nonfinite = false, force = false, quiet = false;
   int threads = 0;
   std::string calib, observer = "max";
+  float smooth_alpha = -1;  // < 0: no smoothing
+  bool smooth_full = false;
   size_t calib_samples = 128;
   int64_t seq_len = 512;
 };
@@ -46,6 +48,8 @@ void run_quantize(const QuantizeArgs& a) {
       };
     opt.calibration = c;
   }
+  if (a.smooth_alpha >= 0) opt.smooth_alpha = a.smooth_alpha;
+  opt.smooth_full = a.smooth_full;
   auto bar = std::make_shared<ProgressBar>("quantize " + a.scheme);
   if (!a.quiet)
     opt.progress = [bar](const io::QuantizeProgress& p) {
@@ -111,6 +115,8 @@ void add_quantize_commands(CLI::App& app) {
   cmd->add_option("--calib-samples", q->calib_samples, "Calibration sequences (default 128)");
   cmd->add_option("--seq-len", q->seq_len, "Tokens per calibration sequence (default 512)");
   cmd->add_option("--observer", q->observer, "Calibration statistic: max (default) or percentile:P, e.g. percentile:99.99");
+  cmd->add_option("--smooth-alpha", q->smooth_alpha, "SmoothQuant with this migration strength (0.5 is usual; needs --calib)");
+  cmd->add_flag("--smooth-full", q->smooth_full, "SmoothQuant down_proj too (folded into up_proj)");
   cmd->callback([q] { run_quantize(*q); });
 
   auto s = std::make_shared<SynthArgs>();

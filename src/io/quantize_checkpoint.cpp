@@ -8,9 +8,11 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <future>
 #include <mutex>
 
+#include "hifp8/calib/smoothing.h"
 #include "hifp8/error.h"
 #include "hifp8/format/format.h"
 #include "hifp8/io/checkpoint.h"
@@ -36,20 +38,31 @@ constexpr size_t kCopyChunkBytes = size_t{64} << 20;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+using SmoothingPlan = std::map<std::string, calib::TensorScaling>;
+
 // Static scales from calibration statistics: activation scale = amax / target of the weight format;
 // KV-cache scales = amax / 448 (E4M3, as vLLM reads k_scale / v_scale). A linear the calibration data
 // never reached (an MoE expert no token was routed to) takes the largest amax of the modules with the
 // same last name component (up_proj, w2, ...), which see the same kind of input.
 struct StaticScales {
-  StaticScales(const calib::CalibrationResult& r, float activation_target) : target(activation_target) {
+  // With smoothing, a smoothed linear's input is x / s: its statistic is max_j amax_j / s_j.
+  StaticScales(const calib::CalibrationResult& r, float activation_target, const SmoothingPlan& smoothing)
+      : target(activation_target) {
     for (const auto& [name, amax] : r.amax) {
       const std::string leaf = name.substr(name.rfind('.') + 1);
       if (leaf == "k_cache" || leaf == "v_cache") {
         kv[name.substr(0, name.size() - leaf.size()) + leaf[0] + "_scale"] = amax > 0 ? amax / 448.0f : 1.0f;
         continue;
       }
-      inputs[name] = amax;
-      by_leaf[leaf] = std::max(by_leaf[leaf], amax);
+      float a = amax;
+      const auto smoothed = smoothing.find(name + ".weight");
+      const auto channels = r.channel_amax.find(name);
+      if (smoothed != smoothing.end() && !smoothed->second.columns.empty() && channels != r.channel_amax.end()) {
+        a = 0;
+        for (size_t j = 0; j < channels->second.size(); ++j) a = std::max(a, channels->second[j] / smoothed->second.columns[j]);
+      }
+      inputs[name] = a;
+      by_leaf[leaf] = std::max(by_leaf[leaf], a);
     }
   }
   float input_scale(const std::string& module) const {
@@ -94,14 +107,15 @@ class WriteBehind {
 class Pipeline {
  public:
   Pipeline(const Checkpoint& ckpt, const QuantizeCheckpointOptions& opt, const Scheme& scheme, const Granularity& g,
-           float target, const ExportWriter& writer, const StaticScales* static_scales)
+           float target, const ExportWriter& writer, const StaticScales* static_scales, const SmoothingPlan& smoothing)
       : ckpt_(ckpt), opt_(opt), format_(format_info(scheme.format)), g_(g), target_(target), writer_(writer),
-        static_scales_(static_scales) {
+        static_scales_(static_scales), smoothing_(smoothing) {
     progress_.tensors_total = ckpt.tensors().size();
     progress_.bytes_total = ckpt.total_bytes();
   }
 
   void copy(const Checkpoint::Entry& e, ShardedWriter& out, TensorReport& r) {
+    if (const calib::TensorScaling* s = scaling_of(e.info->name)) return copy_scaled(e, *s, out, r);
     const std::span<const uint8_t> bytes = ckpt_.bytes(e);
     writes_.submit([&out, &ckpt = ckpt_, &e, bytes] {
       out.begin_tensor(e.info->name);
@@ -111,6 +125,30 @@ class Pipeline {
     });
     advance(bytes.size(), e.info->name);
     r.bytes_out = bytes.size();
+  }
+
+  // An unquantized tensor that smoothing changes (an RMSNorm weight, an ignored linear): widened,
+  // scaled and written back in its dtype.
+  void copy_scaled(const Checkpoint::Entry& e, const calib::TensorScaling& s, ShardedWriter& out, TensorReport& r) {
+    const TensorInfo& info = *e.info;
+    const kernel::DType d = kernel_dtype(info.dtype);
+    const size_t n = info.numel(), cols = info.shape.empty() ? 1 : static_cast<size_t>(info.shape.back());
+    std::vector<float> x(n);
+    kernel::widen(ckpt_.bytes(e).data(), d, x.data(), n, opt_.threads);
+    calib::apply_scaling(s, x.data(), cols ? n / cols : 0, cols);
+    auto bytes = std::make_shared<std::vector<uint8_t>>(n * kernel::dtype_size(d));
+    kernel::narrow(x.data(), bytes->data(), d, n, opt_.threads);
+    writes_.submit([&out, name = info.name, bytes] {
+      out.begin_tensor(name);
+      out.write(*bytes);
+    });
+    advance(bytes->size(), info.name);
+    r.bytes_out = bytes->size();
+  }
+
+  const calib::TensorScaling* scaling_of(const std::string& name) const {
+    const auto it = smoothing_.find(name);
+    return it == smoothing_.end() ? nullptr : &it->second;
   }
 
   // A one-value float32 tensor (input_scale, k_scale, v_scale), written in order after what came before.
@@ -137,7 +175,7 @@ class Pipeline {
     const size_t scales_per_tile = g_.kind == GranularityKind::tensor ? 0 : numel(g_.scale_shape(tile_shape));
     // 1.0 as for an all-zero group: what an empty tensor's per-tensor scale keeps.
     std::vector<float> scales(g_.kind == GranularityKind::tensor ? 1 : numel(g_.scale_shape(info.shape)), 1.0f);
-    TileJob job{info, ckpt_.bytes(e).data(), cols, tile_rows, scales_per_tile, scales, std::nullopt, {}, {}};
+    TileJob job{info, ckpt_.bytes(e).data(), cols, tile_rows, scales_per_tile, scales, std::nullopt, scaling_of(info.name), {}, {}};
     if (g_.kind == GranularityKind::tensor) job.tensor_amax = tensor_wide_amax(e, cols);
 
     writes_.submit([&out, &info] { out.begin_tensor(info.name); });
@@ -185,6 +223,7 @@ class Pipeline {
     size_t cols, tile_rows, scales_per_tile;
     std::vector<float>& scales;
     std::optional<float> tensor_amax;
+    const calib::TensorScaling* scaling = nullptr;  // SmoothQuant, applied before quantizing
     std::mutex lock;  // guards stats
     kernel::ErrorSums stats;
   };
@@ -203,6 +242,7 @@ class Pipeline {
     for (size_t row = row_begin; row < row_end; row += job.tile_rows) {
       const size_t nr = std::min(job.tile_rows, row_end - row), n = nr * cols;
       kernel::widen(src + row * cols * src_size, src_dtype, x.data(), n, 1);
+      if (job.scaling) calib::apply_scaling(*job.scaling, x.data(), nr, cols, row);
       if (!opt_.allow_nonfinite) check_finite(info, x.data(), n, row * cols);
       const QuantizedTensor q = hifp8::quantize({x.data(), n}, std::vector<int64_t>{int64_t(nr), int64_t(cols)}, format_, g_, qopt);
       dequantize(q, {deq.data(), n}, 1);
@@ -232,6 +272,7 @@ class Pipeline {
     for (size_t i = 0; i < n_total; i += chunk) {
       const size_t n = std::min(chunk, n_total - i);
       kernel::widen(ckpt_.bytes(e).data() + i * kernel::dtype_size(d), d, buffer.data(), n, opt_.threads);
+      if (const calib::TensorScaling* s = scaling_of(e.info->name)) calib::apply_scaling(*s, buffer.data(), n / cols, cols, i / cols);
       if (!opt_.allow_nonfinite) check_finite(*e.info, buffer.data(), n, i);
       amax = std::max(amax, kernel::amax(buffer.data(), n, opt_.threads).amax);
     }
@@ -265,6 +306,7 @@ class Pipeline {
   float target_;
   const ExportWriter& writer_;
   const StaticScales* static_scales_;
+  const SmoothingPlan& smoothing_;
   QuantizeProgress progress_;
   Clock::time_point start_ = Clock::now();
   std::array<std::vector<uint8_t>, 2> buffers_;  // output chunks: one being filled, one being written
@@ -295,11 +337,16 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   const TensorSelector selector(opt.selection);
   const Checkpoint ckpt = Checkpoint::open(input);
   std::optional<StaticScales> static_scales;
+  SmoothingPlan smoothing;
+  if (opt.smooth_alpha && !opt.calibration) throw Error("--smooth-alpha needs calibration data (--calib)");
   if (opt.calibration) {
-    if (!writer->input_scale_shape())
+    const bool static_layout = writer->input_scale_shape().has_value();
+    if (!static_layout && !opt.smooth_alpha)
       throw Error("scheme " + std::string(scheme.name) +
                   " has no static-activation layout; calibrate with fp8-dynamic, fp8-tensor, int8-dynamic or hif8");
-    static_scales = StaticScales(calib::calibrate(input, *opt.calibration), default_target(format));
+    const calib::CalibrationResult stats = calib::calibrate(input, *opt.calibration);
+    if (opt.smooth_alpha) smoothing = calib::plan_smoothing(ckpt, stats, *opt.smooth_alpha, opt.smooth_full);
+    if (static_layout) static_scales = StaticScales(stats, default_target(format), smoothing);
   }
 
   // Plan every output tensor first: the shards' headers are written before any data.
@@ -344,7 +391,7 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   report.output = output.string();
   {
     ShardedWriter shards(out_dir.path(), specs, opt.max_shard_bytes);
-    Pipeline pipeline(ckpt, opt, scheme, g, target, *writer, static_scales ? &*static_scales : nullptr);
+    Pipeline pipeline(ckpt, opt, scheme, g, target, *writer, static_scales ? &*static_scales : nullptr, smoothing);
     for (size_t i = 0; i < ckpt.tensors().size(); ++i) {
       const Checkpoint::Entry& e = ckpt.tensors()[i];
       const auto t0 = Clock::now();
@@ -373,7 +420,7 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   }
   nlohmann::json config = ckpt.config();
   const nlohmann::json qc = writer->quantization_config(
-      {scheme, g, target, ignore, static_scales.has_value(), static_scales && !static_scales->kv.empty()});
+      {scheme, g, target, ignore, static_scales.has_value(), static_scales && !static_scales->kv.empty(), !smoothing.empty()});
   if (!qc.is_null()) config["quantization_config"] = qc;
   write_json(out_dir.path() / "config.json", config);
   for (const fs::path& f : ckpt.other_files()) fs::copy_file(f, out_dir.path() / f.filename());

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace hifp8::calib {
 
@@ -24,6 +25,7 @@ struct CalibrationOptions {
 
 struct CalibrationResult {
   std::map<std::string, float> amax;  // module name (linear input) or "...self_attn.k_cache"/"v_cache"
+  std::map<std::string, std::vector<float>> channel_amax;  // linear inputs: max |x| per input channel
   size_t sequences = 0, tokens = 0;
 };
 

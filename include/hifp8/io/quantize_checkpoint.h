@@ -36,6 +36,9 @@ struct QuantizeCheckpointOptions {
   // Set: calibrate first (calib/calibration.h) and write static activation scales (X.input_scale)
   // and E4M3 KV-cache scales (self_attn.k_scale / v_scale) instead of dynamic activations.
   std::optional<calib::CalibrationOptions> calibration;
+  // SmoothQuant (calib/smoothing.h) with this alpha, from the calibration statistics; full: down_proj too.
+  std::optional<float> smooth_alpha;
+  bool smooth_full = false;
 };
 
 struct TensorReport {

@@ -18,7 +18,7 @@ class Hif8NativeWriter : public ExportWriter {
             {"activation_scheme", c.static_activations ? "static" : "dynamic"}, {"ignore", c.ignore},
             {"kv_cache", c.kv_cache_scales ? nlohmann::json{{"dtype", "fp8_e4m3"}, {"strategy", "tensor"}, {"dynamic", false}}
                                            : nlohmann::json(nullptr)},
-            {"smoothquant", false}};
+            {"smoothquant", c.smoothquant}};
   }
 };
 

@@ -21,6 +21,7 @@ struct ExportContext {
   std::vector<std::string> ignore;  // Linear modules left unquantized (lm_head, routers, --ignore hits)
   bool static_activations = false;  // calibrated: X.input_scale per quantized linear
   bool kv_cache_scales = false;     // calibrated: self_attn.k_scale / v_scale per layer (E4M3 KV cache)
+  bool smoothquant = false;         // SmoothQuant folded into the weights and norms
 };
 
 class ExportWriter {
