@@ -114,7 +114,7 @@ void add_quantize_commands(CLI::App& app) {
   cmd->add_option("--calib", q->calib, "Calibration data (*.tokens file or text): static activation and KV-cache scales");
   cmd->add_option("--calib-samples", q->calib_samples, "Calibration sequences (default 128)");
   cmd->add_option("--seq-len", q->seq_len, "Tokens per calibration sequence (default 512)");
-  cmd->add_option("--observer", q->observer, "Calibration statistic: max (default) or percentile:P, e.g. percentile:99.99");
+  cmd->add_option("--observer", q->observer, "Calibration statistic: max (default), percentile:P (e.g. percentile:99.99) or mse");
   cmd->add_option("--smooth-alpha", q->smooth_alpha, "SmoothQuant with this migration strength (0.5 is usual; needs --calib)");
   cmd->add_flag("--smooth-full", q->smooth_full, "SmoothQuant down_proj too (folded into up_proj)");
   cmd->callback([q] { run_quantize(*q); });

@@ -344,7 +344,9 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
     if (!static_layout && !opt.smooth_alpha)
       throw Error("scheme " + std::string(scheme.name) +
                   " has no static-activation layout; calibrate with fp8-dynamic, fp8-tensor, int8-dynamic or hif8");
-    const calib::CalibrationResult stats = calib::calibrate(input, *opt.calibration);
+    calib::CalibrationOptions calibration = *opt.calibration;
+    calibration.format = &format;
+    const calib::CalibrationResult stats = calib::calibrate(input, calibration);
     if (opt.smooth_alpha) smoothing = calib::plan_smoothing(ckpt, stats, *opt.smooth_alpha, opt.smooth_full);
     if (static_layout) static_scales = StaticScales(stats, default_target(format), smoothing);
   }

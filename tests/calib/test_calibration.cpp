@@ -94,11 +94,34 @@ TEST(Calibration, PercentileClipsBelowTheMaximum) {
   EXPECT_TRUE(max.amax.count("lm_head") || max.amax.count("model.embed_tokens"));
 }
 
+// mse picks a clip in [max / 8, max] (the maximum itself is a candidate, so it is never worse than max
+// in squared fake-quantization error); INT8's uniform grid makes clipping pay off for some inputs.
+TEST(Calibration, MseClipsNoWorseThanMax) {
+  const fs::path model = test::shared_path("models/stories260K");
+  const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
+  for (FormatId id : {FormatId::fp8_e4m3fn, FormatId::int8, FormatId::hif8}) {
+    const FormatInfo& f = format_info(id);
+    SCOPED_TRACE(std::string(f.name));
+    CalibrationOptions o{tokens, 4, 64, "mse"};
+    o.format = &f;
+    const CalibrationResult mse = calibrate(model, o);
+    const CalibrationResult max = calibrate(model, {tokens, 4, 64, "max"});
+    size_t clipped = 0;
+    for (const auto& [name, a] : max.amax) {
+      EXPECT_LE(mse.amax.at(name), a) << name;
+      EXPECT_GE(mse.amax.at(name), a / 8.01f) << name;
+      clipped += mse.amax.at(name) < a;
+    }
+    if (id == FormatId::int8) EXPECT_GT(clipped, 0u) << "INT8's uniform grid gains from clipping outliers";
+  }
+  EXPECT_THROW(calibrate(model, {tokens, 4, 64, "mse"}), Error) << "mse without a format";
+}
+
 TEST(Calibration, BadOptionsAreErrors) {
   test::TempDir tmp;
   const fs::path model = test::shared_path("models/stories260K");
   const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
-  EXPECT_THROW(calibrate(model, {tokens, 4, 64, "mse"}), Error);
+  EXPECT_THROW(calibrate(model, {tokens, 4, 64, "minmax2"}), Error);
   EXPECT_THROW(calibrate(model, {tokens, 4, 64, "percentile:150"}), Error);
   EXPECT_THROW(calibrate(model, {tmp.path() / "missing.tokens", 4, 64, "max"}), Error);
   for (const char* scheme : {"fp8-block", "fake-fp8"}) {

@@ -4,11 +4,15 @@
 //   max             the largest |x| seen (llm-compressor's minmax, AutoFP8's default)
 //   percentile:P    the P-th percentile of |x| over all values seen (e.g. 99.99), clipping outliers;
 //                   from a log-spaced histogram, 64 bins per octave (within 1.1 % of the exact value)
+//   mse             the clipping value in [max/8, max] that minimises the squared error of
+//                   fake-quantizing the observed values in `format` (from the same histogram)
 // Static scales are then statistic / target (448 for E4M3, 127 for INT8, 16 for HiF8).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+
+#include "hifp8/format/format.h"
 #include <string>
 #include <vector>
 
@@ -19,6 +23,7 @@ struct CalibrationOptions {
   size_t samples = 128;        // sequences used
   int64_t seq_len = 512;       // tokens per sequence (longer lines / text are cut into pieces)
   std::string observer = "max";
+  const FormatInfo* format = nullptr;  // the activation format (needed by mse)
   int threads = 0;
   std::function<void(size_t done, size_t total)> progress;
 };
