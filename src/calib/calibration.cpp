@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <vector>
 
@@ -105,6 +106,8 @@ CalibrationResult calibrate(const std::filesystem::path& model_dir, const Calibr
   if (o.samples == 0 || o.seq_len < 1) throw Error("--calib-samples and --seq-len must be positive");
   CalibrationResult r;
   std::map<std::string, Histogram> histograms;
+  std::map<std::string, uint64_t> rows_seen;
+  std::mt19937_64 rng(1);
   std::mutex lock;
   model::ModelOptions mo;
   mo.threads = o.threads;
@@ -114,6 +117,17 @@ CalibrationResult calibrate(const std::filesystem::path& model_dir, const Calibr
     Histogram* h = histogram ? &histograms[name] : nullptr;
     std::vector<float>* channels = name.ends_with("_cache") ? nullptr : &r.channel_amax[name];
     if (channels) channels->resize(n, 0.0f);
+    if (channels && o.sample_rows) {
+      // Every row until full, then a deterministic reservoir (each row seen kept with equal chance).
+      std::vector<float>& kept = r.samples[name];
+      uint64_t& seen = rows_seen[name];
+      for (size_t row = 0; row < rows; ++row, ++seen) {
+        const size_t slot = kept.size() / n < o.sample_rows ? kept.size() / n : size_t(rng() % (seen + 1));
+        if (slot >= o.sample_rows) continue;
+        if (slot * n == kept.size()) kept.insert(kept.end(), x + row * n, x + (row + 1) * n);
+        else std::copy(x + row * n, x + (row + 1) * n, kept.begin() + long(slot * n));
+      }
+    }
     for (size_t i = 0; i < rows * n; ++i) {
       const float a = std::fabs(x[i]);
       if (std::isfinite(a)) {

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct QuantizeArgs {
   int threads = 0;
   std::string calib, observer = "max";
   float smooth_alpha = -1;  // < 0: no smoothing
+  std::string formats;      // scheme mixed: candidates, comma-separated
+  size_t keep_bf16 = 0;
   bool smooth_full = false;
   size_t calib_samples = 128;
   int64_t seq_len = 512;
@@ -49,6 +52,12 @@ void run_quantize(const QuantizeArgs& a) {
     opt.calibration = c;
   }
   if (a.smooth_alpha >= 0) opt.smooth_alpha = a.smooth_alpha;
+  if (!a.formats.empty()) {
+    opt.mixed_formats.clear();
+    std::stringstream list(a.formats);
+    for (std::string f; std::getline(list, f, ',');) opt.mixed_formats.push_back(f);
+  }
+  opt.keep_bf16 = a.keep_bf16;
   opt.smooth_full = a.smooth_full;
   auto bar = std::make_shared<ProgressBar>("quantize " + a.scheme);
   if (!a.quiet)
@@ -117,6 +126,8 @@ void add_quantize_commands(CLI::App& app) {
   cmd->add_option("--observer", q->observer, "Calibration statistic: max (default), percentile:P (e.g. percentile:99.99) or mse");
   cmd->add_option("--smooth-alpha", q->smooth_alpha, "SmoothQuant with this migration strength (0.5 is usual; needs --calib)");
   cmd->add_flag("--smooth-full", q->smooth_full, "SmoothQuant down_proj too (folded into up_proj)");
+  cmd->add_option("--formats", q->formats, "Scheme mixed: candidate formats (default hif8,e4m3,e5m2,int8)");
+  cmd->add_option("--keep-bf16", q->keep_bf16, "Scheme mixed: leave the K most sensitive layers in bf16");
   cmd->callback([q] { run_quantize(*q); });
 
   auto s = std::make_shared<SynthArgs>();

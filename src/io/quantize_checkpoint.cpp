@@ -12,6 +12,7 @@
 #include <future>
 #include <mutex>
 
+#include "hifp8/calib/format_choice.h"
 #include "hifp8/calib/smoothing.h"
 #include "hifp8/error.h"
 #include "hifp8/format/format.h"
@@ -107,9 +108,10 @@ class WriteBehind {
 class Pipeline {
  public:
   Pipeline(const Checkpoint& ckpt, const QuantizeCheckpointOptions& opt, const Scheme& scheme, const Granularity& g,
-           float target, const ExportWriter& writer, const StaticScales* static_scales, const SmoothingPlan& smoothing)
+           float target, const ExportWriter& writer, const StaticScales* static_scales, const SmoothingPlan& smoothing,
+           const std::map<std::string, const FormatInfo*>& formats)
       : ckpt_(ckpt), opt_(opt), format_(format_info(scheme.format)), g_(g), target_(target), writer_(writer),
-        static_scales_(static_scales), smoothing_(smoothing) {
+        static_scales_(static_scales), smoothing_(smoothing), formats_(formats) {
     progress_.tensors_total = ckpt.tensors().size();
     progress_.bytes_total = ckpt.total_bytes();
   }
@@ -175,7 +177,11 @@ class Pipeline {
     const size_t scales_per_tile = g_.kind == GranularityKind::tensor ? 0 : numel(g_.scale_shape(tile_shape));
     // 1.0 as for an all-zero group: what an empty tensor's per-tensor scale keeps.
     std::vector<float> scales(g_.kind == GranularityKind::tensor ? 1 : numel(g_.scale_shape(info.shape)), 1.0f);
-    TileJob job{info, ckpt_.bytes(e).data(), cols, tile_rows, scales_per_tile, scales, std::nullopt, scaling_of(info.name), {}, {}};
+    const auto chosen = formats_.find(module_name(info.name));
+    const FormatInfo& format = chosen == formats_.end() ? format_ : *chosen->second;
+    const float target = chosen == formats_.end() ? target_ : default_target(format);
+    TileJob job{info, format, target, ckpt_.bytes(e).data(), cols, tile_rows, scales_per_tile, scales, std::nullopt,
+                scaling_of(info.name), {}, {}};
     if (g_.kind == GranularityKind::tensor) job.tensor_amax = tensor_wide_amax(e, cols);
 
     writes_.submit([&out, &info] { out.begin_tensor(info.name); });
@@ -219,6 +225,8 @@ class Pipeline {
   // One tensor's shared state while its tiles run on several threads.
   struct TileJob {
     const TensorInfo& info;
+    const FormatInfo& format;
+    float target;
     const uint8_t* src;  // the tensor's bytes
     size_t cols, tile_rows, scales_per_tile;
     std::vector<float>& scales;
@@ -235,7 +243,7 @@ class Pipeline {
     const kernel::DType src_dtype = kernel_dtype(info.dtype);
     const size_t src_size = kernel::dtype_size(src_dtype);
     const uint8_t* src = job.src;
-    const QuantOptions qopt{target_, opt_.allow_nonfinite ? NonFinitePolicy::clamp : NonFinitePolicy::error, 1,
+    const QuantOptions qopt{job.target, opt_.allow_nonfinite ? NonFinitePolicy::clamp : NonFinitePolicy::error, 1,
                             job.tensor_amax};
     std::vector<float> x(job.tile_rows * cols), deq(x.size());
     kernel::ErrorSums local;
@@ -244,7 +252,7 @@ class Pipeline {
       kernel::widen(src + row * cols * src_size, src_dtype, x.data(), n, 1);
       if (job.scaling) calib::apply_scaling(*job.scaling, x.data(), nr, cols, row);
       if (!opt_.allow_nonfinite) check_finite(info, x.data(), n, row * cols);
-      const QuantizedTensor q = hifp8::quantize({x.data(), n}, std::vector<int64_t>{int64_t(nr), int64_t(cols)}, format_, g_, qopt);
+      const QuantizedTensor q = hifp8::quantize({x.data(), n}, std::vector<int64_t>{int64_t(nr), int64_t(cols)}, job.format, g_, qopt);
       dequantize(q, {deq.data(), n}, 1);
       if (writer_.writes_codes()) {
         std::copy(q.codes.begin(), q.codes.end(), dst);
@@ -257,7 +265,7 @@ class Pipeline {
         kernel::widen(dst, src_dtype, deq.data(), n, 1);
         dst += n * src_size;
       }
-      local.add(kernel::error_sums(format_, x.data(), deq.data(), q.codes.data(), n, 1));
+      local.add(kernel::error_sums(job.format, x.data(), deq.data(), q.codes.data(), n, 1));
     }
     const std::lock_guard<std::mutex> guard(job.lock);
     job.stats.add(local);
@@ -307,6 +315,7 @@ class Pipeline {
   const ExportWriter& writer_;
   const StaticScales* static_scales_;
   const SmoothingPlan& smoothing_;
+  const std::map<std::string, const FormatInfo*>& formats_;  // scheme mixed: the format of each module
   QuantizeProgress progress_;
   Clock::time_point start_ = Clock::now();
   std::array<std::vector<uint8_t>, 2> buffers_;  // output chunks: one being filled, one being written
@@ -318,6 +327,22 @@ void write_json(const fs::path& path, const nlohmann::json& j) {
   std::ofstream out(path);
   out << j.dump(2) << "\n";
   if (!out) throw Error("cannot write " + path.string());
+}
+
+// Scheme mixed: the candidates' output error for every linear the selector would quantize.
+std::vector<calib::LayerChoice> choose_module_formats(const Checkpoint& ckpt, const TensorSelector& selector,
+                                                      const calib::CalibrationResult& stats,
+                                                      const QuantizeCheckpointOptions& opt,
+                                                      std::map<std::string, const FormatInfo*>& chosen) {
+  std::vector<const FormatInfo*> candidates;
+  for (const std::string& f : opt.mixed_formats) candidates.push_back(&find_format(f));
+  std::vector<std::string> modules;
+  for (const Checkpoint::Entry& e : ckpt.tensors())
+    if (selector.classify(e.info->name, e.info->shape.size()) == TensorRole::quantize) modules.push_back(module_name(e.info->name));
+  std::vector<calib::LayerChoice> choices = calib::choose_formats(ckpt, modules, stats, candidates, opt.keep_bf16, opt.threads);
+  for (const calib::LayerChoice& c : choices)
+    if (c.format) chosen[c.module] = c.format;
+  return choices;
 }
 
 }  // namespace
@@ -339,16 +364,22 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   std::optional<StaticScales> static_scales;
   SmoothingPlan smoothing;
   if (opt.smooth_alpha && !opt.calibration) throw Error("--smooth-alpha needs calibration data (--calib)");
+  const bool mixed = scheme.name == "mixed";
+  if (mixed && !opt.calibration) throw Error("scheme mixed chooses formats on calibration data: give --calib");
+  std::vector<calib::LayerChoice> choices;
+  std::map<std::string, const FormatInfo*> mixed_formats;  // module -> chosen format (absent: kept in bf16)
   if (opt.calibration) {
     const bool static_layout = writer->input_scale_shape().has_value();
-    if (!static_layout && !opt.smooth_alpha)
+    if (!static_layout && !opt.smooth_alpha && !mixed)
       throw Error("scheme " + std::string(scheme.name) +
                   " has no static-activation layout; calibrate with fp8-dynamic, fp8-tensor, int8-dynamic or hif8");
     calib::CalibrationOptions calibration = *opt.calibration;
     calibration.format = &format;
+    if (mixed) calibration.sample_rows = 32;
     const calib::CalibrationResult stats = calib::calibrate(input, calibration);
     if (opt.smooth_alpha) smoothing = calib::plan_smoothing(ckpt, stats, *opt.smooth_alpha, opt.smooth_full);
     if (static_layout) static_scales = StaticScales(stats, default_target(format), smoothing);
+    if (mixed) choices = choose_module_formats(ckpt, selector, stats, opt, mixed_formats);
   }
 
   // Plan every output tensor first: the shards' headers are written before any data.
@@ -357,7 +388,8 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   std::vector<std::string> ignore;
   for (const Checkpoint::Entry& e : ckpt.tensors()) {
     const TensorInfo& t = *e.info;
-    const TensorRole role = selector.classify(t.name, t.shape.size());
+    TensorRole role = selector.classify(t.name, t.shape.size());
+    if (mixed && role == TensorRole::quantize && !mixed_formats.count(module_name(t.name))) role = TensorRole::keep_linear;
     roles.push_back(role);
     if (role == TensorRole::keep_linear) ignore.push_back(module_name(t.name));
     if (role != TensorRole::quantize) {
@@ -386,14 +418,14 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   OutputDir out_dir(output, opt.force);
   QuantizeReport report;
   report.scheme = scheme.name;
-  report.format = format.name;
+  report.format = mixed ? "mixed" : std::string(format.name);
   report.granularity = g.to_string();
   report.target = target;
   report.input = input.string();
   report.output = output.string();
   {
     ShardedWriter shards(out_dir.path(), specs, opt.max_shard_bytes);
-    Pipeline pipeline(ckpt, opt, scheme, g, target, *writer, static_scales ? &*static_scales : nullptr, smoothing);
+    Pipeline pipeline(ckpt, opt, scheme, g, target, *writer, static_scales ? &*static_scales : nullptr, smoothing, mixed_formats);
     for (size_t i = 0; i < ckpt.tensors().size(); ++i) {
       const Checkpoint::Entry& e = ckpt.tensors()[i];
       const auto t0 = Clock::now();
@@ -408,6 +440,11 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
       } else {
         r.dtype_out = r.dtype_in;
         pipeline.copy(e, shards, r);
+      }
+      for (const calib::LayerChoice& c : choices) {
+        if (c.module + ".weight" != r.name) continue;
+        r.chosen_format = c.format ? std::string(c.format->name) : "bf16";
+        for (size_t k = 0; k < c.errors.size(); ++k) r.output_errors.emplace_back(opt.mixed_formats[k], c.errors[k]);
       }
       r.seconds = since(t0);
       report.bytes_in += r.bytes_in;
@@ -424,6 +461,11 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   const nlohmann::json qc = writer->quantization_config(
       {scheme, g, target, ignore, static_scales.has_value(), static_scales && !static_scales->kv.empty(), !smoothing.empty()});
   if (!qc.is_null()) config["quantization_config"] = qc;
+  if (mixed) {  // hifp8 metadata (engines ignore it): which format each weight was quantized to
+    nlohmann::json m = nlohmann::json::object();
+    for (const calib::LayerChoice& c : choices) m[c.module] = c.format ? std::string(c.format->name) : "bf16";
+    config["hifp8_mixed_formats"] = m;
+  }
   write_json(out_dir.path() / "config.json", config);
   for (const fs::path& f : ckpt.other_files()) fs::copy_file(f, out_dir.path() / f.filename());
   out_dir.commit();

@@ -4,6 +4,8 @@
 
 #include "hifp8/io/quantize_checkpoint.h"
 
+#include <map>
+
 namespace hifp8::io {
 namespace {
 
@@ -38,6 +40,11 @@ nlohmann::json QuantizeReport::to_json() const {
       j["max_abs_error"] = t.max_abs_error;
       j["saturated_pct"] = t.saturated_pct;
       j["flushed_to_zero_pct"] = t.flushed_to_zero_pct;
+    }
+    if (!t.chosen_format.empty()) {
+      j["chosen_format"] = t.chosen_format;
+      j["output_errors"] = nlohmann::json::object();
+      for (const auto& [f, e] : t.output_errors) j["output_errors"][f] = e;
     }
     tensors_json.push_back(j);
   }
@@ -77,6 +84,14 @@ std::string QuantizeReport::to_markdown() const {
         " MB (" + number("%.2f", bytes_out ? double(bytes_in) / double(bytes_out) : 0.0) + "x) |\n";
   md += "| time | " + number("%.2f", seconds) + " s (" + number("%.2f", seconds > 0 ? double(bytes_in) / seconds / 1e9 : 0.0) +
         " GB/s of input), peak RSS " + number("%.0f", double(peak_rss_bytes) / 1e6) + " MB |\n";
+  std::map<std::string, int> chosen;
+  for (const TensorReport& t : tensors)
+    if (!t.chosen_format.empty()) ++chosen[t.chosen_format];
+  if (!chosen.empty()) {
+    md += "| formats chosen |";
+    for (const auto& [f, count] : chosen) md += " " + f + " x" + std::to_string(count);
+    md += " |\n";
+  }
   if (!q.empty()) {
     md += "| SQNR | mean " + number("%.2f", finite ? sqnr_sum / double(finite) : 0.0) + " dB, worst " +
           number("%.2f", q.front()->sqnr_db) + " dB (" + q.front()->name + ") |\n";

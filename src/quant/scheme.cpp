@@ -12,7 +12,7 @@ const Granularity kChannel{GranularityKind::channel};
 const Granularity kTensor{GranularityKind::tensor};
 const Granularity kBlock{GranularityKind::block};
 
-const std::array<Scheme, 8> kSchemes = {{
+const std::array<Scheme, 9> kSchemes = {{
     {"fp8-dynamic", "E4M3 per-channel weights, dynamic per-token activations (compressed-tensors FP8_DYNAMIC)",
      FormatId::fp8_e4m3fn, ExportKind::compressed_tensors, kChannel, true},
     {"fp8-tensor", "E4M3 per-tensor weights, dynamic activations (legacy quant_method fp8)", FormatId::fp8_e4m3fn,
@@ -29,6 +29,8 @@ const std::array<Scheme, 8> kSchemes = {{
      kChannel, true},
     {"fake-int8", "original dtype, weights quantized to INT8 and back", FormatId::int8, ExportKind::fake_quant,
      kChannel, true},
+    {"mixed", "original dtype, each weight quantized and back in the format with the least output error on --calib data",
+     FormatId::fp8_e4m3fn, ExportKind::fake_quant, kChannel, false},
 }};
 
 }  // namespace

@@ -3,9 +3,11 @@
 // smoothed activations).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "hifp8/calib/smoothing.h"
+#include "hifp8/quant/quantized_tensor.h"
 #include "hifp8/error.h"
 #include "hifp8/eval/perplexity.h"
 #include "hifp8/io/checkpoint_inspect.h"
@@ -95,6 +97,57 @@ TEST(Smoothing, QuantizedCheckpointCarriesTheFold) {
   // It runs, and stays a usable model.
   const model::Model m = model::Model::load(tmp.path() / "sq", {model::ActQuant::static_, 2});
   EXPECT_LT(eval::perplexity(m, eval::read_token_file(tokens), {}).ppl, 30.0);
+  o.calibration.reset();
+  EXPECT_THROW(io::quantize_checkpoint(model, tmp.path() / "nocalib", o), Error);
+}
+
+}  // namespace
+}  // namespace hifp8::calib
+
+namespace hifp8::calib {
+namespace {
+
+// Scheme mixed: each weight gets the candidate with the least output error on calibration inputs
+// (recomputed here for one layer), the K most sensitive stay bf16, and the choices are recorded.
+TEST(MixedFormats, ChoosesTheLeastOutputErrorPerLayer) {
+  test::TempDir tmp;
+  const fs::path model = test::shared_path("models/stories260K");
+  const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
+  io::QuantizeCheckpointOptions o;
+  o.scheme = "mixed";
+  o.calibration = CalibrationOptions{tokens, 8, 128, "max"};
+  o.mixed_formats = {"hif8", "fp8_e4m3fn", "fp8_e5m2"};
+  o.keep_bf16 = 3;
+  const io::QuantizeReport report = io::quantize_checkpoint(model, tmp.path() / "mixed", o);
+  size_t kept = 0, chosen = 0;
+  for (const io::TensorReport& t : report.tensors) {
+    if (t.chosen_format.empty()) continue;
+    ++chosen;
+    ASSERT_EQ(t.output_errors.size(), 3u) << t.name;
+    if (t.chosen_format == "bf16") {
+      ++kept;
+      EXPECT_FALSE(t.quantized) << t.name;
+      continue;
+    }
+    const auto best = std::min_element(t.output_errors.begin(), t.output_errors.end(),
+                                       [](const auto& a, const auto& b) { return a.second < b.second; });
+    EXPECT_EQ(find_format(best->first).name, t.chosen_format) << t.name;
+    EXPECT_TRUE(t.quantized) << t.name;
+  }
+  EXPECT_EQ(chosen, 35u);
+  EXPECT_EQ(kept, 3u);
+  const io::Checkpoint out = io::Checkpoint::open(tmp.path() / "mixed");
+  EXPECT_EQ(out.config()["hifp8_mixed_formats"].size(), 35u);
+  EXPECT_FALSE(out.config().contains("quantization_config")) << "fake-quantized: a plain checkpoint";
+  // The written weight is the chosen format's fake-quantization (checked for one layer).
+  const std::string name = "model.layers.2.mlp.up_proj.weight";
+  const std::string f = out.config()["hifp8_mixed_formats"]["model.layers.2.mlp.up_proj"];
+  if (f != "bf16") {
+    const io::Checkpoint in = io::Checkpoint::open(model);
+    const std::vector<float> w = io::dequantize_tensor(in, name);
+    const QuantizedTensor q = quantize(w, in.find(name)->info->shape, find_format(f), Granularity::parse("channel"));
+    EXPECT_EQ(io::dequantize_tensor(out, name), dequantize(q));
+  }
   o.calibration.reset();
   EXPECT_THROW(io::quantize_checkpoint(model, tmp.path() / "nocalib", o), Error);
 }

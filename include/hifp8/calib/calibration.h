@@ -24,6 +24,7 @@ struct CalibrationOptions {
   int64_t seq_len = 512;       // tokens per sequence (longer lines / text are cut into pieces)
   std::string observer = "max";
   const FormatInfo* format = nullptr;  // the activation format (needed by mse)
+  size_t sample_rows = 0;              // keep up to this many input rows per linear (format choice)
   int threads = 0;
   std::function<void(size_t done, size_t total)> progress;
 };
@@ -31,6 +32,7 @@ struct CalibrationOptions {
 struct CalibrationResult {
   std::map<std::string, float> amax;  // module name (linear input) or "...self_attn.k_cache"/"v_cache"
   std::map<std::string, std::vector<float>> channel_amax;  // linear inputs: max |x| per input channel
+  std::map<std::string, std::vector<float>> samples;       // linear inputs: up to sample_rows rows, row-major
   size_t sequences = 0, tokens = 0;
 };
 

@@ -39,6 +39,10 @@ struct QuantizeCheckpointOptions {
   // SmoothQuant (calib/smoothing.h) with this alpha, from the calibration statistics; full: down_proj too.
   std::optional<float> smooth_alpha;
   bool smooth_full = false;
+  // scheme mixed: candidate formats (names as `hifp8 formats` lists them) and how many of the most
+  // sensitive layers stay in bf16.
+  std::vector<std::string> mixed_formats = {"hif8", "fp8_e4m3fn", "fp8_e5m2", "int8"};
+  size_t keep_bf16 = 0;
 };
 
 struct TensorReport {
@@ -50,6 +54,9 @@ struct TensorReport {
   double saturated_pct = 0, flushed_to_zero_pct = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
   double seconds = 0;
+  // scheme mixed: the format chosen for this weight ("bf16" if kept) and each candidate's output error
+  std::string chosen_format;
+  std::vector<std::pair<std::string, double>> output_errors;
 };
 
 struct QuantizeReport {
