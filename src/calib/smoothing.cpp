@@ -61,13 +61,37 @@ std::map<std::string, TensorScaling> plan_smoothing(const io::Checkpoint& ckpt, 
     if (!norm.empty()) multiply_into(plan[norm].columns, inverse(s));
     if (!rows_of.empty()) multiply_into(plan[rows_of].rows, inverse(s));
   };
-  const int64_t layers = ckpt.config().value("num_hidden_layers", int64_t{0});
+  // o_proj: its input channel (head h, dim i) is value channel (h / group, i), so one factor per
+  // value channel, from the statistics of all heads that read it; o's columns *= s, v's rows /= s.
+  const nlohmann::json& config = ckpt.config();
+  const int64_t heads = config.value("num_attention_heads", int64_t{0});
+  const int64_t kv_heads = config.value("num_key_value_heads", heads);
+  auto smooth_o = [&](const std::string& p) {
+    const auto stats = calib.channel_amax.find(p + "self_attn.o_proj");
+    if (stats == calib.channel_amax.end() || heads <= 0 || kv_heads <= 0 || !ckpt.find(p + "self_attn.v_proj.weight")) return;
+    const size_t width = stats->second.size(), d = width / size_t(heads), group = size_t(heads / kv_heads);
+    const std::vector<float> w = column_amax(ckpt, {p + "self_attn.o_proj.weight"}, width);
+    std::vector<float> xv(size_t(kv_heads) * d, 0.0f), wv(xv.size(), 0.0f);
+    for (size_t c = 0; c < width; ++c) {
+      const size_t v = (c / d) / group * d + c % d;
+      xv[v] = std::max(xv[v], stats->second[c]), wv[v] = std::max(wv[v], w[c]);
+    }
+    const std::vector<float> sv = factors(xv, wv, alpha);
+    std::vector<float> so(width);
+    for (size_t c = 0; c < width; ++c) so[c] = sv[(c / d) / group * d + c % d];
+    multiply_into(plan[p + "self_attn.o_proj.weight"].columns, so);
+    multiply_into(plan[p + "self_attn.v_proj.weight"].rows, inverse(sv));
+  };
+  const int64_t layers = config.value("num_hidden_layers", int64_t{0});
   for (int64_t i = 0; i < layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     smooth(p + "self_attn.q_proj", {p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj"},
            p + "input_layernorm.weight", "");
     smooth(p + "mlp.gate_proj", {p + "mlp.gate_proj", p + "mlp.up_proj"}, p + "post_attention_layernorm.weight", "");
-    if (full) smooth(p + "mlp.down_proj", {p + "mlp.down_proj"}, "", p + "mlp.up_proj.weight");
+    if (full) {
+      smooth(p + "mlp.down_proj", {p + "mlp.down_proj"}, "", p + "mlp.up_proj.weight");
+      smooth_o(p);
+    }
   }
   if (plan.empty()) throw Error("smoothing: no q/k/v or gate/up linears found to smooth");
   return plan;

@@ -55,7 +55,7 @@ TEST(Smoothing, FoldLeavesTheFloatModelUnchanged) {
   for (float v : base) scale = std::max(scale, std::fabs(v));
   for (const bool full : {false, true}) {
     const auto plan = plan_smoothing(io::Checkpoint::open(model), stats, 0.5f, full);
-    EXPECT_EQ(plan.size(), full ? 5u * 8u : 5u * 7u) << "5 layers: q, k, v, input norm, gate, up, post norm (+ down)";
+    EXPECT_EQ(plan.size(), full ? 5u * 9u : 5u * 7u) << "5 layers: q, k, v, input norm, gate, up, post norm (+ down, o)";
     const fs::path out = tmp.path() / (full ? "full" : "norms");
     write_folded(model, out, plan);
     const std::vector<float> folded = all_logits(out, ids);

@@ -152,6 +152,15 @@ else
   "$HIFP8" quantize "$SHARED/models/stories260K" "$WORK/st-int8" --scheme int8-dynamic --quiet >/dev/null
   "$HIFP8" eval compare --baseline "$SHARED/models/stories260K" --models "$WORK/st-int8" --tokens-file "$SHARED/data/stories260K_samples.tokens" --out "$WORK/cmp" --quiet >/dev/null
   check "eval compare writes md, json, png and the gnuplot script" "compare.gnuplot compare.json compare.md compare.png" "$(cd "$WORK/cmp" && ls compare.* | tr '\n' ' ' | sed 's/ $//')"
+  # calibration, SmoothQuant and the mixed scheme on a synthetic model, measured against it
+  "$HIFP8" quantize "$WORK/tiny" "$WORK/tiny-sq" --scheme fp8-dynamic --granularity tensor --calib "$SHARED/data/stories260K_samples.tokens" \
+    --calib-samples 4 --seq-len 64 --smooth-alpha 0.5 --smooth-full --observer percentile:99.9 --quiet >/dev/null
+  check "static fp8 (tensor/tensor) with SmoothQuant validates" 1 "$("$HIFP8" inspect "$WORK/tiny-sq" --validate | grep -c 'validate: OK')"
+  check "calibrated model measured against the synthetic original" 1 \
+    "$("$HIFP8" eval ppl --model "$WORK/tiny-sq" --baseline "$WORK/tiny" --tokens-file "$SHARED/data/stories260K_samples.tokens" --act-quant static --kv-cache-dtype fp8_e4m3 --quiet | grep -c 'top-1 agreement')"
+  "$HIFP8" quantize "$WORK/tiny" "$WORK/tiny-mixed" --scheme mixed --calib "$SHARED/data/stories260K_samples.tokens" --calib-samples 4 --seq-len 64 --keep-bf16 1 --quiet >/dev/null
+  check "mixed records a format per linear" 14 "$(grep -o '"model.layers[^"]*": "[a-z0-9_]*"' "$WORK/tiny-mixed/config.json" | wc -l)"
+  expect_error "mixed without calibration" "give --calib" "$HIFP8" quantize "$WORK/tiny" "$WORK/tiny-m2" --scheme mixed
   expect_error "eval ppl without input" "exactly one of --text and --tokens-file" "$HIFP8" eval ppl --model "$SHARED/models/stories260K"
   expect_error "eval ppl bad stride" "--stride must be" "$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --ctx 8 --stride 9
 fi

@@ -3,9 +3,10 @@
 // share one input (q/k/v after input_layernorm; gate/up after post_attention_layernorm), per input
 // channel j:  s_j = max|X_j|^alpha / max|W_j|^(1 - alpha)  (max|W_j| over all of them), then
 // W[:, j] *= s_j and the RMSNorm weight g_j /= s_j, which leaves the float model's function unchanged.
-// With `full`, down_proj is smoothed too, folding 1/s into the rows of up_proj (down's input is
-// silu(gate) * up, linear in up's output). MoE layers keep their MLP unsmoothed (the router shares
-// the normed input); o_proj is not smoothed.
+// With `full`, down_proj and o_proj are smoothed too, folding 1/s into the rows of up_proj (down's input
+// is silu(gate) * up, linear in up's output) and of v_proj (o's input is attention-weighted v; with
+// grouped-query heads one factor per value channel serves all heads reading it). MoE layers keep
+// their MLP unsmoothed (the router shares the normed input).
 #include <map>
 #include <string>
 #include <vector>
