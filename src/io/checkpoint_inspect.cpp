@@ -44,23 +44,22 @@ bool is_code_dtype(TensorDType d) {
   return d == TensorDType::F8_E4M3 || d == TensorDType::F8_E5M2 || d == TensorDType::I8 || d == TensorDType::U8;
 }
 
-const FormatInfo& format_of_dtype(TensorDType d, const QuantizationLayout& layout) {
-  switch (d) {
-    case TensorDType::F8_E4M3: return format_info(FormatId::fp8_e4m3fn);
-    case TensorDType::F8_E5M2: return format_info(FormatId::fp8_e5m2);
-    case TensorDType::I8: return format_info(FormatId::int8);
-    default:
-      if (layout.format) return *layout.format;
-      throw Error("U8 tensor in a checkpoint without a HiF8 quantization_config");
-  }
-}
-
 std::vector<int64_t> expected_scale_shape(const QuantizationLayout& layout, const std::vector<int64_t>& shape) {
   if (layout.method == "fp8") return {};
   return layout.granularity.scale_shape(shape);
 }
 
 }  // namespace
+
+const FormatInfo* code_format(TensorDType d, const QuantizationLayout& layout) {
+  switch (d) {
+    case TensorDType::F8_E4M3: return &format_info(FormatId::fp8_e4m3fn);
+    case TensorDType::F8_E5M2: return &format_info(FormatId::fp8_e5m2);
+    case TensorDType::I8: return &format_info(FormatId::int8);
+    case TensorDType::U8: return layout.method == "hif8" ? layout.format : nullptr;
+    default: return nullptr;
+  }
+}
 
 QuantizationLayout read_quantization_layout(const nlohmann::json& config) {
   QuantizationLayout layout;
@@ -119,7 +118,8 @@ std::vector<float> dequantize_tensor(const Checkpoint& ckpt, const std::string& 
   const Checkpoint::Entry* s = ckpt.find(scale_name);
   if (!s) throw Error("quantized tensor '" + name + "' has no scale tensor '" + scale_name + "'");
   QuantizedTensor q;
-  q.format = &format_of_dtype(t.dtype, layout);
+  q.format = code_format(t.dtype, layout);
+  if (!q.format) throw Error("U8 tensor in a checkpoint without a HiF8 quantization_config");
   q.granularity = layout.granularity;
   q.shape = t.shape;
   q.scale_shape = layout.granularity.scale_shape(t.shape);

@@ -47,8 +47,6 @@ KvCache::KvCache(KvDType dtype, int64_t layers, int64_t kv_heads, int64_t head_d
   }
 }
 
-void KvCache::truncate(int64_t n) { size_ = std::min(size_, std::max<int64_t>(0, n)); }
-
 void KvCache::commit(int64_t end) { size_ = std::max(size_, end); }
 
 void KvCache::write(int64_t layer, int64_t pos, const float* k, const float* v) {

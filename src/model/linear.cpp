@@ -15,16 +15,6 @@
 namespace hifp8::model {
 namespace {
 
-const FormatInfo* code_format(io::TensorDType d, const io::QuantizationLayout& layout) {
-  switch (d) {
-    case io::TensorDType::F8_E4M3: return &format_info(FormatId::fp8_e4m3fn);
-    case io::TensorDType::F8_E5M2: return &format_info(FormatId::fp8_e5m2);
-    case io::TensorDType::I8: return &format_info(FormatId::int8);
-    case io::TensorDType::U8: return layout.method == "hif8" ? layout.format : nullptr;
-    default: return nullptr;
-  }
-}
-
 // The weights in anonymous memory on 2 MB pages: decoding streams through them once per token, and
 // with 4 KB file-backed pages the hardware prefetchers stop at every page boundary (~10 % slower
 // decoding on the benchmark model). The page cache copy of the file can then be dropped by the OS.
@@ -61,7 +51,7 @@ Linear Linear::load(const io::Checkpoint& ckpt, const io::QuantizationLayout& la
   if (io::is_float_wide(w->info->dtype)) {
     l.wide_ = io::kernel_dtype(w->info->dtype);
   } else {
-    l.format_ = code_format(w->info->dtype, layout);
+    l.format_ = io::code_format(w->info->dtype, layout);
     if (!l.format_)
       throw Error("tensor '" + name + "' has dtype " + std::string(io::dtype_name(w->info->dtype)) +
                   " but the config's quantization_config does not describe it");
@@ -83,6 +73,12 @@ Linear Linear::load(const io::Checkpoint& ckpt, const io::QuantizationLayout& la
   return l;
 }
 
+const float* Linear::segment_scales(int64_t o, size_t& width) const {
+  const bool block = granularity_.kind == GranularityKind::block;
+  width = static_cast<size_t>(block ? granularity_.block_cols : granularity_.group_size);
+  return scales_.data() + size_t(block ? o / granularity_.block_rows : o) * size_t(scale_cols_);
+}
+
 void Linear::weight_row(int64_t o, float* row) const {
   const auto n = static_cast<size_t>(in_);
   if (!format_) {
@@ -100,9 +96,8 @@ void Linear::weight_row(int64_t o, float* row) const {
     }
     case GranularityKind::group:
     case GranularityKind::block: {
-      const bool block = granularity_.kind == GranularityKind::block;
-      const auto width = static_cast<size_t>(block ? granularity_.block_cols : granularity_.group_size);
-      const float* s = scales_.data() + size_t(block ? o / granularity_.block_rows : o) * size_t(scale_cols_);
+      size_t width = 0;
+      const float* s = segment_scales(o, width);
       for (size_t i = 0; i < n; ++i) row[i] *= s[i / width];
       return;
     }
@@ -142,9 +137,8 @@ float Linear::row_dot(int64_t o, const float* x) const {
     case GranularityKind::group:
     case GranularityKind::block: break;
   }
-  const bool block = granularity_.kind == GranularityKind::block;
-  const auto width = static_cast<size_t>(block ? granularity_.block_cols : granularity_.group_size);
-  const float* s = scales_.data() + size_t(block ? o / granularity_.block_rows : o) * size_t(scale_cols_);
+  size_t width = 0;
+  const float* s = segment_scales(o, width);
   float sum = 0;
   for (size_t c0 = 0, g = 0; c0 < n; c0 += width, ++g)
     sum += s[g] * kernel::dot_codes(*format_, x + c0, codes + c0, std::min(width, n - c0));

@@ -114,17 +114,6 @@ Model Model::load(const std::filesystem::path& dir, const ModelOptions& options)
   return m;
 }
 
-uint64_t Model::linear_weight_bytes() const {
-  uint64_t total = 0;
-  auto add = [&](const Linear& l) { total += uint64_t(l.in() * l.out()) * (l.quantized() ? 1 : 2); };
-  for (const Layer& L : layers_) {
-    for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) add(*l);
-    for (const Expert& e : L.experts) add(e.gate), add(e.up), add(e.down);
-  }
-  add(lm_head_);
-  return total;
-}
-
 KvCache Model::new_cache(KvDType dtype, int64_t max_positions) const {
   return KvCache(dtype, config_.layers, config_.kv_heads, config_.head_dim, max_positions, kv_scales_);
 }

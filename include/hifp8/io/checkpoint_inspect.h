@@ -22,6 +22,10 @@ struct QuantizationLayout {
 
 QuantizationLayout read_quantization_layout(const nlohmann::json& config);  // throws Error if unsupported
 
+// The format of a weight stored as 8-bit codes of this dtype (U8: HiF8 when the config says so);
+// nullptr for float dtypes and for U8 outside a HiF8 checkpoint.
+const FormatInfo* code_format(TensorDType dtype, const QuantizationLayout& layout);
+
 // The tensor as float32: float tensors widened, quantized weights decoded and scaled.
 std::vector<float> dequantize_tensor(const Checkpoint& ckpt, const std::string& name);
 

@@ -27,8 +27,6 @@ class KvCache {
   KvDType dtype() const { return dtype_; }
   int64_t size() const { return size_; }  // positions held
   int64_t capacity() const { return capacity_; }
-  // Positions [0, n) of every layer stay; later ones are dropped.
-  void truncate(int64_t n);
 
   // Stores k and v ([kv_heads * head_dim] each) of position pos (must be <= size()) in layer.
   void write(int64_t layer, int64_t pos, const float* k, const float* v);

@@ -46,6 +46,8 @@ class Linear {
  private:
   void quantize_inputs(const float* x, size_t tokens, float* xq, ActQuant act) const;
   float row_dot(int64_t o, const float* x) const;  // dot(x, row o of W), scales applied
+  // Group/block granularity: row o's scales, one per `width` columns.
+  const float* segment_scales(int64_t o, size_t& width) const;
 
   static constexpr size_t kFusedTokens = 2;
   std::string name_;

@@ -33,8 +33,6 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   const io::QuantizationLayout& quantization() const { return layout_; }
-  // Bytes of weights the forward pass reads per token (linears, LM head; embeddings excluded).
-  uint64_t linear_weight_bytes() const;
 
   KvCache new_cache(KvDType dtype, int64_t max_positions) const;
 
