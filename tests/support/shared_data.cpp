@@ -1,12 +1,17 @@
 #include "support/shared_data.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 namespace hifp8::test {
 
-std::filesystem::path shared_dir() { return HIFP8_SHARED_DIR; }
+// HIFP8_SHARED_DIR in the environment overrides the build-time path (the device machine gets a copy).
+std::filesystem::path shared_dir() {
+  if (const char* dir = std::getenv("HIFP8_SHARED_DIR")) return dir;
+  return HIFP8_SHARED_DIR;
+}
 
 std::filesystem::path shared_path(const std::string& relative) {
   const std::filesystem::path path = shared_dir() / relative;

@@ -1,0 +1,414 @@
+// Encode / decode / amax / quantize / dequantize / fake-quant on the GPU. Memory-bound: each thread
+// moves 16-byte vectors, the format's decode table lives in shared memory, and a dispatch on format
+// and dtype happens once per launch (template parameters), never per element.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+
+#include "device_format.cuh"
+#include "hifp8/error.h"
+#include "hifp8/format/hif8_rank.h"
+#include "hifp8/kernel/cuda.h"
+#include "launch.h"
+
+namespace hifp8::cuda {
+namespace detail {
+
+FormatTables tables_of(const FormatInfo& format) {
+  FormatTables t{};
+  for (int c = 0; c < 256; ++c) {
+    t.decode[c] = format.decode_table[c];
+    t.ascend_to_rank[c] = hif8::kAscendToRank[c];
+  }
+  return t;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::FormatTables;
+using detail::SharedTables;
+using kernel::DType;
+
+constexpr int kVecElems = 16;  // elements per thread per step in the elementwise kernels
+constexpr int kThreads = 256;
+
+template <DType D>
+using T = typename detail::Wide<D>::type;
+
+// Loads 16 consecutive elements (16-byte vectors; p must be 16-byte aligned) as float.
+template <DType D>
+__device__ __forceinline__ void load16(const T<D>* p, float (&v)[kVecElems]) {
+  constexpr int kPerVec = 16 / sizeof(T<D>);
+#pragma unroll
+  for (int j = 0; j < kVecElems / kPerVec; ++j) {
+    const uint4 raw = __ldg(reinterpret_cast<const uint4*>(p) + j);
+    const T<D>* e = reinterpret_cast<const T<D>*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kPerVec; ++k) v[j * kPerVec + k] = detail::to_float<D>(e[k]);
+  }
+}
+
+template <DType D>
+__device__ __forceinline__ void store16(T<D>* p, const float (&v)[kVecElems]) {
+  constexpr int kPerVec = 16 / sizeof(T<D>);
+#pragma unroll
+  for (int j = 0; j < kVecElems / kPerVec; ++j) {
+    uint4 raw;
+    T<D>* e = reinterpret_cast<T<D>*>(&raw);
+#pragma unroll
+    for (int k = 0; k < kPerVec; ++k) e[k] = detail::from_float<D>(v[j * kPerVec + k]);
+    reinterpret_cast<uint4*>(p)[j] = raw;
+  }
+}
+
+__device__ __forceinline__ void store16_codes(uint8_t* p, const uint8_t (&c)[kVecElems]) {
+  uint4 raw;
+  uint32_t* w = reinterpret_cast<uint32_t*>(&raw);
+#pragma unroll
+  for (int j = 0; j < 4; ++j)
+    w[j] = uint32_t{c[4 * j]} | uint32_t{c[4 * j + 1]} << 8 | uint32_t{c[4 * j + 2]} << 16 | uint32_t{c[4 * j + 3]} << 24;
+  *reinterpret_cast<uint4*>(p) = raw;
+}
+
+// What the elementwise quantizer writes for each element: its code, or its fake-quantized value.
+template <FormatId F, Overflow O, DType D, bool Fake>
+struct ElementQuantizer {
+  const SharedTables& tables;
+  float scale;  // 0: encode the raw values (no scaling)
+
+  __device__ __forceinline__ uint8_t code(float x) const {
+    return detail::encode_value<F, O>(scale == 0.0f ? x : __fdiv_rn(x, scale), tables.ascend_to_rank);
+  }
+  __device__ __forceinline__ float fake(uint8_t c) const { return __fmul_rn(tables.decode[c], scale); }
+
+  // Elements [i, i + count) of in -> codes / out; vectorised when count is 16 and pointers are aligned.
+  __device__ __forceinline__ void run(const T<D>* in, uint8_t* codes, T<D>* out, size_t i, size_t count,
+                                      bool aligned) const {
+    if (count == kVecElems && aligned) {
+      float v[kVecElems];
+      load16<D>(in + i, v);
+      uint8_t c[kVecElems];
+#pragma unroll
+      for (int k = 0; k < kVecElems; ++k) c[k] = code(v[k]);
+      if constexpr (Fake) {
+#pragma unroll
+        for (int k = 0; k < kVecElems; ++k) v[k] = fake(c[k]);
+        store16<D>(out + i, v);
+      } else {
+        store16_codes(codes + i, c);
+      }
+      return;
+    }
+    for (size_t k = i; k < i + count; ++k) {
+      const uint8_t c = code(detail::to_float<D>(in[k]));
+      if constexpr (Fake) out[k] = detail::from_float<D>(fake(c));
+      else codes[k] = c;
+    }
+  }
+};
+
+// Tensor granularity and plain encode: the scale comes from *amax (nullptr: no scaling).
+template <FormatId F, Overflow O, DType D, bool Fake>
+__global__ void __launch_bounds__(kThreads) encode_kernel(const T<D>* in, uint8_t* codes, T<D>* out, size_t n,
+                                                          const FormatTables tables, const float* amax,
+                                                          float target, float* scale_out, bool aligned) {
+  __shared__ SharedTables shared;
+  shared.fill(tables);
+  const float scale = amax ? detail::scale_for(*amax, target) : 0.0f;
+  if (scale_out && blockIdx.x == 0 && threadIdx.x == 0) *scale_out = scale;
+  const ElementQuantizer<F, O, D, Fake> q{shared, scale};
+  const size_t stride = size_t{gridDim.x} * blockDim.x * kVecElems;
+  for (size_t i = (size_t{blockIdx.x} * blockDim.x + threadIdx.x) * kVecElems; i < n; i += stride)
+    q.run(in, codes, out, i, min(size_t{kVecElems}, n - i), aligned);
+}
+
+template <DType D>
+__global__ void __launch_bounds__(kThreads) decode_kernel(const uint8_t* codes, T<D>* out, size_t n,
+                                                          const FormatTables tables, bool aligned) {
+  __shared__ SharedTables shared;
+  shared.fill(tables);
+  const size_t stride = size_t{gridDim.x} * blockDim.x * kVecElems;
+  for (size_t i = (size_t{blockIdx.x} * blockDim.x + threadIdx.x) * kVecElems; i < n; i += stride) {
+    if (aligned && i + kVecElems <= n) {
+      const uint4 raw = __ldg(reinterpret_cast<const uint4*>(codes + i));
+      const uint8_t* c = reinterpret_cast<const uint8_t*>(&raw);
+      float v[kVecElems];
+#pragma unroll
+      for (int k = 0; k < kVecElems; ++k) v[k] = shared.decode[c[k]];
+      store16<D>(out + i, v);
+    } else {
+      for (size_t k = i; k < min(n, i + kVecElems); ++k) out[k] = detail::from_float<D>(shared.decode[codes[k]]);
+    }
+  }
+}
+
+template <DType D>
+__global__ void __launch_bounds__(kThreads) amax_kernel(const T<D>* in, size_t n, uint32_t* amax_bits, bool aligned) {
+  uint32_t local = 0;
+  const size_t stride = size_t{gridDim.x} * blockDim.x * kVecElems;
+  for (size_t i = (size_t{blockIdx.x} * blockDim.x + threadIdx.x) * kVecElems; i < n; i += stride) {
+    if (aligned && i + kVecElems <= n) {
+      float v[kVecElems];
+      load16<D>(in + i, v);
+#pragma unroll
+      for (int k = 0; k < kVecElems; ++k) local = max(local, detail::finite_abs_bits(v[k]));
+    } else {
+      for (size_t k = i; k < min(n, i + kVecElems); ++k)
+        local = max(local, detail::finite_abs_bits(detail::to_float<D>(in[k])));
+    }
+  }
+  local = detail::warp_max(local);
+  if ((threadIdx.x & 31) == 0 && local) atomicMax(amax_bits, local);
+}
+
+// Max over a team of threads (a warp, or the whole block) of each thread's value.
+template <int Team>
+__device__ __forceinline__ uint32_t team_max(uint32_t v) {
+  v = detail::warp_max(v);
+  if constexpr (Team == 32) return v;
+  __shared__ uint32_t partial[kThreads / 32];
+  __syncthreads();  // partial may still be read from the previous call
+  if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = v;
+  __syncthreads();
+  uint32_t m = 0;
+#pragma unroll
+  for (int w = 0; w < kThreads / 32; ++w) m = max(m, partial[w]);
+  return m;
+}
+
+// Channel / token / group granularity: one scale per contiguous run of `run` elements. A team (a warp
+// for short runs, the block for long ones) takes a run: amax, scale, then encode. The second read of
+// the run hits L1. For token granularity this is the fused dynamic activation quantization.
+template <FormatId F, DType D, bool Fake, int Team>
+__global__ void __launch_bounds__(kThreads) runs_kernel(const T<D>* in, uint8_t* codes, T<D>* out, float* scales,
+                                                        size_t runs, size_t run, const FormatTables tables,
+                                                        float target, bool aligned) {
+  __shared__ SharedTables shared;
+  shared.fill(tables);
+  constexpr int kTeams = kThreads / Team;
+  const int rank = threadIdx.x % Team;
+  const bool vector = aligned && run % kVecElems == 0;
+  for (size_t r = size_t{blockIdx.x} * kTeams + threadIdx.x / Team; r - threadIdx.x / Team < runs;
+       r += size_t{gridDim.x} * size_t{kTeams}) {
+    // Every thread of a block team walks the same number of iterations (team_max synchronises).
+    const bool live = r < runs;
+    const T<D>* x = in + (live ? r : 0) * run;
+    uint32_t local = 0;
+    if (live) {
+      if (vector) {
+        for (size_t i = size_t(rank) * kVecElems; i < run; i += Team * kVecElems) {
+          float v[kVecElems];
+          load16<D>(x + i, v);
+#pragma unroll
+          for (int k = 0; k < kVecElems; ++k) local = max(local, detail::finite_abs_bits(v[k]));
+        }
+      } else {
+        for (size_t i = rank; i < run; i += Team) local = max(local, detail::finite_abs_bits(detail::to_float<D>(x[i])));
+      }
+    }
+    const float scale = detail::scale_for(__uint_as_float(team_max<Team>(local)), target);
+    if (!live) continue;
+    if (rank == 0 && scales) scales[r] = scale;
+    const ElementQuantizer<F, Overflow::saturate, D, Fake> q{shared, scale};
+    uint8_t* c = codes ? codes + r * run : nullptr;
+    T<D>* o = out ? out + r * run : nullptr;
+    if (vector) {
+      for (size_t i = size_t(rank) * kVecElems; i < run; i += Team * kVecElems) q.run(x, c, o, i, kVecElems, true);
+    } else {
+      for (size_t i = rank; i < run; i += Team) q.run(x, c, o, i, 1, false);
+    }
+  }
+}
+
+// Block granularity: one thread block per block_rows x block_cols tile (ragged at the edges).
+template <FormatId F, DType D, bool Fake>
+__global__ void __launch_bounds__(kThreads) tiles_kernel(const T<D>* in, uint8_t* codes, T<D>* out, float* scales,
+                                                         int64_t rows, int64_t cols, int64_t br, int64_t bc,
+                                                         const FormatTables tables, float target) {
+  __shared__ SharedTables shared;
+  shared.fill(tables);
+  const int64_t grid_cols = (cols + bc - 1) / bc;
+  const int64_t r0 = blockIdx.y * br, c0 = blockIdx.x * bc;
+  const int64_t h = min(br, rows - r0), w = min(bc, cols - c0);
+  uint32_t local = 0;
+  for (int64_t i = threadIdx.x; i < h * w; i += blockDim.x)
+    local = max(local, detail::finite_abs_bits(detail::to_float<D>(in[(r0 + i / w) * cols + c0 + i % w])));
+  const float scale = detail::scale_for(__uint_as_float(team_max<kThreads>(local)), target);
+  if (threadIdx.x == 0 && scales) scales[blockIdx.y * grid_cols + blockIdx.x] = scale;
+  const ElementQuantizer<F, Overflow::saturate, D, Fake> q{shared, scale};
+  for (int64_t i = threadIdx.x; i < h * w; i += blockDim.x) q.run(in, codes, out, (r0 + i / w) * cols + c0 + i % w, 1, false);
+}
+
+// out[r, c] = decode(codes[r, c]) * scale(r, c) for any granularity.
+template <DType D>
+__global__ void __launch_bounds__(kThreads) dequantize_kernel(const uint8_t* codes, const float* scales, int64_t rows,
+                                                              int64_t cols, GranularityKind kind, int64_t group,
+                                                              int64_t br, int64_t bc, T<D>* out,
+                                                              const FormatTables tables) {
+  __shared__ SharedTables shared;
+  shared.fill(tables);
+  const int64_t grid_cols = (cols + bc - 1) / bc;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    for (int64_t c = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; c < cols; c += int64_t{gridDim.x} * blockDim.x) {
+      int64_t s = 0;
+      switch (kind) {
+        case GranularityKind::tensor: s = 0; break;
+        case GranularityKind::channel:
+        case GranularityKind::token: s = r; break;
+        case GranularityKind::group: s = r * (cols / group) + c / group; break;
+        case GranularityKind::block: s = (r / br) * grid_cols + c / bc; break;
+      }
+      const size_t i = size_t(r * cols + c);
+      out[i] = detail::from_float<D>(__fmul_rn(shared.decode[codes[i]], scales[s]));
+    }
+  }
+}
+
+bool aligned16(const void* a, const void* b) {
+  return (reinterpret_cast<uintptr_t>(a) | reinterpret_cast<uintptr_t>(b)) % 16 == 0;
+}
+
+unsigned elementwise_blocks(size_t n) {
+  const size_t per_block = size_t{kThreads} * kVecElems;
+  return static_cast<unsigned>(std::clamp<size_t>((n + per_block - 1) / per_block, 1, size_t(sm_count()) * 16));
+}
+
+// Quantize (codes + scales) or fake-quantize (out) `in` with any granularity.
+template <bool Fake>
+void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity& g, float target, uint8_t* codes,
+                  float* scales, void* out, cudaStream_t stream) {
+  if (in.rows < 0 || in.cols < 0) throw Error("cuda quantize: negative shape");
+  if (!(target > 0.0f) || !(target <= format.max_finite))
+    throw Error("cuda quantize: target outside (0, max finite] of " + std::string(format.name));
+  const size_t n = size_t(in.rows) * size_t(in.cols);
+  if (n == 0) return;
+  const FormatTables tables = detail::tables_of(format);
+  detail::with_format(format.id, [&](auto f) {
+    detail::with_dtype(in.dtype, [&](auto d) {
+      constexpr FormatId F = decltype(f)::value;
+      constexpr DType D = decltype(d)::value;
+      const auto* x = static_cast<const T<D>*>(in.data);
+      auto* o = static_cast<T<D>*>(out);
+      switch (g.kind) {
+        case GranularityKind::tensor: {
+          // Stream-ordered scratch for the amax: no synchronisation, no sharing between streams.
+          float* amax_dev = nullptr;
+          check(cudaMallocAsync(reinterpret_cast<void**>(&amax_dev), sizeof(float), stream), "cudaMallocAsync");
+          check(cudaMemsetAsync(amax_dev, 0, sizeof(float), stream), "cudaMemsetAsync");
+          amax_kernel<D><<<elementwise_blocks(n), kThreads, 0, stream>>>(x, n, reinterpret_cast<uint32_t*>(amax_dev),
+                                                                         aligned16(x, x));
+          check_launch("amax_kernel");
+          encode_kernel<F, Overflow::saturate, D, Fake><<<elementwise_blocks(n), kThreads, 0, stream>>>(
+              x, codes, o, n, tables, amax_dev, target, scales, aligned16(x, Fake ? (void*)o : codes));
+          check_launch("encode_kernel");
+          check(cudaFreeAsync(amax_dev, stream), "cudaFreeAsync");
+          break;
+        }
+        case GranularityKind::channel:
+        case GranularityKind::token:
+        case GranularityKind::group: {
+          const size_t run = g.kind == GranularityKind::group ? size_t(g.group_size) : size_t(in.cols);
+          if (g.kind == GranularityKind::group && in.cols % g.group_size != 0)
+            throw Error("cuda quantize: group size " + std::to_string(g.group_size) + " does not divide " +
+                        std::to_string(in.cols) + " columns");
+          const size_t runs = n / run;
+          const bool aligned = aligned16(x, Fake ? (void*)o : codes);
+          if (run >= 2048) {
+            const unsigned blocks = unsigned(std::min<size_t>(runs, size_t(sm_count()) * 64));
+            runs_kernel<F, D, Fake, kThreads><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables,
+                                                                               target, aligned);
+          } else {
+            const unsigned blocks = unsigned(std::min<size_t>((runs + 7) / 8, size_t(sm_count()) * 64));
+            runs_kernel<F, D, Fake, 32><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables, target,
+                                                                         aligned);
+          }
+          check_launch("runs_kernel");
+          break;
+        }
+        case GranularityKind::block: {
+          const dim3 grid(unsigned((in.cols + g.block_cols - 1) / g.block_cols),
+                          unsigned((in.rows + g.block_rows - 1) / g.block_rows));
+          tiles_kernel<F, D, Fake><<<grid, kThreads, 0, stream>>>(x, codes, o, scales, in.rows, in.cols, g.block_rows,
+                                                                  g.block_cols, tables, target);
+          check_launch("tiles_kernel");
+          break;
+        }
+      }
+    });
+  });
+}
+
+}  // namespace
+
+void encode(const FormatInfo& format, const void* in, DType in_dtype, uint8_t* codes, size_t n, Overflow overflow,
+            void* stream) {
+  if (n == 0) return;
+  const FormatTables tables = detail::tables_of(format);
+  const auto s = static_cast<cudaStream_t>(stream);
+  detail::with_format(format.id, [&](auto f) {
+    detail::with_dtype(in_dtype, [&](auto d) {
+      constexpr FormatId F = decltype(f)::value;
+      constexpr DType D = decltype(d)::value;
+      const auto* x = static_cast<const T<D>*>(in);
+      if (overflow == Overflow::saturate)
+        encode_kernel<F, Overflow::saturate, D, false><<<elementwise_blocks(n), kThreads, 0, s>>>(
+            x, codes, nullptr, n, tables, nullptr, 0.0f, nullptr, aligned16(x, codes));
+      else
+        encode_kernel<F, Overflow::plain, D, false><<<elementwise_blocks(n), kThreads, 0, s>>>(
+            x, codes, nullptr, n, tables, nullptr, 0.0f, nullptr, aligned16(x, codes));
+      check_launch("encode_kernel");
+    });
+  });
+}
+
+void decode(const FormatInfo& format, const uint8_t* codes, void* out, DType out_dtype, size_t n, void* stream) {
+  if (n == 0) return;
+  const FormatTables tables = detail::tables_of(format);
+  detail::with_dtype(out_dtype, [&](auto d) {
+    constexpr DType D = decltype(d)::value;
+    auto* o = static_cast<T<D>*>(out);
+    decode_kernel<D><<<elementwise_blocks(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(codes, o, n, tables,
+                                                                                               aligned16(codes, o));
+    check_launch("decode_kernel");
+  });
+}
+
+void amax(const void* in, DType dtype, size_t n, float* amax_out, void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  check(cudaMemsetAsync(amax_out, 0, sizeof(float), s), "cudaMemsetAsync");
+  if (n == 0) return;
+  detail::with_dtype(dtype, [&](auto d) {
+    constexpr DType D = decltype(d)::value;
+    const auto* x = static_cast<const T<D>*>(in);
+    amax_kernel<D><<<elementwise_blocks(n), kThreads, 0, s>>>(x, n, reinterpret_cast<uint32_t*>(amax_out), aligned16(x, x));
+    check_launch("amax_kernel");
+  });
+}
+
+void quantize(const FormatInfo& format, const Matrix& in, const Granularity& granularity, float target, uint8_t* codes,
+              float* scales, void* stream) {
+  quantize_any<false>(format, in, granularity, target, codes, scales, nullptr, static_cast<cudaStream_t>(stream));
+}
+
+void fake_quant(const FormatInfo& format, const Matrix& in, const Granularity& granularity, float target, void* out,
+                void* stream) {
+  quantize_any<true>(format, in, granularity, target, nullptr, nullptr, out, static_cast<cudaStream_t>(stream));
+}
+
+void dequantize(const FormatInfo& format, const uint8_t* codes, const float* scales, int64_t rows, int64_t cols,
+                const Granularity& g, void* out, DType out_dtype, void* stream) {
+  if (rows <= 0 || cols <= 0) return;
+  const FormatTables tables = detail::tables_of(format);
+  detail::with_dtype(out_dtype, [&](auto d) {
+    constexpr DType D = decltype(d)::value;
+    const dim3 grid(unsigned(std::min<int64_t>((cols + kThreads - 1) / kThreads, 64)),
+                    unsigned(std::min<int64_t>(rows, 65535)));
+    dequantize_kernel<D><<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        codes, scales, rows, cols, g.kind, g.group_size, g.block_rows, g.block_cols, static_cast<T<D>*>(out), tables);
+    check_launch("dequantize_kernel");
+  });
+}
+
+}  // namespace hifp8::cuda

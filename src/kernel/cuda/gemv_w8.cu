@@ -1,0 +1,242 @@
+// W8A16 matrix product for decoding: y[m, n] = x[m, k] . dequant(W)[n, k]^T for m <= 16 per pass.
+//
+// A thread block owns 16 weight rows; its 8 warps split the reduction dimension in 64-byte chunks.
+// Per chunk, each thread loads 16 weight bytes from row g and 16 from row g + 8 (g = lane / 4) in one
+// 16-byte load each, decodes them to bf16 through a per-lane copy of the format's table in shared
+// memory (bank = lane: no conflicts), and feeds four mma.m16n8k16 steps (weights as the 16-row A
+// operand, activations as the 8-column B operand; a second B tile for m > 8). An mma sums over the
+// four threads of a row group, so pack_w8 interleaves each 64-byte run: thread t's 16 bytes hold,
+// for step j, the 4 weights at k = 16 j + 4 t .. +3, making every step cover 16 consecutive k (so
+// group scales of 16 or more apply per step) while the activations are read in plain order.
+// Scales: per row at the end (tensor, channel), or folded in after each group's steps (group, block).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <string>
+
+#include "hifp8/error.h"
+#include "hifp8/format/bits.h"
+#include "hifp8/kernel/cuda.h"
+#include "hifp8/kernel/cuda_matmul.h"
+#include "launch.h"
+
+namespace hifp8::cuda {
+namespace {
+
+constexpr int kRows = 16;    // weight rows per block (the mma's M)
+constexpr int kWarps = 8;    // warps per block, splitting k
+constexpr int kChunk = 64;   // k per chunk: 4 threads x 16 bytes
+// Measured on H100 (docs/BENCHMARKS.md): 2 chunks in flight per warp and 4 blocks per SM (64
+// registers) beat 4 chunks at 2 or 3 blocks per SM; a persistent grid was slower than one block a tile.
+constexpr int kUnroll = 2;       // chunks whose loads are in flight together
+constexpr int kBlocksPerSm = 4;
+
+enum class ScaleMode { per_row, per_group };
+
+struct Bf16Table {
+  uint32_t bits[256];  // bf16 pattern of decode(code) in the low half
+};
+
+struct KernelArgs {
+  const uint8_t* codes;
+  int64_t n, k, k_padded;
+  const float* scales;
+  int64_t scale_cols;  // scales per row (per_group), or 0: one for all rows (tensor)
+  int group_steps_mask;  // (k per scale) / 16 - 1: a power of two minus one (per_group)
+  int group_shift;       // log2(k per scale) (per_group)
+  int64_t block_rows;  // rows sharing a scale row (block granularity; 1 otherwise)
+  const uint16_t* x;
+  int m;
+  uint16_t* y;
+  const float* bias;
+};
+
+__device__ __forceinline__ void mma_bf16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                         uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// Four codes (the bytes of w) -> two bf16 pairs through this lane's column of the table: the byte
+// offset of entry (code, lane) is code * 128 + lane * 4, one shift and one and-or per code.
+__device__ __forceinline__ void decode4(const char* lut, uint32_t lane4, uint32_t w, uint32_t& p01, uint32_t& p23) {
+  const auto at = [&](uint32_t offset) { return *reinterpret_cast<const uint32_t*>(lut + offset); };
+  const uint32_t v0 = at(((w << 7) & 0x7f80u) | lane4), v1 = at(((w >> 1) & 0x7f80u) | lane4);
+  const uint32_t v2 = at(((w >> 9) & 0x7f80u) | lane4), v3 = at(((w >> 17) & 0x7f80u) | lane4);
+  p01 = __byte_perm(v0, v1, 0x5410);
+  p23 = __byte_perm(v2, v3, 0x5410);
+}
+
+// Activations at xk .. xk + 3 (xk = row * k + column) as two bf16 pairs; zeros where `valid` is false.
+__device__ __forceinline__ uint2 load_x(const uint16_t* x, int xk, bool valid) {
+  return valid ? __ldg(reinterpret_cast<const uint2*>(x + xk)) : make_uint2(0, 0);
+}
+
+// The scales of row `row` (padding rows use the last real row's): one per group, or one in all.
+__device__ __forceinline__ const float* row_scales(const KernelArgs& a, int64_t row) {
+  if (a.scale_cols == 0) return a.scales;
+  return a.scales + (min(row, a.n - 1) / a.block_rows) * a.scale_cols;
+}
+
+template <bool TwoTiles, ScaleMode Mode>
+__global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) w8a16_kernel(const KernelArgs a, const Bf16Table table) {
+  __shared__ uint32_t lut[256 * 32];
+  __shared__ float partial[kWarps][kRows][16];
+  for (int e = threadIdx.x; e < 256 * 32; e += blockDim.x) lut[e] = table.bits[e >> 5];
+  __syncthreads();
+
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int g = lane >> 2, t = lane & 3;
+  const char* lut_bytes = reinterpret_cast<const char*>(lut);
+  const uint32_t lane4 = uint32_t(lane) * 4;
+  const int k = int(a.k);
+  const int chunks = int(a.k_padded / kChunk);
+  const bool row0 = g < a.m, row1 = g + 8 < a.m;
+  const int x0_base = g * k + 4 * t, x1_base = (g + 8) * k + 4 * t;
+  const int64_t n0 = int64_t{blockIdx.x} * kRows;
+  const uint8_t* row_lo = a.codes + (n0 + g) * a.k_padded + t * 16;
+  const uint8_t* row_hi = row_lo + 8 * a.k_padded;
+  const float* scales_lo = row_scales(a, n0 + g);
+  const float* scales_hi = row_scales(a, n0 + g + 8);
+  float acc[2][4] = {};   // [B tile][fragment]
+  float part[2][4] = {};  // the current scale group's sum (per_group)
+
+  for (int c0 = warp; c0 < chunks; c0 += kWarps * kUnroll) {
+    uint4 w_lo[kUnroll], w_hi[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int c = c0 + u * kWarps;
+      if (c < chunks) {
+        w_lo[u] = __ldg(reinterpret_cast<const uint4*>(row_lo + int64_t{c} * kChunk));
+        w_hi[u] = __ldg(reinterpret_cast<const uint4*>(row_hi + int64_t{c} * kChunk));
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int c = c0 + u * kWarps;
+      if (c >= chunks) break;
+      const uint32_t lo[4] = {w_lo[u].x, w_lo[u].y, w_lo[u].z, w_lo[u].w};
+      const uint32_t hi[4] = {w_hi[u].x, w_hi[u].y, w_hi[u].z, w_hi[u].w};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int kk = c * kChunk + 16 * j;  // + 4 t: this thread's 4 columns
+        const bool in_k = kk + 4 * t < k;
+        uint32_t a0, a1, a2, a3;
+        decode4(lut_bytes, lane4, lo[j], a0, a2);
+        decode4(lut_bytes, lane4, hi[j], a1, a3);
+        const uint2 x0 = load_x(a.x, x0_base + kk, row0 && in_k);
+        mma_bf16(Mode == ScaleMode::per_row ? acc[0] : part[0], a0, a1, a2, a3, x0.x, x0.y);
+        if constexpr (TwoTiles) {
+          const uint2 x1 = load_x(a.x, x1_base + kk, row1 && in_k);
+          mma_bf16(Mode == ScaleMode::per_row ? acc[1] : part[1], a0, a1, a2, a3, x1.x, x1.y);
+        }
+        if constexpr (Mode == ScaleMode::per_group) {
+          const int step = c * 4 + j;
+          // Fold at a group's end, and at each chunk's (a warp's chunks are not adjacent).
+          if (j == 3 || (step & a.group_steps_mask) == a.group_steps_mask) {
+            const int gi = min((step * 16) >> a.group_shift, int(a.scale_cols) - 1);
+            const float s_lo = scales_lo[gi], s_hi = scales_hi[gi];
+#pragma unroll
+            for (int b = 0; b < (TwoTiles ? 2 : 1); ++b) {
+              acc[b][0] += part[b][0] * s_lo, acc[b][1] += part[b][1] * s_lo;
+              acc[b][2] += part[b][2] * s_hi, acc[b][3] += part[b][3] * s_hi;
+              part[b][0] = part[b][1] = part[b][2] = part[b][3] = 0.0f;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Fragment (b, i): row g (+8 for i >= 2), column 8 b + 2 t + (i & 1).
+#pragma unroll
+  for (int b = 0; b < 2; ++b)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) partial[warp][g + (i >= 2 ? 8 : 0)][8 * b + 2 * t + (i & 1)] = acc[b][i];
+  __syncthreads();
+  const int row = threadIdx.x / 16, col = threadIdx.x % 16;
+  float sum = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) sum += partial[w][row][col];
+  const int64_t n = n0 + row;
+  if (col < a.m && n < a.n) {
+    if constexpr (Mode == ScaleMode::per_row) sum *= row_scales(a, n)[0];
+    if (a.bias) sum += a.bias[n];
+    a.y[int64_t{col} * a.n + n] = f32_to_bf16(sum);
+  }
+}
+
+Bf16Table bf16_table(const FormatInfo& format) {
+  Bf16Table t{};
+  for (int c = 0; c < 256; ++c) t.bits[c] = f32_to_bf16(format.decode_table[c]);
+  return t;
+}
+
+}  // namespace
+
+W8Layout w8_layout(int64_t n, int64_t k) {
+  return {n, k, (n + kRows - 1) / kRows * kRows, (k + kChunk - 1) / kChunk * kChunk};
+}
+
+std::vector<uint8_t> pack_w8(const uint8_t* codes, int64_t n, int64_t k) {
+  const W8Layout l = w8_layout(n, k);
+  std::vector<uint8_t> out(size_t(l.n_padded * l.k_padded), 0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      // Logical k = chunk * 64 + 16 j + 4 t + i is stored at chunk * 64 + 16 t + 4 j + i.
+      const int64_t chunk = c / kChunk, within = c % kChunk;
+      const int64_t j = within / 16, t = (within % 16) / 4, i = within % 4;
+      out[size_t(r * l.k_padded + chunk * kChunk + 16 * t + 4 * j + i)] = codes[r * k + c];
+    }
+  return out;
+}
+
+void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, uint16_t* y, const float* bias, void* stream) {
+  if (!w.format) throw Error("matmul_w8a16: weights have no format");
+  const W8Layout& l = w.layout;
+  if (l.k % 4 != 0) throw Error("matmul_w8a16: k = " + std::to_string(l.k) + " is not a multiple of 4");
+  if (l.k * 16 >= (int64_t{1} << 31)) throw Error("matmul_w8a16: k = " + std::to_string(l.k) + " is too large");
+  if (m <= 0 || l.n == 0) return;
+  KernelArgs a{w.codes, l.n, l.k, l.k_padded, w.scales, 0, 0, 0, 1, x, 0, y, bias};
+  ScaleMode mode = ScaleMode::per_row;
+  const Granularity& g = w.granularity;
+  switch (g.kind) {
+    case GranularityKind::tensor: break;
+    case GranularityKind::channel:
+    case GranularityKind::token: a.scale_cols = 1; break;
+    case GranularityKind::group:
+    case GranularityKind::block: {
+      const int64_t width = g.kind == GranularityKind::group ? g.group_size : g.block_cols;
+      if (width < 16 || (width & (width - 1)) != 0)
+        throw Error("matmul_w8a16: scale groups of " + std::to_string(width) + " columns (need a power of two >= 16)");
+      mode = ScaleMode::per_group;
+      a.group_steps_mask = int(width / 16 - 1);
+      a.group_shift = __builtin_ctzll(uint64_t(width));
+      a.scale_cols = (l.k + width - 1) / width;
+      a.block_rows = g.kind == GranularityKind::block ? g.block_rows : 1;
+      break;
+    }
+  }
+  const Bf16Table table = bf16_table(*w.format);
+  const auto s = static_cast<cudaStream_t>(stream);
+  const dim3 grid(unsigned(l.n_padded / kRows));
+  for (int64_t m0 = 0; m0 < m; m0 += 16) {
+    a.x = x + m0 * l.k;
+    a.y = y + m0 * l.n;
+    a.m = int(std::min<int64_t>(16, m - m0));
+    const bool two = a.m > 8;
+    if (mode == ScaleMode::per_row) {
+      if (two) w8a16_kernel<true, ScaleMode::per_row><<<grid, kWarps * 32, 0, s>>>(a, table);
+      else w8a16_kernel<false, ScaleMode::per_row><<<grid, kWarps * 32, 0, s>>>(a, table);
+    } else {
+      if (two) w8a16_kernel<true, ScaleMode::per_group><<<grid, kWarps * 32, 0, s>>>(a, table);
+      else w8a16_kernel<false, ScaleMode::per_group><<<grid, kWarps * 32, 0, s>>>(a, table);
+    }
+    check_launch("w8a16_kernel");
+  }
+}
+
+}  // namespace hifp8::cuda

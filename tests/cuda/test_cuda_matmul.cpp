@@ -1,0 +1,143 @@
+// The GPU matrix products against a float64 reference on the same (quantized) operands: W8A16 for
+// every format and scale granularity, m = 1..17, shapes that need padding; FP8 cuBLASLt with
+// per-tensor and per-row scales; bf16 cuBLASLt.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda/cuda_test_support.h"
+#include "hifp8/error.h"
+#include "hifp8/format/bits.h"
+#include "hifp8/format/format.h"
+#include "hifp8/kernel/cuda.h"
+#include "hifp8/kernel/cuda_matmul.h"
+#include "hifp8/quant/quantized_tensor.h"
+
+namespace hifp8 {
+namespace {
+
+std::vector<float> normal_values(size_t n, std::mt19937_64& rng, float sigma = 1.0f) {
+  std::normal_distribution<float> d(0.0f, sigma);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
+  std::vector<uint16_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = f32_to_bf16(v[i]);
+  return out;
+}
+
+// max |y - ref| / max |ref| over an [m, n] result.
+double relative_error(const std::vector<uint16_t>& y, const std::vector<double>& ref) {
+  double max_err = 0, max_ref = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double got = bf16_to_f32(y[i]);
+    if (!std::isfinite(got)) return INFINITY;
+    max_err = std::max(max_err, std::fabs(got - ref[i]));
+    max_ref = std::max(max_ref, std::fabs(ref[i]));
+  }
+  return max_err / max_ref;
+}
+
+// ref[m, n] = sum_k x[m, k] * w[n, k] in float64.
+std::vector<double> reference(const std::vector<uint16_t>& x, const std::vector<float>& w, int64_t m, int64_t n,
+                              int64_t k, const std::vector<float>& bias = {}) {
+  std::vector<double> ref(size_t(m * n));
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      double s = bias.empty() ? 0.0 : bias[c];
+      for (int64_t i = 0; i < k; ++i) s += double(bf16_to_f32(x[r * k + i])) * w[c * k + i];
+      ref[r * n + c] = s;
+    }
+  return ref;
+}
+
+struct W8Case {
+  int64_t n, k;
+  const char* granularity;
+};
+
+TEST(CudaMatmulW8A16, EveryFormatAndGranularityMatchesFloat64Reference) {
+  HIFP8_REQUIRE_CUDA();
+  std::mt19937_64 rng(std::random_device{}());
+  const W8Case cases[] = {{40, 172, "channel"}, {64, 256, "tensor"},       {48, 256, "group:32"},
+                          {33, 512, "group:128"}, {300, 640, "block:128x128"}, {256, 4096, "channel"}};
+  for (const FormatInfo& format : all_formats())
+    for (const W8Case& c : cases) {
+      const Granularity g = Granularity::parse(c.granularity);
+      const std::vector<float> w = normal_values(size_t(c.n * c.k), rng, 0.02f);
+      const QuantizedTensor q = quantize(w, std::vector<int64_t>{c.n, c.k}, format, g);
+      const std::vector<float> wq = dequantize(q);
+      const auto packed = cuda::pack_w8(q.codes.data(), c.n, c.k);
+      const auto codes = test::to_device(packed);
+      const auto scales = test::to_device(q.scales);
+      const std::vector<float> bias = normal_values(size_t(c.n), rng);
+      const auto bias_dev = test::to_device(bias);
+      const cuda::W8Weights weights{&format, cuda::w8_layout(c.n, c.k), codes.as<uint8_t>(), scales.as<float>(), g};
+      for (int64_t m : {1, 3, 8, 9, 16, 17}) {
+        const std::vector<uint16_t> x = to_bf16(normal_values(size_t(m * c.k), rng));
+        const auto x_dev = test::to_device(x);
+        cuda::DeviceBuffer y(size_t(m * c.n) * 2);
+        cuda::matmul_w8a16(weights, x_dev.as<uint16_t>(), m, y.as<uint16_t>(), bias_dev.as<float>());
+        const double err = relative_error(test::to_host<uint16_t>(y, size_t(m * c.n)), reference(x, wq, m, c.n, c.k, bias));
+        EXPECT_LT(err, 1e-2) << format.name << " " << c.granularity << " n=" << c.n << " k=" << c.k << " m=" << m;
+      }
+    }
+}
+
+TEST(CudaMatmulW8A16, RejectsUnsupportedShapes) {
+  HIFP8_REQUIRE_CUDA();
+  const FormatInfo& f = find_format("e4m3");
+  cuda::W8Weights w{&f, cuda::w8_layout(16, 30), nullptr, nullptr, Granularity::parse("channel")};
+  EXPECT_THROW(cuda::matmul_w8a16(w, nullptr, 1, nullptr), Error);
+  w = {&f, cuda::w8_layout(16, 96), nullptr, nullptr, Granularity::parse("group:48")};
+  EXPECT_THROW(cuda::matmul_w8a16(w, nullptr, 1, nullptr), Error);
+}
+
+TEST(CudaMatmulFp8, PerTensorAndPerRowScalesMatchFloat64Reference) {
+  HIFP8_REQUIRE_CUDA();
+  std::mt19937_64 rng(std::random_device{}());
+  const FormatInfo& e4m3 = find_format("e4m3");
+  const int64_t m = 96, n = 160, k = 256;
+  for (bool per_row : {false, true}) {
+    const Granularity g = Granularity::parse(per_row ? "channel" : "tensor");
+    const auto a = quantize(normal_values(size_t(m * k), rng), std::vector<int64_t>{m, k}, e4m3, g);
+    const auto b = quantize(normal_values(size_t(n * k), rng, 0.02f), std::vector<int64_t>{n, k}, e4m3, g);
+    const std::vector<float> ad = dequantize(a), bd = dequantize(b);
+    std::vector<double> ref(size_t(m * n));
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < n; ++c) {
+        double s = 0;
+        for (int64_t i = 0; i < k; ++i) s += double(ad[r * k + i]) * bd[c * k + i];
+        ref[r * n + c] = s;
+      }
+    const auto a_codes = test::to_device(a.codes), b_codes = test::to_device(b.codes);
+    const auto a_scales = test::to_device(a.scales), b_scales = test::to_device(b.scales);
+    cuda::DeviceBuffer y(size_t(m * n) * 2);
+    cuda::matmul_fp8({a_codes.as<uint8_t>(), a_scales.as<float>(), per_row},
+                     {b_codes.as<uint8_t>(), b_scales.as<float>(), per_row}, m, n, k, y.as<uint16_t>());
+    EXPECT_LT(relative_error(test::to_host<uint16_t>(y, size_t(m * n)), ref), 1e-2) << (per_row ? "per row" : "per tensor");
+  }
+}
+
+TEST(CudaMatmulBf16, MatchesFloat64Reference) {
+  HIFP8_REQUIRE_CUDA();
+  std::mt19937_64 rng(std::random_device{}());
+  const int64_t m = 33, n = 72, k = 136;
+  const std::vector<uint16_t> x = to_bf16(normal_values(size_t(m * k), rng));
+  const std::vector<uint16_t> w = to_bf16(normal_values(size_t(n * k), rng));
+  std::vector<float> wf(w.size());
+  for (size_t i = 0; i < w.size(); ++i) wf[i] = bf16_to_f32(w[i]);
+  const auto x_dev = test::to_device(x), w_dev = test::to_device(w);
+  cuda::DeviceBuffer y(size_t(m * n) * 2);
+  cuda::matmul_bf16(x_dev.as<uint16_t>(), w_dev.as<uint16_t>(), m, n, k, y.as<uint16_t>());
+  EXPECT_LT(relative_error(test::to_host<uint16_t>(y, size_t(m * n)), reference(x, wf, m, n, k)), 1e-2);
+}
+
+}  // namespace
+}  // namespace hifp8
