@@ -1,4 +1,4 @@
-// hifp8 generate / hifp8 logits: run a checkpoint on the CPU.
+// hifp8 generate / hifp8 logits: run a checkpoint on the CPU or (--device cuda) the GPU.
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -12,12 +12,15 @@
 #include "hifp8/model/model.h"
 #include "hifp8/model/sampler.h"
 #include "hifp8/model/tokenizer.h"
+#ifdef HIFP8_HAVE_CUDA
+#include "hifp8/model/gpu_model.h"
+#endif
 
 namespace hifp8::cli {
 namespace {
 
 struct RunArgs {
-  std::string model, prompt, tokens, kv_dtype = "f32", act_quant = "none", system, chat_format;
+  std::string model, prompt, tokens, kv_dtype, act_quant = "none", system, chat_format, device = "cpu";
   int64_t max_tokens = 64, max_context = 0;
   model::SamplingOptions sampling;
   bool print_ids = false, json = false, stats = false, chat = false;
@@ -38,8 +41,23 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 }
 
 model::Model load_model(const RunArgs& a) {
+  if (a.device != "cpu" && a.device != "cuda") throw Error("--device: '" + a.device + "' (expected cpu or cuda)");
+  if (a.device == "cuda" && a.act_quant != "none") throw Error("--act-quant is a CPU-engine option");
   return model::Model::load(a.model, {model::parse_act_quant(a.act_quant), a.threads});
 }
+
+// The KV-cache dtype: as given, else f32 on the CPU and bf16 on the GPU.
+model::KvDType kv_dtype(const RunArgs& a) {
+  return model::parse_kv_dtype(!a.kv_dtype.empty() ? a.kv_dtype : a.device == "cuda" ? "bf16" : "f32");
+}
+
+#ifdef HIFP8_HAVE_CUDA
+model::GpuModel load_gpu(const model::Model& m, const RunArgs& a, int64_t positions) {
+  return model::GpuModel::load(m, {kv_dtype(a), 1, positions});
+}
+#else
+[[noreturn]] void no_cuda() { throw Error("--device cuda: this hifp8 was built without CUDA (HIFP8_CUDA=OFF)"); }
+#endif
 
 int64_t context_for(const model::Model& m, const RunArgs& a, int64_t needed) {
   const int64_t limit = a.max_context > 0 ? a.max_context : m.config().max_positions;
@@ -49,8 +67,17 @@ int64_t context_for(const model::Model& m, const RunArgs& a, int64_t needed) {
 void run_logits(const RunArgs& a) {
   const model::Model m = load_model(a);
   const std::vector<int32_t> ids = parse_ids(a.tokens);
-  model::KvCache cache = m.new_cache(model::parse_kv_dtype(a.kv_dtype), context_for(m, a, int64_t(ids.size())));
-  const std::vector<float> logits = m.forward(ids, cache, true);
+  std::vector<float> logits;
+  if (a.device == "cuda") {
+#ifdef HIFP8_HAVE_CUDA
+    logits = load_gpu(m, a, int64_t(ids.size())).prefill(0, ids, true);
+#else
+    no_cuda();
+#endif
+  } else {
+    model::KvCache cache = m.new_cache(kv_dtype(a), context_for(m, a, int64_t(ids.size())));
+    logits = m.forward(ids, cache, true);
+  }
   const auto vocab = size_t(m.config().vocab);
   if (a.json) {
     std::string out = "{\"logits\": [";
@@ -102,7 +129,7 @@ void run_generate(const RunArgs& a) {
   }
   model::GenerateOptions g;
   g.max_tokens = a.max_tokens;
-  g.kv_cache = model::parse_kv_dtype(a.kv_dtype);
+  g.kv_cache = kv_dtype(a);
   g.max_context = a.max_context;
   g.sampling = a.sampling;
   g.eos = m.config().eos_tokens;
@@ -111,7 +138,7 @@ void run_generate(const RunArgs& a) {
   std::vector<int32_t> generated;
   std::string printed;
   model::GenerateTiming timing;
-  model::generate(m, prompt, g, [&](int32_t next) {
+  const auto on_token = [&](int32_t next) {
     generated.push_back(next);
     if (a.print_ids) {
       std::printf(generated.size() > 1 ? " %d" : "%d", next);
@@ -125,7 +152,26 @@ void run_generate(const RunArgs& a) {
       }
     }
     std::fflush(stdout);
-  }, &timing);
+  };
+  if (a.device == "cuda") {
+#ifdef HIFP8_HAVE_CUDA
+    const int64_t positions = context_for(m, a, int64_t(prompt.size()) + a.max_tokens);
+    model::GpuModel gpu = load_gpu(m, a, positions);
+    const model::GenerateBackend backend{
+        [&](const std::vector<int32_t>& tokens) { return gpu.prefill(0, tokens); },
+        [&](int32_t token) {
+          const int slot[1] = {0};
+          const int32_t next[1] = {token};
+          return gpu.decode(slot, next);
+        },
+        [&] { return gpu.length(0) >= positions; }};
+    model::generate(backend, prompt, g, on_token, &timing);
+#else
+    no_cuda();
+#endif
+  } else {
+    model::generate(m, prompt, g, on_token, &timing);
+  }
   std::printf("\n");
   std::fflush(stdout);
   if (a.stats) {
@@ -138,7 +184,8 @@ void run_generate(const RunArgs& a) {
 
 void add_model_options(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--model", a.model, "Model directory (any checkpoint hifp8 quantize reads or writes)")->required();
-  cmd->add_option("--kv-cache-dtype", a.kv_dtype, "KV cache: f32, bf16, fp8_e4m3, fp8_e5m2, hif8");
+  cmd->add_option("--device", a.device, "cpu (default) or cuda (the GPU engine: dense Llama-family models)");
+  cmd->add_option("--kv-cache-dtype", a.kv_dtype, "KV cache: f32 (CPU default), bf16 (GPU default), fp8_e4m3, fp8_e5m2, hif8");
   cmd->add_option("--act-quant", a.act_quant, "Quantize 8-bit linears' inputs: none, dynamic (per token), static");
   cmd->add_option("--max-context", a.max_context, "KV cache positions (default: the model's max positions)");
   cmd->add_option("--threads", a.threads, "Threads (0: all cores)");
@@ -148,7 +195,7 @@ void add_model_options(CLI::App* cmd, RunArgs& a) {
 
 void add_generate_commands(CLI::App& app) {
   auto g = std::make_shared<RunArgs>();
-  CLI::App* gen = app.add_subcommand("generate", "Generate text (or token ids) with a model on the CPU");
+  CLI::App* gen = app.add_subcommand("generate", "Generate text (or token ids) with a model on the CPU or GPU");
   add_model_options(gen, *g);
   gen->add_option("--prompt", g->prompt, "Prompt text (needs the model's tokenizer)");
   gen->add_option("--tokens", g->tokens, "Prompt token ids, comma-separated");

@@ -7,16 +7,14 @@
 
 namespace hifp8::model {
 
-std::vector<int32_t> generate(const Model& m, const std::vector<int32_t>& prompt, const GenerateOptions& o,
-                              const std::function<void(int32_t)>& on_token, GenerateTiming* timing) {
+std::vector<int32_t> generate(const GenerateBackend& backend, const std::vector<int32_t>& prompt,
+                              const GenerateOptions& o, const std::function<void(int32_t)>& on_token,
+                              GenerateTiming* timing) {
   if (prompt.empty()) throw Error("the prompt has no tokens");
-  const int64_t limit = o.max_context > 0 ? o.max_context : m.config().max_positions;
-  const int64_t capacity = std::max<int64_t>(1, std::min(limit, int64_t(prompt.size()) + o.max_tokens));
-  KvCache cache = m.new_cache(o.kv_cache, capacity);
   Sampler sampler(o.sampling);
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
-  std::vector<float> logits = m.forward(prompt, cache);
+  std::vector<float> logits = backend.prefill(prompt);
   const auto t1 = Clock::now();
   std::vector<int32_t> out;
   for (int64_t i = 0; i < o.max_tokens; ++i) {
@@ -24,15 +22,29 @@ std::vector<int32_t> generate(const Model& m, const std::vector<int32_t>& prompt
     if (std::find(o.eos.begin(), o.eos.end(), next) != o.eos.end()) break;
     out.push_back(next);
     if (on_token) on_token(next);
-    if (i + 1 == o.max_tokens || cache.size() >= cache.capacity()) break;
-    const int32_t step[1] = {next};
-    logits = m.forward(step, cache);
+    if (i + 1 == o.max_tokens || backend.full()) break;
+    logits = backend.step(next);
   }
   if (timing) {
     timing->prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
     timing->decode_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   }
   return out;
+}
+
+std::vector<int32_t> generate(const Model& m, const std::vector<int32_t>& prompt, const GenerateOptions& o,
+                              const std::function<void(int32_t)>& on_token, GenerateTiming* timing) {
+  const int64_t limit = o.max_context > 0 ? o.max_context : m.config().max_positions;
+  const int64_t capacity = std::max<int64_t>(1, std::min(limit, int64_t(prompt.size()) + o.max_tokens));
+  KvCache cache = m.new_cache(o.kv_cache, capacity);
+  const GenerateBackend cpu{
+      [&](const std::vector<int32_t>& tokens) { return m.forward(tokens, cache); },
+      [&](int32_t token) {
+        const int32_t step[1] = {token};
+        return m.forward(step, cache);
+      },
+      [&] { return cache.size() >= cache.capacity(); }};
+  return generate(cpu, prompt, o, on_token, timing);
 }
 
 }  // namespace hifp8::model

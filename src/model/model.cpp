@@ -118,6 +118,9 @@ KvCache Model::new_cache(KvDType dtype, int64_t max_positions) const {
   return KvCache(dtype, config_.layers, config_.kv_heads, config_.head_dim, max_positions, kv_scales_);
 }
 
+const uint8_t* Model::embedding_bytes() const { return ckpt_.bytes(*embed_).data(); }
+kernel::DType Model::embedding_dtype() const { return io::kernel_dtype(embed_->info->dtype); }
+
 void Model::run(const Linear& l, const float* x, size_t tokens, float* y) const {
   if (options_.observer) options_.observer(l.name(), x, tokens, size_t(l.in()));
   l.forward(x, tokens, y, options_.act_quant, options_.threads);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cuda/cuda_test_support.h"
@@ -84,8 +85,17 @@ TEST(CudaMatmulW8A16, EveryFormatAndGranularityMatchesFloat64Reference) {
         const auto x_dev = test::to_device(x);
         cuda::DeviceBuffer y(size_t(m * c.n) * 2);
         cuda::matmul_w8a16(weights, x_dev.as<uint16_t>(), m, y.as<uint16_t>(), bias_dev.as<float>());
-        const double err = relative_error(test::to_host<uint16_t>(y, size_t(m * c.n)), reference(x, wq, m, c.n, c.k, bias));
+        const std::vector<double> ref = reference(x, wq, m, c.n, c.k, bias);
+        const double err = relative_error(test::to_host<uint16_t>(y, size_t(m * c.n)), ref);
         EXPECT_LT(err, 1e-2) << format.name << " " << c.granularity << " n=" << c.n << " k=" << c.k << " m=" << m;
+        // The float32-output variant: only the float accumulation differs from the float64 reference.
+        cuda::DeviceBuffer y32(size_t(m * c.n) * 4);
+        cuda::matmul_w8a16(weights, x_dev.as<uint16_t>(), m, y32.as<float>(), bias_dev.as<float>());
+        const std::vector<float> got32 = test::to_host<float>(y32, size_t(m * c.n));
+        double max_err = 0, max_ref = 0;
+        for (size_t i = 0; i < ref.size(); ++i)
+          max_err = std::max(max_err, std::fabs(got32[i] - ref[i])), max_ref = std::max(max_ref, std::fabs(ref[i]));
+        EXPECT_LT(max_err / max_ref, 1e-4) << format.name << " " << c.granularity << " m=" << m << " (float output)";
       }
     }
 }
@@ -94,9 +104,9 @@ TEST(CudaMatmulW8A16, RejectsUnsupportedShapes) {
   HIFP8_REQUIRE_CUDA();
   const FormatInfo& f = find_format("e4m3");
   cuda::W8Weights w{&f, cuda::w8_layout(16, 30), nullptr, nullptr, Granularity::parse("channel")};
-  EXPECT_THROW(cuda::matmul_w8a16(w, nullptr, 1, nullptr), Error);
+  EXPECT_THROW(cuda::matmul_w8a16(w, nullptr, 1, static_cast<uint16_t*>(nullptr)), Error);
   w = {&f, cuda::w8_layout(16, 96), nullptr, nullptr, Granularity::parse("group:48")};
-  EXPECT_THROW(cuda::matmul_w8a16(w, nullptr, 1, nullptr), Error);
+  EXPECT_THROW(cuda::matmul_w8a16(w, nullptr, 1, static_cast<uint16_t*>(nullptr)), Error);
 }
 
 TEST(CudaMatmulFp8, PerTensorAndPerRowScalesMatchFloat64Reference) {
@@ -128,7 +138,7 @@ TEST(CudaMatmulFp8, PerTensorAndPerRowScalesMatchFloat64Reference) {
 TEST(CudaMatmulBf16, MatchesFloat64Reference) {
   HIFP8_REQUIRE_CUDA();
   std::mt19937_64 rng(std::random_device{}());
-  const int64_t m = 33, n = 72, k = 136;
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{33, 72, 136}, {40, 172, 64}, {40, 64, 172}, {1, 512, 64}}) {
   const std::vector<uint16_t> x = to_bf16(normal_values(size_t(m * k), rng));
   const std::vector<uint16_t> w = to_bf16(normal_values(size_t(n * k), rng));
   std::vector<float> wf(w.size());
@@ -136,7 +146,9 @@ TEST(CudaMatmulBf16, MatchesFloat64Reference) {
   const auto x_dev = test::to_device(x), w_dev = test::to_device(w);
   cuda::DeviceBuffer y(size_t(m * n) * 2);
   cuda::matmul_bf16(x_dev.as<uint16_t>(), w_dev.as<uint16_t>(), m, n, k, y.as<uint16_t>());
-  EXPECT_LT(relative_error(test::to_host<uint16_t>(y, size_t(m * n)), reference(x, wf, m, n, k)), 1e-2);
+  EXPECT_LT(relative_error(test::to_host<uint16_t>(y, size_t(m * n)), reference(x, wf, m, n, k)), 1e-2)
+      << m << "x" << n << "x" << k;
+  }
 }
 
 }  // namespace

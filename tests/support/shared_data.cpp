@@ -13,6 +13,11 @@ std::filesystem::path shared_dir() {
   return HIFP8_SHARED_DIR;
 }
 
+std::filesystem::path source_dir() {
+  if (const char* dir = std::getenv("HIFP8_SOURCE_DIR")) return dir;
+  return HIFP8_SOURCE_DIR;
+}
+
 std::filesystem::path shared_path(const std::string& relative) {
   const std::filesystem::path path = shared_dir() / relative;
   if (!std::filesystem::exists(path))

@@ -9,6 +9,8 @@
 namespace hifp8::test {
 
 std::filesystem::path shared_dir();
+// The repository root (HIFP8_SOURCE_DIR in the environment overrides the build-time path).
+std::filesystem::path source_dir();
 // Throws (failing the test) if ../shared/<relative> does not exist.
 std::filesystem::path shared_path(const std::string& relative);
 

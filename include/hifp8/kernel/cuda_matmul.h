@@ -40,6 +40,12 @@ struct W8Weights {
 // Throws Error for k % 4 != 0 or a granularity the kernel does not take.
 void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, uint16_t* y, const float* bias = nullptr,
                   void* stream = nullptr);
+// The same with a float32 result (no rounding of the output).
+void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, float* y, const float* bias = nullptr,
+                  void* stream = nullptr);
+
+// The whole weight dequantized to row-major bf16 [n, k] (for prefill through a bf16 GEMM).
+void dequantize_w8(const W8Weights& w, uint16_t* out, void* stream = nullptr);
 
 // y[m, n] = (sum_k a[m, k] * b[n, k]) * a_scale * b_scale, a and b E4M3 codes (row-major, k contiguous),
 // bf16 output. Scales are device float arrays: per tensor (1 element) or per row of a (m) / of b (n).
@@ -55,6 +61,8 @@ bool fp8_outer_vector_scales_supported();
 
 // y[m, n] = x[m, k] * w[n, k]^T in bf16 with float accumulation (cuBLAS).
 void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int64_t k, uint16_t* y,
+                 void* stream = nullptr);
+void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int64_t k, float* y,
                  void* stream = nullptr);
 
 }  // namespace hifp8::cuda

@@ -22,7 +22,19 @@ struct GenerateTiming {
   double prefill_seconds = 0, decode_seconds = 0;
 };
 
+// A backend the loop drives: prefill(prompt) and step(token) return the logits of the last position;
+// full() says the context cannot take another token.
+struct GenerateBackend {
+  std::function<std::vector<float>(const std::vector<int32_t>&)> prefill;
+  std::function<std::vector<float>(int32_t)> step;
+  std::function<bool()> full;
+};
+
 // on_token(id) is called for each generated token as it is produced.
+std::vector<int32_t> generate(const GenerateBackend& backend, const std::vector<int32_t>& prompt,
+                              const GenerateOptions& options, const std::function<void(int32_t)>& on_token = {},
+                              GenerateTiming* timing = nullptr);
+// The loop on the CPU engine, with a KV cache of options.kv_cache.
 std::vector<int32_t> generate(const Model& m, const std::vector<int32_t>& prompt, const GenerateOptions& options,
                               const std::function<void(int32_t)>& on_token = {}, GenerateTiming* timing = nullptr);
 

@@ -40,6 +40,14 @@ class Linear {
   // y[t * out + o] = sum_i x[t * in + i] * W[o, i] + b[o] for t < tokens; threads split the rows of W.
   void forward(const float* x, size_t tokens, float* y, ActQuant act, int threads = 0) const;
 
+  // The weights as stored, for other backends (the GPU engine uploads them as they are): row-major
+  // [out, in] of wide_dtype() (float weights) or of 8-bit codes with scales() over granularity().
+  const uint8_t* weight_bytes() const { return weight_; }
+  kernel::DType wide_dtype() const { return wide_; }
+  const Granularity& granularity() const { return granularity_; }
+  const std::vector<float>& scales() const { return scales_; }
+  const std::vector<float>& bias() const { return bias_; }
+
   // Row o of W as float32 (scales applied): for tests and reference comparisons.
   void weight_row(int64_t o, float* row) const;
 

@@ -36,11 +36,7 @@ class Model {
 
   KvCache new_cache(KvDType dtype, int64_t max_positions) const;
 
-  // Runs `tokens` at positions cache.size(), cache.size() + 1, ... and appends their keys/values.
-  // Returns logits [tokens.size()][vocab] when all_positions, else the last position's [vocab].
-  std::vector<float> forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions = false) const;
-
- private:
+  // The loaded weights, read by other backends (the GPU engine uploads them).
   struct Expert {
     Linear gate, up, down;
   };
@@ -51,7 +47,20 @@ class Model {
     Linear router;               // MoE
     std::vector<Expert> experts;  // MoE
   };
+  const std::vector<Layer>& layers() const { return layers_; }
+  const std::vector<float>& final_norm() const { return final_norm_; }
+  const Linear& lm_head() const { return lm_head_; }
+  const std::vector<float>& rope_frequencies() const { return inv_freq_; }
+  const std::vector<KvLayerScales>& kv_scales() const { return kv_scales_; }
+  // The embedding matrix [vocab, hidden] as stored (F32/BF16/F16).
+  const uint8_t* embedding_bytes() const;
+  kernel::DType embedding_dtype() const;
 
+  // Runs `tokens` at positions cache.size(), cache.size() + 1, ... and appends their keys/values.
+  // Returns logits [tokens.size()][vocab] when all_positions, else the last position's [vocab].
+  std::vector<float> forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions = false) const;
+
+ private:
   Model() = default;
   void attention(const Layer& layer, int64_t li, const float* x, size_t tokens, int64_t start, KvCache& cache,
                  float* out) const;

@@ -45,7 +45,7 @@ struct Plan {
   bool found = false;
 };
 
-enum class Kind { fp8_tensor, fp8_outer_vector, bf16 };
+enum class Kind { fp8_tensor, fp8_outer_vector, bf16, bf16_f32_out };
 using PlanKey = std::tuple<Kind, int64_t, int64_t, int64_t>;
 
 class Lt {
@@ -70,7 +70,7 @@ class Lt {
 
   Plan make_plan(Kind kind, int64_t m, int64_t n, int64_t k) {
     Plan p;
-    const bool fp8 = kind != Kind::bf16;
+    const bool fp8 = kind == Kind::fp8_tensor || kind == Kind::fp8_outer_vector;
     const cudaDataType_t in_type = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
     check_lt(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
     const cublasOperation_t transa = CUBLAS_OP_T, transb = CUBLAS_OP_N;
@@ -83,7 +83,8 @@ class Lt {
     }
     check_lt(cublasLtMatrixLayoutCreate(&p.a, in_type, uint64_t(k), uint64_t(n), k), "layout A");
     check_lt(cublasLtMatrixLayoutCreate(&p.b, in_type, uint64_t(k), uint64_t(m), k), "layout B");
-    check_lt(cublasLtMatrixLayoutCreate(&p.c, CUDA_R_16BF, uint64_t(n), uint64_t(m), n), "layout C");
+    const cudaDataType_t out_type = kind == Kind::bf16_f32_out ? CUDA_R_32F : CUDA_R_16BF;
+    check_lt(cublasLtMatrixLayoutCreate(&p.c, out_type, uint64_t(n), uint64_t(m), n), "layout C");
     cublasLtMatmulPreference_t pref = nullptr;
     check_lt(cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
     const uint64_t ws = kWorkspaceBytes;
@@ -106,7 +107,7 @@ class Lt {
   std::map<PlanKey, Plan> plans_;
 };
 
-void run_plan(const Plan& p, const void* a_operand, const void* b_operand, uint16_t* y, cudaStream_t stream) {
+void run_plan(const Plan& p, const void* a_operand, const void* b_operand, void* y, cudaStream_t stream) {
   const float one = 1.0f, zero = 0.0f;
   Lt& lt = Lt::get();
   check_lt(cublasLtMatmul(lt.handle(), p.desc, &one, a_operand, p.a, b_operand, p.b, &zero, y, p.c, y, p.c, &p.algo,
@@ -172,11 +173,23 @@ void matmul_fp8(const Fp8Operand& a, const Fp8Operand& b, int64_t m, int64_t n, 
   }
 }
 
-void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int64_t k, uint16_t* y, void* stream) {
+namespace {
+
+void run_bf16(Kind kind, const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int64_t k, void* y, void* stream) {
   if (m <= 0 || n <= 0) return;
-  const Plan& p = Lt::get().plan(Kind::bf16, m, n, k);
+  const Plan& p = Lt::get().plan(kind, m, n, k);
   if (!p.found) throw Error("matmul_bf16: cuBLASLt has no bf16 algorithm for this shape");
   run_plan(p, w, x, y, static_cast<cudaStream_t>(stream));
+}
+
+}  // namespace
+
+void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int64_t k, uint16_t* y, void* stream) {
+  run_bf16(Kind::bf16, x, w, m, n, k, y, stream);
+}
+
+void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int64_t k, float* y, void* stream) {
+  run_bf16(Kind::bf16_f32_out, x, w, m, n, k, y, stream);
 }
 
 }  // namespace hifp8::cuda

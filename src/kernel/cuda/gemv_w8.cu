@@ -1,6 +1,6 @@
 // W8A16 matrix product for decoding: y[m, n] = x[m, k] . dequant(W)[n, k]^T for m <= 16 per pass.
 //
-// A thread block owns 16 weight rows; its 8 warps split the reduction dimension in 64-byte chunks.
+// A thread block owns 16 weight rows; its 8 (or 16) warps split the reduction dimension in 64-byte chunks.
 // Per chunk, each thread loads 16 weight bytes from row g and 16 from row g + 8 (g = lane / 4) in one
 // 16-byte load each, decodes them to bf16 through a per-lane copy of the format's table in shared
 // memory (bank = lane: no conflicts), and feeds four mma.m16n8k16 steps (weights as the 16-row A
@@ -24,12 +24,13 @@ namespace hifp8::cuda {
 namespace {
 
 constexpr int kRows = 16;    // weight rows per block (the mma's M)
-constexpr int kWarps = 8;    // warps per block, splitting k
 constexpr int kChunk = 64;   // k per chunk: 4 threads x 16 bytes
 // Measured on H100 (docs/BENCHMARKS.md): 2 chunks in flight per warp and 4 blocks per SM (64
 // registers) beat 4 chunks at 2 or 3 blocks per SM; a persistent grid was slower than one block a tile.
 constexpr int kUnroll = 2;       // chunks whose loads are in flight together
-constexpr int kBlocksPerSm = 4;
+// 32 warps per SM: 4 blocks of 8 warps, or (few rows: N <= 4096, where 8-warp blocks would leave SMs
+// idle) 2 blocks of 16 warps splitting k further. Chosen by measurement (docs/BENCHMARKS.md).
+constexpr int kWarpsPerSm = 32;
 
 enum class ScaleMode { per_row, per_group };
 
@@ -47,7 +48,8 @@ struct KernelArgs {
   int64_t block_rows;  // rows sharing a scale row (block granularity; 1 otherwise)
   const uint16_t* x;
   int m;
-  uint16_t* y;
+  void* y;     // bf16 or (y_f32) float32
+  bool y_f32;
   const float* bias;
 };
 
@@ -81,8 +83,8 @@ __device__ __forceinline__ const float* row_scales(const KernelArgs& a, int64_t 
   return a.scales + (min(row, a.n - 1) / a.block_rows) * a.scale_cols;
 }
 
-template <bool TwoTiles, ScaleMode Mode>
-__global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) w8a16_kernel(const KernelArgs a, const Bf16Table table) {
+template <int kWarps, bool TwoTiles, ScaleMode Mode>
+__global__ void __launch_bounds__(kWarps * 32, kWarpsPerSm / kWarps) w8a16_kernel(const KernelArgs a, const Bf16Table table) {
   __shared__ uint32_t lut[256 * 32];
   __shared__ float partial[kWarps][kRows][16];
   for (int e = threadIdx.x; e < 256 * 32; e += blockDim.x) lut[e] = table.bits[e >> 5];
@@ -157,6 +159,7 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) w8a16_kernel(const 
 #pragma unroll
     for (int i = 0; i < 4; ++i) partial[warp][g + (i >= 2 ? 8 : 0)][8 * b + 2 * t + (i & 1)] = acc[b][i];
   __syncthreads();
+  if (threadIdx.x >= kRows * 16) return;  // one thread per (row, column) of the block's output
   const int row = threadIdx.x / 16, col = threadIdx.x % 16;
   float sum = 0.0f;
 #pragma unroll
@@ -165,7 +168,32 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) w8a16_kernel(const 
   if (col < a.m && n < a.n) {
     if constexpr (Mode == ScaleMode::per_row) sum *= row_scales(a, n)[0];
     if (a.bias) sum += a.bias[n];
-    a.y[int64_t{col} * a.n + n] = f32_to_bf16(sum);
+    const int64_t at = int64_t{col} * a.n + n;
+    if (a.y_f32) static_cast<float*>(a.y)[at] = sum;
+    else static_cast<uint16_t*>(a.y)[at] = f32_to_bf16(sum);
+  }
+}
+
+// out[r, c] = bf16(decode(code(r, c)) * scale(r, c)), reading the packed layout one 4-byte word (4
+// consecutive columns, one scale group) per thread: block (x, y) covers words of rows y, y + gridDim.y, ...
+__global__ void dequantize_packed_kernel(const KernelArgs a, uint16_t* out, const Bf16Table table) {
+  __shared__ float decode[256];
+  for (int c = threadIdx.x; c < 256; c += blockDim.x) decode[c] = bf16_to_f32(uint16_t(table.bits[c]));
+  __syncthreads();
+  const int words = int(a.k_padded / 4);
+  const int q = int(blockIdx.x) * int(blockDim.x) + int(threadIdx.x);
+  if (q >= words) return;
+  const int chunk = q / 16, t = (q % 16) / 4, j = q % 4;  // byte 4 q = chunk * 64 + 16 t + 4 j
+  const int col = chunk * kChunk + 16 * j + 4 * t;
+  if (col >= a.k) return;
+  for (int64_t r = blockIdx.y; r < a.n; r += gridDim.y) {
+    const uint32_t w = reinterpret_cast<const uint32_t*>(a.codes + r * a.k_padded)[q];
+    const float* s = row_scales(a, r);
+    const float scale = a.scale_cols <= 1 ? s[0] : s[min(col >> a.group_shift, int(a.scale_cols) - 1)];
+    uint2 v;
+    v.x = uint32_t(f32_to_bf16(decode[w & 0xff] * scale)) | uint32_t(f32_to_bf16(decode[(w >> 8) & 0xff] * scale)) << 16;
+    v.y = uint32_t(f32_to_bf16(decode[(w >> 16) & 0xff] * scale)) | uint32_t(f32_to_bf16(decode[w >> 24] * scale)) << 16;
+    *reinterpret_cast<uint2*>(out + r * a.k + col) = v;
   }
 }
 
@@ -194,14 +222,16 @@ std::vector<uint8_t> pack_w8(const uint8_t* codes, int64_t n, int64_t k) {
   return out;
 }
 
-void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, uint16_t* y, const float* bias, void* stream) {
+namespace {
+
+// The kernel arguments for w (x, y, m and bias are set by the caller) and how its scales apply.
+KernelArgs weight_args(const W8Weights& w, ScaleMode& mode) {
   if (!w.format) throw Error("matmul_w8a16: weights have no format");
   const W8Layout& l = w.layout;
   if (l.k % 4 != 0) throw Error("matmul_w8a16: k = " + std::to_string(l.k) + " is not a multiple of 4");
   if (l.k * 16 >= (int64_t{1} << 31)) throw Error("matmul_w8a16: k = " + std::to_string(l.k) + " is too large");
-  if (m <= 0 || l.n == 0) return;
-  KernelArgs a{w.codes, l.n, l.k, l.k_padded, w.scales, 0, 0, 0, 1, x, 0, y, bias};
-  ScaleMode mode = ScaleMode::per_row;
+  KernelArgs a{w.codes, l.n, l.k, l.k_padded, w.scales, 0, 0, 0, 1, nullptr, 0, nullptr, false, nullptr};
+  mode = ScaleMode::per_row;
   const Granularity& g = w.granularity;
   switch (g.kind) {
     case GranularityKind::tensor: break;
@@ -220,23 +250,66 @@ void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, uint16_t* y,
       break;
     }
   }
+  return a;
+}
+
+}  // namespace
+
+namespace {
+
+template <ScaleMode Mode>
+void launch(bool two_tiles, bool wide_blocks, dim3 grid, cudaStream_t s, const KernelArgs& a, const Bf16Table& table) {
+  if (wide_blocks) {
+    if (two_tiles) w8a16_kernel<16, true, Mode><<<grid, 16 * 32, 0, s>>>(a, table);
+    else w8a16_kernel<16, false, Mode><<<grid, 16 * 32, 0, s>>>(a, table);
+  } else {
+    if (two_tiles) w8a16_kernel<8, true, Mode><<<grid, 8 * 32, 0, s>>>(a, table);
+    else w8a16_kernel<8, false, Mode><<<grid, 8 * 32, 0, s>>>(a, table);
+  }
+}
+
+void run_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, void* y, bool y_f32, const float* bias, void* stream) {
+  ScaleMode mode;
+  KernelArgs a = weight_args(w, mode);
+  if (m <= 0 || w.layout.n == 0) return;
+  a.bias = bias;
+  a.y_f32 = y_f32;
+  const size_t y_size = y_f32 ? 4 : 2;
+  const W8Layout& l = w.layout;
   const Bf16Table table = bf16_table(*w.format);
   const auto s = static_cast<cudaStream_t>(stream);
   const dim3 grid(unsigned(l.n_padded / kRows));
   for (int64_t m0 = 0; m0 < m; m0 += 16) {
     a.x = x + m0 * l.k;
-    a.y = y + m0 * l.n;
+    a.y = static_cast<char*>(y) + size_t(m0 * l.n) * y_size;
     a.m = int(std::min<int64_t>(16, m - m0));
     const bool two = a.m > 8;
     if (mode == ScaleMode::per_row) {
-      if (two) w8a16_kernel<true, ScaleMode::per_row><<<grid, kWarps * 32, 0, s>>>(a, table);
-      else w8a16_kernel<false, ScaleMode::per_row><<<grid, kWarps * 32, 0, s>>>(a, table);
+      launch<ScaleMode::per_row>(two, l.n <= 4096, grid, s, a, table);
     } else {
-      if (two) w8a16_kernel<true, ScaleMode::per_group><<<grid, kWarps * 32, 0, s>>>(a, table);
-      else w8a16_kernel<false, ScaleMode::per_group><<<grid, kWarps * 32, 0, s>>>(a, table);
+      launch<ScaleMode::per_group>(two, l.n <= 4096, grid, s, a, table);
     }
     check_launch("w8a16_kernel");
   }
+}
+
+}  // namespace
+
+void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, uint16_t* y, const float* bias, void* stream) {
+  run_w8a16(w, x, m, y, false, bias, stream);
+}
+
+void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, float* y, const float* bias, void* stream) {
+  run_w8a16(w, x, m, y, true, bias, stream);
+}
+
+void dequantize_w8(const W8Weights& w, uint16_t* out, void* stream) {
+  ScaleMode mode;
+  const KernelArgs a = weight_args(w, mode);
+  if (w.layout.n == 0 || w.layout.k == 0) return;
+  const dim3 grid(unsigned((w.layout.k_padded / 4 + 255) / 256), unsigned(std::min<int64_t>(w.layout.n, 2048)));
+  dequantize_packed_kernel<<<grid, 256, 0, static_cast<cudaStream_t>(stream)>>>(a, out, bf16_table(*w.format));
+  check_launch("dequantize_packed_kernel");
 }
 
 }  // namespace hifp8::cuda

@@ -1,0 +1,54 @@
+#pragma once
+// The engine on a CUDA GPU (libhifp8_cuda): a dense Llama-family model (Llama, Mistral, Qwen2, Qwen3)
+// uploaded from a loaded CPU Model. 8-bit weights stay 8-bit on the GPU and are decoded inside the
+// matmul (W8A16, tensor cores) for decoding; prefill decodes each 8-bit weight to bf16 into a scratch
+// buffer and runs cuBLAS. Float weights are held as bf16. Activations are bf16 into each matmul, the
+// residual stream float32. The KV cache (bf16, fp8_e4m3, fp8_e5m2 or hif8 with per position-and-head
+// scales, or the checkpoint's k_scale / v_scale) has `max_batch` sequence slots. Decode steps for a
+// batch size run as a captured CUDA graph.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "hifp8/model/kv_cache.h"
+#include "hifp8/model/model.h"
+
+namespace hifp8::model {
+
+struct GpuOptions {
+  KvDType kv = KvDType::bf16;  // f32 is not offered on the GPU
+  int max_batch = 16;
+  int64_t max_positions = 4096;
+};
+
+class GpuModel {
+ public:
+  // Throws Error for MoE architectures, a KV dtype the GPU path lacks, or no CUDA device.
+  static GpuModel load(const Model& model, const GpuOptions& options = {});
+  GpuModel(GpuModel&&) noexcept;
+  GpuModel& operator=(GpuModel&&) noexcept;
+  ~GpuModel();
+
+  const ModelConfig& config() const;
+  int max_batch() const;
+  int64_t length(int slot) const;  // positions held by a sequence slot
+  void reset(int slot);            // empties a slot
+
+  // Runs `tokens` for `slot` from its current length. Returns float32 logits of every position
+  // ([tokens][vocab]) when all_positions, else of the last one.
+  std::vector<float> prefill(int slot, std::span<const int32_t> tokens, bool all_positions = false);
+  // One token for each of `slots` (distinct), appended at their lengths; logits [slots][vocab].
+  std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens);
+  // Like decode, but samples on the GPU and returns one token per slot: greedy when temperature is
+  // 0, else softmax(logits / temperature) sampled with a counter-based generator seeded by `seed`.
+  std::vector<int32_t> decode_sample(std::span<const int> slots, std::span<const int32_t> tokens, float temperature,
+                                     uint64_t seed);
+
+ private:
+  struct Impl;
+  explicit GpuModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hifp8::model

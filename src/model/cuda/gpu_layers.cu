@@ -1,0 +1,387 @@
+// Transformer-block kernels of the GPU engine: embedding, RMSNorm, residual/bias/SiLU element-wise
+// work, RoPE with the KV-cache write (8-bit caches quantized per position and head), attention over
+// each row's own sequence, and sampling. Plain one-pass kernels: the matmuls dominate the time.
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+#include "gpu_layers.h"
+#include "hifp8/format/bits.h"
+#include "hifp8/quant/quantized_tensor.h"
+#include "hifp8/kernel/cuda.h"
+#include "kernel/cuda/device_format.cuh"
+#include "kernel/cuda/launch.h"
+
+namespace hifp8::model::gpu {
+namespace {
+
+using cuda::detail::FormatTables;
+
+constexpr int kThreads = 256;
+
+__device__ __forceinline__ float bf16f(uint16_t v) { return __uint_as_float(uint32_t{v} << 16); }
+__device__ __forceinline__ uint16_t to_bf16(float x) { return f32_to_bf16(x); }
+
+// Sum (or max) over the block; every thread gets the result. `scratch` holds one value per warp.
+template <bool Max>
+__device__ float block_reduce(float v, float* scratch) {
+  for (int o = 16; o; o >>= 1) {
+    const float other = __shfl_xor_sync(0xffffffffu, v, o);
+    v = Max ? fmaxf(v, other) : v + other;
+  }
+  const int warps = (blockDim.x + 31) / 32;
+  __syncthreads();
+  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
+  __syncthreads();
+  float r = scratch[0];
+  for (int w = 1; w < warps; ++w) r = Max ? fmaxf(r, scratch[w]) : r + scratch[w];
+  return r;
+}
+
+unsigned blocks_for(int64_t count) {
+  return unsigned(std::min<int64_t>((count + kThreads - 1) / kThreads, int64_t{cuda::sm_count()} * 8));
+}
+
+__global__ void embed_kernel(const int32_t* tokens, const void* table, kernel::DType dtype, int64_t hidden, float* h) {
+  const int64_t row = blockIdx.x, base = int64_t{tokens[row]} * hidden;
+  for (int64_t i = threadIdx.x; i < hidden; i += blockDim.x) {
+    float v;
+    switch (dtype) {
+      case kernel::DType::f32: v = static_cast<const float*>(table)[base + i]; break;
+      case kernel::DType::bf16: v = bf16f(static_cast<const uint16_t*>(table)[base + i]); break;
+      default: v = f16_to_f32(static_cast<const uint16_t*>(table)[base + i]); break;
+    }
+    h[row * hidden + i] = v;
+  }
+}
+
+// One block of kNormThreads per row; a row of up to kNormThreads * kNormPerThread values stays in
+// registers between the sum of squares and the scaling (longer rows are read twice).
+constexpr int kNormThreads = 1024, kNormPerThread = 8;
+
+__global__ void __launch_bounds__(kNormThreads) residual_rms_norm_kernel(float* h, const float* delta, const float* w,
+                                                                        int64_t n, float eps, uint16_t* out) {
+  __shared__ float scratch[32];
+  float* xr = h + int64_t{blockIdx.x} * n;
+  const float* dr = delta ? delta + int64_t{blockIdx.x} * n : nullptr;
+  uint16_t* o = out + int64_t{blockIdx.x} * n;
+  const bool in_registers = n <= int64_t{kNormThreads} * kNormPerThread;
+  float v[kNormPerThread];
+  float ss = 0;
+#pragma unroll
+  for (int j = 0; j < kNormPerThread; ++j) {
+    const int64_t i = threadIdx.x + int64_t{j} * kNormThreads;
+    v[j] = i < n && in_registers ? xr[i] + (dr ? dr[i] : 0.0f) : 0.0f;
+  }
+#pragma unroll
+  for (int j = 0; j < kNormPerThread; ++j) {
+    const int64_t i = threadIdx.x + int64_t{j} * kNormThreads;
+    if (i < n && in_registers && dr) xr[i] = v[j];
+    ss += v[j] * v[j];
+  }
+  if (!in_registers)
+    for (int64_t i = threadIdx.x; i < n; i += kNormThreads) {
+      const float x = dr ? (xr[i] += dr[i]) : xr[i];
+      ss += x * x;
+    }
+  ss = block_reduce<false>(ss, scratch);
+  const float inv = 1.0f / sqrtf(ss / float(n) + eps);
+  if (in_registers) {
+#pragma unroll
+    for (int j = 0; j < kNormPerThread; ++j) {
+      const int64_t i = threadIdx.x + int64_t{j} * kNormThreads;
+      if (i < n) o[i] = to_bf16(w[i] * (v[j] * inv));
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < n; i += kNormThreads) o[i] = to_bf16(w[i] * (xr[i] * inv));
+  }
+}
+
+__global__ void add_bias_kernel(float* y, const float* bias, int64_t cols, int64_t count) {
+  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count; i += int64_t{gridDim.x} * blockDim.x)
+    y[i] += bias[i % cols];
+}
+
+__global__ void silu_mul_kernel(const float* gu, int64_t inter, uint16_t* out, int64_t count) {
+  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t r = i / inter, c = i % inter;
+    const float x = gu[r * 2 * inter + c];
+    out[i] = to_bf16(x / (1.0f + expf(-x)) * gu[r * 2 * inter + inter + c]);
+  }
+}
+
+__device__ uint8_t encode_saturating(FormatId id, float x, const uint8_t* ascend_to_rank) {
+  switch (id) {
+    case FormatId::hif8: return cuda::detail::encode_value<FormatId::hif8, Overflow::saturate>(x, ascend_to_rank);
+    case FormatId::hif8_rank: return cuda::detail::encode_value<FormatId::hif8_rank, Overflow::saturate>(x, ascend_to_rank);
+    case FormatId::fp8_e4m3fn: return cuda::detail::encode_value<FormatId::fp8_e4m3fn, Overflow::saturate>(x, ascend_to_rank);
+    case FormatId::fp8_e5m2: return cuda::detail::encode_value<FormatId::fp8_e5m2, Overflow::saturate>(x, ascend_to_rank);
+    default: return cuda::detail::encode_value<FormatId::int8, Overflow::saturate>(x, ascend_to_rank);
+  }
+}
+
+struct KvArgs {
+  FormatId format;
+  bool quantized;
+  float target;
+  int64_t max_positions, kv_heads, head_dim;
+  FormatTables tables;
+};
+
+KvArgs kv_args(const KvLayout& kv) {
+  KvArgs a{};
+  a.quantized = kv.format != nullptr;
+  if (kv.format) {
+    a.format = kv.format->id;
+    a.target = default_target(*kv.format);
+    a.tables = cuda::detail::tables_of(*kv.format);
+  }
+  a.max_positions = kv.max_positions;
+  a.kv_heads = kv.kv_heads;
+  a.head_dim = kv.head_dim;
+  return a;
+}
+
+// Stores one head vector (held one element per thread pair: x0 at i, x1 at i + half) at (slot, pos, head).
+// Threads i >= half (the block has at least a warp) hold zeros and store nothing.
+__device__ void store_head(const KvArgs& kv, KvPlane plane, const cuda::detail::SharedTables& tables, int64_t slot,
+                           int64_t pos, int64_t head, int i, int half, float x0, float x1, float* scratch) {
+  const int64_t entry = (slot * kv.max_positions + pos) * kv.kv_heads + head;
+  const int64_t at = entry * kv.head_dim;
+  const bool active = i < half;
+  if (!kv.quantized) {
+    if (!active) return;
+    static_cast<uint16_t*>(plane.data)[at + i] = to_bf16(x0);
+    static_cast<uint16_t*>(plane.data)[at + i + half] = to_bf16(x1);
+    return;
+  }
+  float scale;
+  if (plane.static_scale) {
+    scale = *plane.static_scale;
+  } else {
+    const float amax = block_reduce<true>(fmaxf(fabsf(x0), fabsf(x1)), scratch);
+    scale = amax > 0 ? amax / kv.target : 1.0f;
+  }
+  if (i == 0) plane.scales[entry] = scale;
+  if (!active) return;
+  uint8_t* codes = static_cast<uint8_t*>(plane.data);
+  codes[at + i] = encode_saturating(kv.format, __fdiv_rn(x0, scale), tables.ascend_to_rank);
+  codes[at + i + half] = encode_saturating(kv.format, __fdiv_rn(x1, scale), tables.ascend_to_rank);
+}
+
+// Block (row, head); head < heads: a query head, else a KV head (whose value is stored too).
+// max(32, head_dim / 2) threads, thread i < head_dim / 2 holding the rotate_half pair (i, i + head_dim / 2).
+__global__ void rope_store_kernel(const RopeArgs a, RowInfo rows, const KvArgs kv, KvPlane kp, KvPlane vp) {
+  __shared__ float scratch[32];
+  __shared__ cuda::detail::SharedTables tables;
+  if (kv.quantized) tables.fill(kv.tables);
+  const int64_t r = blockIdx.x, head = blockIdx.y;
+  const bool is_q = head < a.heads;
+  const int half = int(a.head_dim / 2), i = threadIdx.x;
+  const bool active = i < half;
+  const float* x = a.qkv + r * a.stride + head * a.head_dim;  // q heads, then k heads
+  float x0 = active ? x[i] : 0.0f, x1 = active ? x[i + half] : 0.0f;
+  const float* norm = is_q ? a.q_norm : a.k_norm;
+  if (norm) {
+    const float ss = block_reduce<false>(x0 * x0 + x1 * x1, scratch);
+    const float inv = 1.0f / sqrtf(ss / float(a.head_dim) + float(a.eps));
+    if (active) x0 = norm[i] * (x0 * inv), x1 = norm[i + half] * (x1 * inv);
+  }
+  const int64_t pos = rows.pos[r];
+  const float angle = active ? float(pos) * a.inv_freq[i] : 0.0f;
+  double sd, cd;
+  sincos(double(angle), &sd, &cd);
+  const float c = float(cd), s = float(sd);
+  const float y0 = x0 * c - x1 * s, y1 = x1 * c + x0 * s;
+  if (is_q) {
+    if (!active) return;
+    float* out = a.q_out + (r * a.heads + head) * a.head_dim;
+    out[i] = y0;
+    out[i + half] = y1;
+    return;
+  }
+  const int64_t kvh = head - a.heads, slot = rows.slot[r];
+  store_head(kv, kp, tables, slot, pos, kvh, i, half, y0, y1, scratch);
+  const float* v = a.qkv + r * a.stride + (a.heads + a.kv_heads + kvh) * a.head_dim;
+  store_head(kv, vp, tables, slot, pos, kvh, i, half, active ? v[i] : 0.0f, active ? v[i + half] : 0.0f, scratch);
+}
+
+__device__ __forceinline__ float kv_value(const KvArgs& kv, const KvPlane& p, const float* decode, int64_t entry,
+                                          int64_t d) {
+  const int64_t at = entry * kv.head_dim + d;
+  if (!kv.quantized) return bf16f(static_cast<const uint16_t*>(p.data)[at]);
+  return __fmul_rn(decode[static_cast<const uint8_t*>(p.data)[at]], p.scales[entry]);
+}
+
+// q . key(entry) over the head: 8 elements per 16-byte load (bf16) or 16 (8-bit codes) where head_dim
+// is a multiple of 16, element by element otherwise.
+__device__ __forceinline__ float dot_key(const KvArgs& kv, const KvPlane& p, const float* decode, int64_t entry,
+                                         const float* q) {
+  float dot = 0;
+  if (kv.head_dim % 16 != 0) {
+    for (int64_t d = 0; d < kv.head_dim; ++d) dot += q[d] * kv_value(kv, p, decode, entry, d);
+    return dot;
+  }
+  if (!kv.quantized) {
+    const uint4* k = reinterpret_cast<const uint4*>(static_cast<const uint16_t*>(p.data) + entry * kv.head_dim);
+    for (int64_t c = 0; c < kv.head_dim / 8; ++c) {
+      const uint4 raw = k[c];
+      const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        dot += q[8 * c + 2 * e] * __uint_as_float(w[e] << 16) + q[8 * c + 2 * e + 1] * __uint_as_float(w[e] & 0xffff0000u);
+    }
+    return dot;
+  }
+  const uint4* k = reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(p.data) + entry * kv.head_dim);
+  for (int64_t c = 0; c < kv.head_dim / 16; ++c) {
+    const uint4 raw = k[c];
+    const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+    for (int e = 0; e < 16; ++e) dot += q[16 * c + e] * decode[(w[e / 4] >> (8 * (e % 4))) & 0xffu];
+  }
+  return dot * p.scales[entry];
+}
+
+// Block (row, query head): one key per thread for the scores (in shared memory), softmax, then one
+// output dimension per thread summing over the positions, four positions' loads in flight.
+__global__ void attention_kernel(const AttentionArgs a, RowInfo rows, const KvArgs kv, KvPlane kp, KvPlane vp) {
+  extern __shared__ float smem[];
+  float* q = smem;                   // head_dim
+  float* decode = q + kv.head_dim;   // 256
+  float* scores = decode + 256;      // max_positions
+  __shared__ float scratch[32];
+  const int64_t r = blockIdx.x, h = blockIdx.y, hd = kv.head_dim;
+  const int64_t kvh = h / (a.heads / kv.kv_heads), slot = rows.slot[r], pos = rows.pos[r];
+  const int64_t first = a.window > 0 ? max(int64_t{0}, pos - a.window + 1) : 0;
+  const float inv_sqrt = 1.0f / sqrtf(float(hd));
+  for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) q[d] = a.q[(r * a.heads + h) * hd + d] * inv_sqrt;
+  if (kv.quantized)
+    for (int c = threadIdx.x; c < 256; c += blockDim.x) decode[c] = kv.tables.decode[c];
+  __syncthreads();
+  const int64_t base = slot * kv.max_positions, count = pos - first + 1;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+    scores[j] = dot_key(kv, kp, decode, (base + first + j) * kv.kv_heads + kvh, q);
+    m = fmaxf(m, scores[j]);
+  }
+  m = block_reduce<true>(m, scratch);
+  float sum = 0;
+  for (int64_t j = threadIdx.x; j < count; j += blockDim.x) sum += scores[j] = expf(scores[j] - m);
+  sum = block_reduce<false>(sum, scratch);  // its barriers also publish the exponentials
+  for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) {
+    float acc[4] = {};
+    int64_t j = 0;
+    for (; j + 4 <= count; j += 4)
+#pragma unroll
+      for (int u = 0; u < 4; ++u)
+        acc[u] += scores[j + u] * kv_value(kv, vp, decode, (base + first + j + u) * kv.kv_heads + kvh, d);
+    for (; j < count; ++j) acc[0] += scores[j] * kv_value(kv, vp, decode, (base + first + j) * kv.kv_heads + kvh, d);
+    a.ctx[(r * a.heads + h) * hd + d] = to_bf16((acc[0] + acc[1] + acc[2] + acc[3]) / sum);
+  }
+}
+
+// SplitMix64 of (seed, row, index): a uniform in (0, 1).
+__device__ float uniform01(uint64_t seed, uint64_t row, uint64_t index) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ull * (row * 0x100000001b3ull + index + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return (float(z >> 40) + 0.5f) * (1.0f / 16777216.0f);
+}
+
+__device__ __forceinline__ void consider(float v, int64_t i, float temperature, uint64_t seed, int64_t r, float& bv,
+                                         int64_t& bi) {
+  if (temperature > 0) v = v / temperature - logf(-logf(uniform01(seed, uint64_t(r), uint64_t(i))));
+  if (v > bv || (v == bv && i < bi)) bv = v, bi = i;
+}
+
+__global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64_t vocab, float temperature,
+                                                      uint64_t seed, int32_t* out) {
+  __shared__ float best_value[32];
+  __shared__ int64_t best_index[32];
+  const int64_t r = blockIdx.x;
+  const float* row = logits + r * vocab;
+  float bv = -INFINITY;
+  int64_t bi = vocab;
+  // Four values per thread per step through 16-byte loads where the row is aligned for them.
+  const bool vector = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
+  const int64_t vec_end = vector ? vocab / 4 * 4 : 0;
+#pragma unroll 4
+  for (int64_t i = int64_t{threadIdx.x} * 4; i < vec_end; i += int64_t{blockDim.x} * 4) {
+    const float4 v = *reinterpret_cast<const float4*>(row + i);
+    consider(v.x, i, temperature, seed, r, bv, bi);
+    consider(v.y, i + 1, temperature, seed, r, bv, bi);
+    consider(v.z, i + 2, temperature, seed, r, bv, bi);
+    consider(v.w, i + 3, temperature, seed, r, bv, bi);
+  }
+  for (int64_t i = vec_end + threadIdx.x; i < vocab; i += blockDim.x) consider(row[i], i, temperature, seed, r, bv, bi);
+  // Ties go to the lowest index, as the CPU sampler's greedy choice.
+  for (int o = 16; o; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+    const int64_t oi = __shfl_xor_sync(0xffffffffu, bi, o);
+    if (ov > bv || (ov == bv && oi < bi)) bv = ov, bi = oi;
+  }
+  if ((threadIdx.x & 31) == 0) best_value[threadIdx.x >> 5] = bv, best_index[threadIdx.x >> 5] = bi;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < int(blockDim.x >> 5); ++w)
+      if (best_value[w] > bv || (best_value[w] == bv && best_index[w] < bi)) bv = best_value[w], bi = best_index[w];
+    out[r] = int32_t(bi);
+  }
+}
+
+}  // namespace
+
+void embed(const int32_t* tokens, int rows, const void* table, kernel::DType dtype, int64_t hidden, float* h,
+           cudaStream_t s) {
+  embed_kernel<<<rows, kThreads, 0, s>>>(tokens, table, dtype, hidden, h);
+  cuda::check_launch("embed_kernel");
+}
+
+void residual_rms_norm(float* h, const float* delta, const float* w, int rows, int64_t n, double eps, uint16_t* out,
+                       cudaStream_t s) {
+  residual_rms_norm_kernel<<<rows, kNormThreads, 0, s>>>(h, delta, w, n, float(eps), out);
+  cuda::check_launch("residual_rms_norm_kernel");
+}
+
+void add_bias(float* y, const float* bias, int rows, int64_t cols, cudaStream_t s) {
+  add_bias_kernel<<<blocks_for(rows * cols), kThreads, 0, s>>>(y, bias, cols, rows * cols);
+  cuda::check_launch("add_bias_kernel");
+}
+
+void silu_mul(const float* gate_up, int rows, int64_t inter, uint16_t* out, cudaStream_t s) {
+  silu_mul_kernel<<<blocks_for(rows * inter), kThreads, 0, s>>>(gate_up, inter, out, rows * inter);
+  cuda::check_launch("silu_mul_kernel");
+}
+
+void rope_and_store(const RopeArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
+                    cudaStream_t s) {
+  const dim3 grid(unsigned(a.rows), unsigned(a.heads + a.kv_heads));
+  rope_store_kernel<<<grid, unsigned(std::max<int64_t>(32, a.head_dim / 2)), 0, s>>>(a, rows, kv_args(kv), k_plane, v_plane);
+  cuda::check_launch("rope_store_kernel");
+}
+
+void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
+               cudaStream_t s) {
+  const size_t smem = size_t(kv.head_dim + 256 + kv.max_positions) * sizeof(float);
+  static size_t configured = 0;  // the dynamic shared memory limit raised so far
+  if (smem > configured) {
+    cuda::check(cudaFuncSetAttribute(attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
+                "cudaFuncSetAttribute(attention_kernel)");
+    configured = smem;
+  }
+  const dim3 grid(unsigned(a.rows), unsigned(a.heads));
+  attention_kernel<<<grid, 128, smem, s>>>(a, rows, kv_args(kv), k_plane, v_plane);
+  cuda::check_launch("attention_kernel");
+}
+
+void sample(const float* logits, int rows, int64_t vocab, float temperature, uint64_t seed, int32_t* out,
+            cudaStream_t s) {
+  sample_kernel<<<rows, 1024, 0, s>>>(logits, vocab, temperature, seed, out);
+  cuda::check_launch("sample_kernel");
+}
+
+}  // namespace hifp8::model::gpu

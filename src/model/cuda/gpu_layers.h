@@ -1,0 +1,74 @@
+#pragma once
+// The transformer-block kernels of the GPU engine (everything but the matmuls), as host launchers.
+// All pointers are device memory; bf16 values are uint16_t patterns; `s` is the stream.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "hifp8/format/format.h"
+#include "hifp8/kernel/array_ops.h"
+
+namespace hifp8::model::gpu {
+
+// Per row of a pass: which sequence slot it belongs to and its absolute position.
+struct RowInfo {
+  const int32_t* slot;
+  const int32_t* pos;
+};
+
+// The KV cache of one layer: [slots][max_positions][kv_heads][head_dim] elements (bf16, or 8-bit
+// codes with a float scale per [slot][position][head]).
+struct KvPlane {
+  void* data;
+  float* scales;            // 8-bit only
+  const float* static_scale;  // 8-bit with a checkpoint scale (device scalar), else null
+};
+struct KvLayout {
+  const FormatInfo* format;  // null: bf16
+  int64_t max_positions, kv_heads, head_dim;
+};
+
+// h[r] = embedding[tokens[r]] (float32 rows from an F32/BF16/F16 table).
+void embed(const int32_t* tokens, int rows, const void* table, kernel::DType dtype, int64_t hidden, float* h,
+           cudaStream_t s);
+// h[r] += delta[r] (when delta is not null), then out[r] = bf16(h[r] / rms(h[r]) * w); float32 [rows, n].
+void residual_rms_norm(float* h, const float* delta, const float* w, int rows, int64_t n, double eps, uint16_t* out,
+                       cudaStream_t s);
+// y[r, c] += bias[c].
+void add_bias(float* y, const float* bias, int rows, int64_t cols, cudaStream_t s);
+// out[r, i] = bf16(silu(gu[r, i]) * gu[r, inter + i]) for the fused gate/up product gu [rows, 2 inter].
+void silu_mul(const float* gate_up, int rows, int64_t inter, uint16_t* out, cudaStream_t s);
+
+// Optional per-head RMSNorm (q_norm / k_norm, null to skip), RoPE on q and k (HF rotate_half): the
+// queries to q_out, the keys and the values of each row to the cache at (slot, pos). qkv is the fused
+// projection [rows, stride]: q at column 0, k at heads * head_dim, v after k.
+struct RopeArgs {
+  const float* qkv;
+  int64_t stride;
+  float* q_out;
+  int rows;
+  int64_t heads, kv_heads, head_dim;
+  const float* inv_freq;
+  const float *q_norm, *k_norm;
+  double eps;
+};
+void rope_and_store(const RopeArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
+                    cudaStream_t s);
+
+// ctx[r, head] = softmax(q . K[slot, first..pos] / sqrt(d)) V for each row's own slot and position
+// (causal; first = pos - window + 1 with a sliding window).
+struct AttentionArgs {
+  const float* q;
+  uint16_t* ctx;
+  int rows;
+  int64_t heads, window;  // window 0: none
+};
+void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
+               cudaStream_t s);
+
+// One token per row of logits [rows, vocab]: argmax (temperature 0), else a Gumbel-max draw
+// from softmax(logits / temperature) with a counter-based generator keyed by (seed, row).
+void sample(const float* logits, int rows, int64_t vocab, float temperature, uint64_t seed, int32_t* out,
+            cudaStream_t s);
+
+}  // namespace hifp8::model::gpu

@@ -1,0 +1,378 @@
+// The GPU engine: uploads a loaded CPU Model, runs prefill in chunks and decode steps as CUDA graphs.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "gpu_layers.h"
+#include "hifp8/error.h"
+#include "hifp8/format/bits.h"
+#include "hifp8/kernel/cuda.h"
+#include "hifp8/kernel/cuda_matmul.h"
+#include "hifp8/model/gpu_model.h"
+
+namespace hifp8::model {
+namespace {
+
+using cuda::DeviceBuffer;
+
+constexpr int kPrefillChunk = 512;  // rows per prefill pass (bounds the scratch buffers)
+
+template <class T>
+DeviceBuffer upload(const std::vector<T>& v) {
+  DeviceBuffer b(v.size() * sizeof(T));
+  if (!v.empty()) b.upload(v.data(), v.size() * sizeof(T));
+  return b;
+}
+
+// The rows of several linears with the same input, stacked into one (q/k/v, gate/up): one launch
+// instead of several. 8-bit codes stay 8-bit when the parts share format and granularity (and block
+// rows do not straddle parts); otherwise the stack is held in bf16.
+bool stackable_in_8bit(const std::vector<const Linear*>& parts) {
+  const Linear& first = *parts.front();
+  if (!first.format()) return false;
+  for (const Linear* p : parts) {
+    const Granularity& g = p->granularity();
+    if (p->format() != first.format() || g.to_string() != first.granularity().to_string()) return false;
+    if (g.kind == GranularityKind::tensor && parts.size() > 1) return false;  // one scale for all rows
+    if (g.kind == GranularityKind::block && p->out() % g.block_rows != 0) return false;
+  }
+  return true;
+}
+
+// One linear layer on the GPU: 8-bit codes in the W8A16 kernel's layout with their scales, or bf16.
+struct GpuLinear {
+  int64_t n = 0, k = 0;
+  const FormatInfo* format = nullptr;
+  Granularity granularity;
+  DeviceBuffer codes, scales, weights_bf16, bias;
+
+  static GpuLinear upload_from(const std::vector<const Linear*>& parts) {
+    GpuLinear g;
+    g.k = parts.front()->in();
+    bool any_bias = false;
+    for (const Linear* p : parts) g.n += p->out(), any_bias |= !p->bias().empty();
+    std::vector<float> bias;
+    for (const Linear* p : parts) {
+      if (p->bias().empty()) bias.insert(bias.end(), size_t(p->out()), 0.0f);
+      else bias.insert(bias.end(), p->bias().begin(), p->bias().end());
+    }
+    if (any_bias) g.bias = upload(bias);
+    if (stackable_in_8bit(parts)) {
+      g.format = parts.front()->format();
+      g.granularity = parts.front()->granularity();
+      std::vector<uint8_t> codes;
+      std::vector<float> scales;
+      for (const Linear* p : parts) {
+        codes.insert(codes.end(), p->weight_bytes(), p->weight_bytes() + p->out() * p->in());
+        scales.insert(scales.end(), p->scales().begin(), p->scales().end());
+      }
+      g.codes = upload(cuda::pack_w8(codes.data(), g.n, g.k));
+      g.scales = upload(scales);
+      return g;
+    }
+    std::vector<float> row(size_t(g.k));
+    std::vector<uint16_t> bf16(size_t(g.n * g.k));
+    int64_t at = 0;
+    for (const Linear* p : parts)
+      for (int64_t o = 0; o < p->out(); ++o, ++at) {
+        p->weight_row(o, row.data());
+        for (int64_t i = 0; i < g.k; ++i) bf16[size_t(at * g.k + i)] = f32_to_bf16(row[size_t(i)]);
+      }
+    g.weights_bf16 = upload(bf16);
+    return g;
+  }
+
+  cuda::W8Weights w8() const {
+    return {format, cuda::w8_layout(n, k), codes.as<uint8_t>(), scales.as<float>(), granularity};
+  }
+  size_t scratch_bytes() const { return format ? size_t(n * k) * 2 : 0; }
+
+  // y[m, n] = x[m, k] W^T + b in float32. scratch holds scratch_bytes() (prefill of 8-bit weights).
+  void forward(const uint16_t* x, int m, float* y, uint16_t* scratch, cudaStream_t s) const {
+    const float* b = bias.as<float>();
+    if (format && m <= 16) {
+      cuda::matmul_w8a16(w8(), x, m, y, b, s);
+      return;
+    }
+    const uint16_t* w = weights_bf16.as<uint16_t>();
+    if (format) {
+      cuda::dequantize_w8(w8(), scratch, s);
+      w = scratch;
+    }
+    cuda::matmul_bf16(x, w, m, n, k, y, s);
+    if (b) gpu::add_bias(y, b, m, n, s);
+  }
+};
+
+const FormatInfo* kv_format(KvDType d) {
+  switch (d) {
+    case KvDType::bf16: return nullptr;
+    case KvDType::fp8_e4m3: return &find_format("fp8_e4m3fn");
+    case KvDType::fp8_e5m2: return &find_format("fp8_e5m2");
+    case KvDType::hif8: return &find_format("hif8");
+    case KvDType::f32: break;
+  }
+  throw Error("the GPU KV cache is bf16, fp8_e4m3, fp8_e5m2 or hif8 (not f32)");
+}
+
+}  // namespace
+
+struct GpuModel::Impl {
+  struct KvStore {
+    DeviceBuffer data, scales, static_scale;
+    gpu::KvPlane plane() const { return {data.data(), scales.as<float>(), static_scale.as<float>()}; }
+  };
+  struct Layer {
+    DeviceBuffer input_norm, post_norm, q_norm, k_norm;
+    GpuLinear qkv, o, gate_up, down;
+    KvStore k_cache, v_cache;
+  };
+
+  ModelConfig config;
+  GpuOptions options;
+  gpu::KvLayout kv{};
+  std::vector<Layer> layers;
+  DeviceBuffer embed, final_norm, inv_freq;
+  kernel::DType embed_dtype = kernel::DType::bf16;
+  GpuLinear lm_head;
+  std::vector<int64_t> lengths;
+  cudaStream_t stream = nullptr;
+
+  int rows_capacity = 0;
+  DeviceBuffer h, normed, qkv, q, ctx, delta, gate_up, act, logits, weight_scratch;
+  DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev;
+  std::map<int, int> decode_runs;                  // batch size -> eager steps run so far
+  std::map<int, cudaGraphExec_t> decode_graphs;    // batch size -> captured decode step
+
+  ~Impl() {
+    for (auto& [b, g] : decode_graphs) cudaGraphExecDestroy(g);
+    if (stream) cudaStreamDestroy(stream);
+  }
+
+  gpu::RowInfo rows_info() const { return {slots_dev.as<int32_t>(), pos_dev.as<int32_t>()}; }
+
+  // The layers for `rows` rows whose token, slot and position are in the device arrays; logits of
+  // rows [logit_first, rows) land in `logits`. The residual stream h is float32; each norm's bf16
+  // output feeds the next product, and each residual add is fused into the norm that follows it.
+  void forward_rows(int rows, int logit_first) {
+    const ModelConfig& c = config;
+    const int64_t H = c.hidden;
+    uint16_t* scratch = weight_scratch.as<uint16_t>();
+    uint16_t* x = normed.as<uint16_t>();
+    gpu::embed(tokens_dev.as<int32_t>(), rows, embed.data(), embed_dtype, H, h.as<float>(), stream);
+    gpu::residual_rms_norm(h.as<float>(), nullptr, layers.front().input_norm.as<float>(), rows, H, c.rms_eps, x, stream);
+    for (size_t li = 0; li < layers.size(); ++li) {
+      Layer& L = layers[li];
+      L.qkv.forward(x, rows, qkv.as<float>(), scratch, stream);
+      const gpu::RopeArgs rope{qkv.as<float>(), L.qkv.n, q.as<float>(), rows, c.heads, c.kv_heads, c.head_dim,
+                               inv_freq.as<float>(), L.q_norm.as<float>(), L.k_norm.as<float>(), c.rms_eps};
+      gpu::rope_and_store(rope, rows_info(), kv, L.k_cache.plane(), L.v_cache.plane(), stream);
+      gpu::attention({q.as<float>(), ctx.as<uint16_t>(), rows, c.heads, c.sliding_window.value_or(0)}, rows_info(), kv,
+                     L.k_cache.plane(), L.v_cache.plane(), stream);
+      L.o.forward(ctx.as<uint16_t>(), rows, delta.as<float>(), scratch, stream);
+      gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), L.post_norm.as<float>(), rows, H, c.rms_eps, x, stream);
+      L.gate_up.forward(x, rows, gate_up.as<float>(), scratch, stream);
+      gpu::silu_mul(gate_up.as<float>(), rows, c.intermediate, act.as<uint16_t>(), stream);
+      L.down.forward(act.as<uint16_t>(), rows, delta.as<float>(), scratch, stream);
+      const float* next_norm = li + 1 < layers.size() ? layers[li + 1].input_norm.as<float>() : final_norm.as<float>();
+      gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), next_norm, rows, H, c.rms_eps, x, stream);
+    }
+    lm_head.forward(x + int64_t{logit_first} * H, rows - logit_first, logits.as<float>(), scratch, stream);
+  }
+
+  void set_rows(const std::vector<int32_t>& tokens, const std::vector<int32_t>& slots, const std::vector<int32_t>& pos) {
+    const size_t bytes = tokens.size() * sizeof(int32_t);
+    cuda::check(cudaMemcpyAsync(tokens_dev.data(), tokens.data(), bytes, cudaMemcpyHostToDevice, stream), "copy tokens");
+    cuda::check(cudaMemcpyAsync(slots_dev.data(), slots.data(), bytes, cudaMemcpyHostToDevice, stream), "copy slots");
+    cuda::check(cudaMemcpyAsync(pos_dev.data(), pos.data(), bytes, cudaMemcpyHostToDevice, stream), "copy positions");
+  }
+
+  std::vector<float> download_logits(int rows) {
+    const int64_t count = int64_t{rows} * config.vocab;
+    std::vector<float> out(static_cast<size_t>(count));
+    cuda::check(cudaMemcpyAsync(out.data(), logits.data(), size_t(count) * 4, cudaMemcpyDeviceToHost, stream),
+                "copy logits");
+    cuda::check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+    return out;
+  }
+
+  void check_slot(int slot, int64_t extra) const {
+    if (slot < 0 || slot >= options.max_batch)
+      throw Error("sequence slot " + std::to_string(slot) + " is outside 0.." + std::to_string(options.max_batch - 1));
+    if (lengths[size_t(slot)] + extra > options.max_positions)
+      throw Error("context of " + std::to_string(lengths[size_t(slot)] + extra) + " tokens exceeds the GPU KV cache's " +
+                  std::to_string(options.max_positions));
+  }
+
+  void check_tokens(std::span<const int32_t> tokens) const {
+    for (int32_t t : tokens)
+      if (t < 0 || t >= config.vocab)
+        throw Error("token id " + std::to_string(t) + " is outside the vocabulary (0.." + std::to_string(config.vocab - 1) + ")");
+  }
+
+  // One decode step's layers for `b` rows already described on the device: eager the first time a
+  // batch size is seen, then captured once as a graph and replayed.
+  void run_decode(int b) {
+    auto graph = decode_graphs.find(b);
+    if (graph == decode_graphs.end() && decode_runs[b]++ == 0) {
+      forward_rows(b, 0);
+      return;
+    }
+    if (graph == decode_graphs.end()) {
+      cudaGraph_t g = nullptr;
+      cuda::check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+      forward_rows(b, 0);
+      cuda::check(cudaStreamEndCapture(stream, &g), "cudaStreamEndCapture");
+      cudaGraphExec_t exec = nullptr;
+      cuda::check(cudaGraphInstantiate(&exec, g, 0), "cudaGraphInstantiate");
+      cudaGraphDestroy(g);
+      graph = decode_graphs.emplace(b, exec).first;
+    }
+    cuda::check(cudaGraphLaunch(graph->second, stream), "cudaGraphLaunch");
+  }
+
+  void decode_rows(std::span<const int> slots, std::span<const int32_t> tokens) {
+    if (slots.size() != tokens.size() || slots.empty() || int(slots.size()) > options.max_batch)
+      throw Error("decode: need 1.." + std::to_string(options.max_batch) + " slots, one token each");
+    check_tokens(tokens);
+    std::vector<int32_t> tok(tokens.begin(), tokens.end()), sl(slots.begin(), slots.end()), pos;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      check_slot(slots[i], 1);
+      for (size_t j = 0; j < i; ++j)
+        if (slots[j] == slots[i]) throw Error("decode: slot " + std::to_string(slots[i]) + " appears twice");
+      pos.push_back(int32_t(lengths[size_t(slots[i])]));
+    }
+    set_rows(tok, sl, pos);
+    run_decode(int(slots.size()));
+    for (int s : slots) ++lengths[size_t(s)];
+  }
+};
+
+GpuModel::GpuModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GpuModel::GpuModel(GpuModel&&) noexcept = default;
+GpuModel& GpuModel::operator=(GpuModel&&) noexcept = default;
+GpuModel::~GpuModel() = default;
+
+GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
+  if (!cuda::available()) throw Error("--device cuda: " + cuda::describe_device());
+  if (options.max_batch < 1 || options.max_positions < 1) throw Error("GPU engine: max_batch and max_positions must be >= 1");
+  auto m = std::make_unique<Impl>();
+  const ModelConfig& c = m->config = model.config();
+  m->options = options;
+  if (c.experts) throw Error("mixture-of-experts models (" + c.architecture + ") run on the CPU engine only");
+  if (c.head_dim % 2 != 0 || c.head_dim > 1024) throw Error("GPU engine: head_dim " + std::to_string(c.head_dim) + " is not supported");
+  m->kv = {kv_format(options.kv), options.max_positions, c.kv_heads, c.head_dim};
+  cuda::check(cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+
+  const size_t kv_entries = size_t(options.max_batch) * size_t(options.max_positions) * size_t(c.kv_heads);
+  const size_t kv_bytes = kv_entries * size_t(c.head_dim) * (m->kv.format ? 1 : 2);
+  size_t scratch = 0;
+  for (size_t li = 0; li < model.layers().size(); ++li) {
+    const Model::Layer& src = model.layers()[li];
+    Impl::Layer L;
+    L.input_norm = upload(src.input_norm);
+    L.post_norm = upload(src.post_attention_norm);
+    L.q_norm = upload(src.q_norm);
+    L.k_norm = upload(src.k_norm);
+    L.qkv = GpuLinear::upload_from({&src.q, &src.k, &src.v});
+    L.o = GpuLinear::upload_from({&src.o});
+    L.gate_up = GpuLinear::upload_from({&src.gate, &src.up});
+    L.down = GpuLinear::upload_from({&src.down});
+    for (const GpuLinear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) scratch = std::max(scratch, l->scratch_bytes());
+    const KvLayerScales& ks = model.kv_scales()[li];
+    for (auto [store, fixed] : {std::pair{&L.k_cache, ks.k}, std::pair{&L.v_cache, ks.v}}) {
+      store->data = DeviceBuffer(kv_bytes);
+      if (m->kv.format) {
+        store->scales = DeviceBuffer(kv_entries * sizeof(float));
+        if (fixed) store->static_scale = upload(std::vector<float>{*fixed});
+      }
+    }
+    m->layers.push_back(std::move(L));
+  }
+  const size_t embed_bytes = size_t(c.vocab * c.hidden) * kernel::dtype_size(model.embedding_dtype());
+  m->embed = DeviceBuffer(embed_bytes);
+  m->embed.upload(model.embedding_bytes(), embed_bytes);
+  m->embed_dtype = model.embedding_dtype();
+  m->final_norm = upload(model.final_norm());
+  m->inv_freq = upload(model.rope_frequencies());
+  m->lm_head = GpuLinear::upload_from({&model.lm_head()});
+  scratch = std::max(scratch, m->lm_head.scratch_bytes());
+  m->lengths.assign(size_t(options.max_batch), 0);
+
+  const int R = m->rows_capacity = std::max(options.max_batch, kPrefillChunk);
+  const auto rows_of = [&](int64_t cols, size_t bytes) { return DeviceBuffer(size_t(R) * size_t(cols) * bytes); };
+  const int64_t q_dim = c.heads * c.head_dim;
+  m->h = rows_of(c.hidden, 4);
+  m->normed = rows_of(c.hidden, 2);
+  m->qkv = rows_of(q_dim + 2 * c.kv_heads * c.head_dim, 4);
+  m->q = rows_of(q_dim, 4);
+  m->ctx = rows_of(q_dim, 2);
+  m->delta = rows_of(c.hidden, 4);
+  m->gate_up = rows_of(2 * c.intermediate, 4);
+  m->act = rows_of(c.intermediate, 2);
+  m->logits = rows_of(c.vocab, 4);
+  m->weight_scratch = DeviceBuffer(scratch);
+  for (DeviceBuffer* b : {&m->tokens_dev, &m->slots_dev, &m->pos_dev, &m->sampled_dev}) *b = DeviceBuffer(size_t(R) * 4);
+  cuda::check(cudaStreamSynchronize(m->stream), "cudaStreamSynchronize");
+  return GpuModel(std::move(m));
+}
+
+const ModelConfig& GpuModel::config() const { return impl_->config; }
+int GpuModel::max_batch() const { return impl_->options.max_batch; }
+
+int64_t GpuModel::length(int slot) const {
+  impl_->check_slot(slot, 0);
+  return impl_->lengths[size_t(slot)];
+}
+
+void GpuModel::reset(int slot) {
+  impl_->check_slot(slot, 0);
+  impl_->lengths[size_t(slot)] = 0;
+}
+
+std::vector<float> GpuModel::prefill(int slot, std::span<const int32_t> tokens, bool all_positions) {
+  Impl& m = *impl_;
+  if (tokens.empty()) throw Error("prefill: no tokens");
+  m.check_slot(slot, int64_t(tokens.size()));
+  m.check_tokens(tokens);
+  std::vector<float> out;
+  for (size_t begin = 0; begin < tokens.size(); begin += size_t(m.rows_capacity)) {
+    const int rows = int(std::min(tokens.size() - begin, size_t(m.rows_capacity)));
+    std::vector<int32_t> tok(tokens.begin() + long(begin), tokens.begin() + long(begin) + rows);
+    std::vector<int32_t> slots(static_cast<size_t>(rows), slot), pos(static_cast<size_t>(rows));
+    for (int i = 0; i < rows; ++i) pos[size_t(i)] = int32_t(m.lengths[size_t(slot)] + i);
+    m.set_rows(tok, slots, pos);
+    const bool last_chunk = begin + size_t(rows) == tokens.size();
+    m.forward_rows(rows, all_positions ? 0 : rows - 1);
+    m.lengths[size_t(slot)] += rows;
+    if (all_positions) {
+      const std::vector<float> part = m.download_logits(rows);
+      out.insert(out.end(), part.begin(), part.end());
+    } else if (last_chunk) {
+      out = m.download_logits(1);
+    }
+  }
+  return out;
+}
+
+std::vector<float> GpuModel::decode(std::span<const int> slots, std::span<const int32_t> tokens) {
+  impl_->decode_rows(slots, tokens);
+  return impl_->download_logits(int(slots.size()));
+}
+
+std::vector<int32_t> GpuModel::decode_sample(std::span<const int> slots, std::span<const int32_t> tokens,
+                                             float temperature, uint64_t seed) {
+  Impl& m = *impl_;
+  m.decode_rows(slots, tokens);
+  const int b = int(slots.size());
+  gpu::sample(m.logits.as<float>(), b, m.config.vocab, temperature, seed, m.sampled_dev.as<int32_t>(), m.stream);
+  std::vector<int32_t> out(static_cast<size_t>(b));
+  cuda::check(cudaMemcpyAsync(out.data(), m.sampled_dev.data(), size_t(b) * 4, cudaMemcpyDeviceToHost, m.stream),
+              "copy sampled tokens");
+  cuda::check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
+  return out;
+}
+
+}  // namespace hifp8::model
