@@ -63,13 +63,21 @@ std::vector<float> cpu_logits(const Model& m, const std::vector<int32_t>& ids, K
   return m.forward(ids, cache, true);
 }
 
-// Prefill of every position on the GPU vs the CPU engine, both with a bf16 KV cache; random ids when
-// none are given.
+// Prefill of every position on the GPU (bf16 KV cache) vs the CPU engine (f32 cache); random ids
+// when none are given.
 void expect_prefill_matches(const fs::path& dir, std::vector<int32_t> ids = {}, double tolerance = 1e-2) {
   const Model m = Model::load(dir);
   if (ids.empty()) ids = random_ids(40, m.config().vocab);
   GpuModel gpu = GpuModel::load(m, {KvDType::bf16, 1, 128});
-  EXPECT_LT(relative_error(gpu.prefill(0, ids, true), cpu_logits(m, ids, KvDType::bf16)), tolerance) << dir;
+  const std::vector<float> got = gpu.prefill(0, ids, true), want = cpu_logits(m, ids, KvDType::f32);
+  const auto vocab = size_t(m.config().vocab);
+  const auto position = [&](size_t p) {
+    return relative_error(std::vector<float>(got.begin() + long(p * vocab), got.begin() + long((p + 1) * vocab)),
+                          std::vector<float>(want.begin() + long(p * vocab), want.begin() + long((p + 1) * vocab)));
+  };
+  EXPECT_LT(relative_error(got, want), tolerance) << dir << " (position 0: " << position(0) << ", position "
+                                                  << ids.size() / 2 << ": " << position(ids.size() / 2) << ", last: "
+                                                  << position(ids.size() - 1) << ")";
 }
 
 // dir's checkpoint with every tensor rounded to bf16, written to out (config.json copied).
@@ -89,14 +97,15 @@ void write_bf16_copy(const fs::path& dir, const fs::path& out) {
   writer.finish();
 }
 
-// The GPU engine holds float weights in bf16: on stories260K's bf16 copy the engines compute on the
-// same weights (within 1e-2); on the float32 original the weights' rounding adds to that (measured
-// 3.1e-2 on H100, 2026-11-27; bound 5e-2).
+// The GPU engine rounds the inputs of every product (and the KV cache) to bf16; the CPU engine keeps
+// float32. On stories260K (a trained model, 5 layers) that costs more than on the random tiny models:
+// measured on H100 (2026-11-27) 0.75e-2 at the first position and 2.2e-2 over 100 positions of its
+// sample text on the bf16 copy (bound 3e-2); the float32 original adds the weights' rounding (bound 5e-2).
 TEST(CudaEngine, PrefillMatchesCpuOnStories260KAndEveryDenseArchitecture) {
   HIFP8_REQUIRE_CUDA();
   test::TempDir tmp;
   write_bf16_copy(test::shared_path("models/stories260K"), tmp.path() / "bf16");
-  expect_prefill_matches(tmp.path() / "bf16", stories_tokens(100));
+  expect_prefill_matches(tmp.path() / "bf16", stories_tokens(100), 3e-2);
   expect_prefill_matches(test::shared_path("models/stories260K"), stories_tokens(100), 5e-2);
   for (const char* arch : {"llama3", "mistral", "qwen2", "qwen3"})
     expect_prefill_matches(tiny_model(arch));
@@ -121,12 +130,14 @@ TEST(CudaEngine, PrefillMatchesCpuOnASyntheticCheckpointAndItsQuantizations) {
   io::SyntheticOptions synth;
   synth.preset = "tiny";
   io::write_synthetic_checkpoint(tmp.path() / "bf16", synth);
-  expect_prefill_matches(tmp.path() / "bf16");
+  // Heavy-tailed weights with outlier channels: the bf16 rounding of activations costs more here
+  // (measured 0.6e-2 to 1.6e-2 over random prompts on H100, 2026-11-27).
+  expect_prefill_matches(tmp.path() / "bf16", {}, 2e-2);
   for (const char* scheme : {"fp8-dynamic", "hif8"}) {
     io::QuantizeCheckpointOptions o;
     o.scheme = scheme;
     io::quantize_checkpoint(tmp.path() / "bf16", tmp.path() / scheme, o);
-    expect_prefill_matches(tmp.path() / scheme);
+    expect_prefill_matches(tmp.path() / scheme, {}, 2e-2);
   }
 }
 

@@ -34,18 +34,43 @@ __device__ __forceinline__ uint8_t encode_value(float x, const uint8_t* ascend_t
   else return int8::encode<O>(x);
 }
 
+// HiF8 (either layout) encodes through a 4096-entry table of magnitude codes indexed by the top 12
+// bits of |x| after the sign (exact: at most 3 mantissa bits, ties away from zero; the CPU's "lut"
+// path). A device copy per format and overflow mode, made once; null for the other formats.
+const uint8_t* hif8_prefix_table(const FormatInfo& format, Overflow overflow);
+constexpr bool uses_prefix_table(FormatId f) { return f == FormatId::hif8 || f == FormatId::hif8_rank; }
+
 // Copies the tables into shared memory; every thread of the block must call it before use.
 struct SharedTables {
   float decode[256];
   uint8_t ascend_to_rank[256];
-  __device__ void fill(const FormatTables& t) {
+  uint32_t prefix[1024];  // 4096 codes, 4 a word (filled only when a prefix table is given)
+  __device__ void fill(const FormatTables& t, const uint8_t* prefix_table = nullptr) {
     for (int i = threadIdx.x; i < 256; i += blockDim.x) {
       decode[i] = t.decode[i];
       ascend_to_rank[i] = t.ascend_to_rank[i];
     }
+    if (prefix_table)
+      for (int i = threadIdx.x; i < 1024; i += blockDim.x) prefix[i] = reinterpret_cast<const uint32_t*>(prefix_table)[i];
     __syncthreads();
   }
+  __device__ __forceinline__ uint8_t prefix_code(uint32_t index) const {
+    return uint8_t(prefix[index >> 2] >> (8 * (index & 3)));
+  }
 };
+
+// encode_value through the shared prefix table for HiF8 (same codes, fewer instructions).
+template <FormatId F, Overflow O>
+__device__ __forceinline__ uint8_t encode_fast(float x, const SharedTables& t) {
+  if constexpr (uses_prefix_table(F)) {
+    const uint32_t b = __float_as_uint(x), a = b & 0x7fffffffu;
+    if (a > kF32InfBits) return 0x80;
+    const uint32_t code = t.prefix_code(a >> 19);
+    return uint8_t(code == 0 ? 0 : code | ((b >> 24) & 0x80u));
+  } else {
+    return encode_value<F, O>(x, t.ascend_to_rank);
+  }
+}
 
 template <kernel::DType D>
 struct Wide;  // the storage type of a wide dtype

@@ -4,6 +4,9 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <vector>
 
 #include "device_format.cuh"
 #include "hifp8/error.h"
@@ -21,6 +24,21 @@ FormatTables tables_of(const FormatInfo& format) {
     t.ascend_to_rank[c] = hif8::kAscendToRank[c];
   }
   return t;
+}
+
+const uint8_t* hif8_prefix_table(const FormatInfo& format, Overflow overflow) {
+  if (!uses_prefix_table(format.id)) return nullptr;
+  static std::mutex lock;
+  static std::map<std::pair<FormatId, Overflow>, DeviceBuffer> tables;
+  const std::lock_guard<std::mutex> guard(lock);
+  auto [it, inserted] = tables.try_emplace({format.id, overflow});
+  if (inserted) {
+    std::vector<uint8_t> prefix(4096);
+    for (uint32_t i = 0; i < 4096; ++i) prefix[i] = format.encode(f32_from_bits(i << 19), overflow);
+    it->second = DeviceBuffer(prefix.size());
+    it->second.upload(prefix.data(), prefix.size());
+  }
+  return it->second.as<uint8_t>();
 }
 
 }  // namespace detail
@@ -79,7 +97,7 @@ struct ElementQuantizer {
   float scale;  // 0: encode the raw values (no scaling)
 
   __device__ __forceinline__ uint8_t code(float x) const {
-    return detail::encode_value<F, O>(scale == 0.0f ? x : __fdiv_rn(x, scale), tables.ascend_to_rank);
+    return detail::encode_fast<F, O>(scale == 0.0f ? x : __fdiv_rn(x, scale), tables);
   }
   __device__ __forceinline__ float fake(uint8_t c) const { return __fmul_rn(tables.decode[c], scale); }
 
@@ -112,10 +130,11 @@ struct ElementQuantizer {
 // Tensor granularity and plain encode: the scale comes from *amax (nullptr: no scaling).
 template <FormatId F, Overflow O, DType D, bool Fake>
 __global__ void __launch_bounds__(kThreads) encode_kernel(const T<D>* in, uint8_t* codes, T<D>* out, size_t n,
-                                                          const FormatTables tables, const float* amax,
-                                                          float target, float* scale_out, bool aligned) {
+                                                          const FormatTables tables, const uint8_t* prefix,
+                                                          const float* amax, float target, float* scale_out,
+                                                          bool aligned) {
   __shared__ SharedTables shared;
-  shared.fill(tables);
+  shared.fill(tables, prefix);
   const float scale = amax ? detail::scale_for(*amax, target) : 0.0f;
   if (scale_out && blockIdx.x == 0 && threadIdx.x == 0) *scale_out = scale;
   const ElementQuantizer<F, O, D, Fake> q{shared, scale};
@@ -124,24 +143,55 @@ __global__ void __launch_bounds__(kThreads) encode_kernel(const T<D>* in, uint8_
     q.run(in, codes, out, i, min(size_t{kVecElems}, n - i), aligned);
 }
 
+// Decoded values as `D` bit patterns (f32, or bf16 / f16 in the low half), one table per launch.
+struct OutputTable {
+  uint32_t bits[256];
+};
+
+// The table is replicated once per lane (entry c of lane l at word 32 c + l: bank l), so that the
+// random lookups of a warp never conflict. A thread decodes 4 codes a step to float32 (one 16-byte
+// store: a warp's stores are one contiguous run) or 16 codes to 16-bit values (measured faster there).
 template <DType D>
 __global__ void __launch_bounds__(kThreads) decode_kernel(const uint8_t* codes, T<D>* out, size_t n,
-                                                          const FormatTables tables, bool aligned) {
-  __shared__ SharedTables shared;
-  shared.fill(tables);
-  const size_t stride = size_t{gridDim.x} * blockDim.x * kVecElems;
-  for (size_t i = (size_t{blockIdx.x} * blockDim.x + threadIdx.x) * kVecElems; i < n; i += stride) {
-    if (aligned && i + kVecElems <= n) {
-      const uint4 raw = __ldg(reinterpret_cast<const uint4*>(codes + i));
-      const uint8_t* c = reinterpret_cast<const uint8_t*>(&raw);
-      float v[kVecElems];
-#pragma unroll
-      for (int k = 0; k < kVecElems; ++k) v[k] = shared.decode[c[k]];
-      store16<D>(out + i, v);
+                                                          const OutputTable table, bool aligned) {
+  __shared__ uint32_t lut[256 * 32];
+  for (int e = threadIdx.x; e < 256 * 32; e += blockDim.x) lut[e] = table.bits[e >> 5];
+  __syncthreads();
+  const uint32_t* lane_lut = lut + (threadIdx.x & 31);
+  constexpr int kPer = D == DType::f32 ? 4 : 16;
+  const auto at = [&](uint32_t code) { return lane_lut[code * 32]; };
+  const size_t stride = size_t{gridDim.x} * blockDim.x * kPer;
+  for (size_t i = (size_t{blockIdx.x} * blockDim.x + threadIdx.x) * kPer; i < n; i += stride) {
+    if (aligned && i + kPer <= n) {
+      if constexpr (D == DType::f32) {
+        const uint32_t w = __ldg(reinterpret_cast<const uint32_t*>(codes + i));
+        *reinterpret_cast<uint4*>(out + i) = make_uint4(at(w & 0xffu), at((w >> 8) & 0xffu), at((w >> 16) & 0xffu), at(w >> 24));
+      } else {
+        const uint4 w = __ldg(reinterpret_cast<const uint4*>(codes + i));
+        const auto pair = [&](uint32_t v, int shift) {
+          return __byte_perm(at((v >> shift) & 0xffu), at((v >> (shift + 8)) & 0xffu), 0x5410);
+        };
+        uint4* o = reinterpret_cast<uint4*>(out + i);
+        o[0] = make_uint4(pair(w.x, 0), pair(w.x, 16), pair(w.y, 0), pair(w.y, 16));
+        o[1] = make_uint4(pair(w.z, 0), pair(w.z, 16), pair(w.w, 0), pair(w.w, 16));
+      }
     } else {
-      for (size_t k = i; k < min(n, i + kVecElems); ++k) out[k] = detail::from_float<D>(shared.decode[codes[k]]);
+      for (size_t k = i; k < min(n, i + kPer); ++k) {
+        const uint32_t bits = at(codes[k]);
+        if constexpr (D == DType::f32) out[k] = __uint_as_float(bits);
+        else reinterpret_cast<uint16_t*>(out)[k] = uint16_t(bits);
+      }
     }
   }
+}
+
+OutputTable output_table(const FormatInfo& format, DType dtype) {
+  OutputTable t{};
+  for (int c = 0; c < 256; ++c) {
+    const float v = format.decode_table[c];
+    t.bits[c] = dtype == DType::f32 ? f32_bits(v) : dtype == DType::bf16 ? f32_to_bf16(v) : f32_to_f16(v);
+  }
+  return t;
 }
 
 template <DType D>
@@ -184,9 +234,9 @@ __device__ __forceinline__ uint32_t team_max(uint32_t v) {
 template <FormatId F, DType D, bool Fake, int Team>
 __global__ void __launch_bounds__(kThreads) runs_kernel(const T<D>* in, uint8_t* codes, T<D>* out, float* scales,
                                                         size_t runs, size_t run, const FormatTables tables,
-                                                        float target, bool aligned) {
+                                                        const uint8_t* prefix, float target, bool aligned) {
   __shared__ SharedTables shared;
-  shared.fill(tables);
+  shared.fill(tables, prefix);
   constexpr int kTeams = kThreads / Team;
   const int rank = threadIdx.x % Team;
   const bool vector = aligned && run % kVecElems == 0;
@@ -226,9 +276,10 @@ __global__ void __launch_bounds__(kThreads) runs_kernel(const T<D>* in, uint8_t*
 template <FormatId F, DType D, bool Fake>
 __global__ void __launch_bounds__(kThreads) tiles_kernel(const T<D>* in, uint8_t* codes, T<D>* out, float* scales,
                                                          int64_t rows, int64_t cols, int64_t br, int64_t bc,
-                                                         const FormatTables tables, float target) {
+                                                         const FormatTables tables, const uint8_t* prefix,
+                                                         float target) {
   __shared__ SharedTables shared;
-  shared.fill(tables);
+  shared.fill(tables, prefix);
   const int64_t grid_cols = (cols + bc - 1) / bc;
   const int64_t r0 = blockIdx.y * br, c0 = blockIdx.x * bc;
   const int64_t h = min(br, rows - r0), w = min(bc, cols - c0);
@@ -285,6 +336,7 @@ void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity&
   const size_t n = size_t(in.rows) * size_t(in.cols);
   if (n == 0) return;
   const FormatTables tables = detail::tables_of(format);
+  const uint8_t* prefix = detail::hif8_prefix_table(format, Overflow::saturate);
   detail::with_format(format.id, [&](auto f) {
     detail::with_dtype(in.dtype, [&](auto d) {
       constexpr FormatId F = decltype(f)::value;
@@ -301,7 +353,7 @@ void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity&
                                                                          aligned16(x, x));
           check_launch("amax_kernel");
           encode_kernel<F, Overflow::saturate, D, Fake><<<elementwise_blocks(n), kThreads, 0, stream>>>(
-              x, codes, o, n, tables, amax_dev, target, scales, aligned16(x, Fake ? (void*)o : codes));
+              x, codes, o, n, tables, prefix, amax_dev, target, scales, aligned16(x, Fake ? (void*)o : codes));
           check_launch("encode_kernel");
           check(cudaFreeAsync(amax_dev, stream), "cudaFreeAsync");
           break;
@@ -318,11 +370,11 @@ void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity&
           if (run >= 2048) {
             const unsigned blocks = unsigned(std::min<size_t>(runs, size_t(sm_count()) * 64));
             runs_kernel<F, D, Fake, kThreads><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables,
-                                                                               target, aligned);
+                                                                               prefix, target, aligned);
           } else {
             const unsigned blocks = unsigned(std::min<size_t>((runs + 7) / 8, size_t(sm_count()) * 64));
-            runs_kernel<F, D, Fake, 32><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables, target,
-                                                                         aligned);
+            runs_kernel<F, D, Fake, 32><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables, prefix,
+                                                                         target, aligned);
           }
           check_launch("runs_kernel");
           break;
@@ -331,7 +383,7 @@ void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity&
           const dim3 grid(unsigned((in.cols + g.block_cols - 1) / g.block_cols),
                           unsigned((in.rows + g.block_rows - 1) / g.block_rows));
           tiles_kernel<F, D, Fake><<<grid, kThreads, 0, stream>>>(x, codes, o, scales, in.rows, in.cols, g.block_rows,
-                                                                  g.block_cols, tables, target);
+                                                                  g.block_cols, tables, prefix, target);
           check_launch("tiles_kernel");
           break;
         }
@@ -354,10 +406,12 @@ void encode(const FormatInfo& format, const void* in, DType in_dtype, uint8_t* c
       const auto* x = static_cast<const T<D>*>(in);
       if (overflow == Overflow::saturate)
         encode_kernel<F, Overflow::saturate, D, false><<<elementwise_blocks(n), kThreads, 0, s>>>(
-            x, codes, nullptr, n, tables, nullptr, 0.0f, nullptr, aligned16(x, codes));
+            x, codes, nullptr, n, tables, detail::hif8_prefix_table(format, Overflow::saturate), nullptr, 0.0f,
+            nullptr, aligned16(x, codes));
       else
         encode_kernel<F, Overflow::plain, D, false><<<elementwise_blocks(n), kThreads, 0, s>>>(
-            x, codes, nullptr, n, tables, nullptr, 0.0f, nullptr, aligned16(x, codes));
+            x, codes, nullptr, n, tables, detail::hif8_prefix_table(format, Overflow::plain), nullptr, 0.0f, nullptr,
+            aligned16(x, codes));
       check_launch("encode_kernel");
     });
   });
@@ -365,12 +419,13 @@ void encode(const FormatInfo& format, const void* in, DType in_dtype, uint8_t* c
 
 void decode(const FormatInfo& format, const uint8_t* codes, void* out, DType out_dtype, size_t n, void* stream) {
   if (n == 0) return;
-  const FormatTables tables = detail::tables_of(format);
+  const OutputTable table = output_table(format, out_dtype);
+  // Fewer, longer-lived blocks than the other element-wise kernels: each fills a 32 KB table.
+  const unsigned blocks = std::min(elementwise_blocks(n), unsigned(sm_count() * 4));
   detail::with_dtype(out_dtype, [&](auto d) {
     constexpr DType D = decltype(d)::value;
     auto* o = static_cast<T<D>*>(out);
-    decode_kernel<D><<<elementwise_blocks(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(codes, o, n, tables,
-                                                                                               aligned16(codes, o));
+    decode_kernel<D><<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(codes, o, n, table, aligned16(codes, o));
     check_launch("decode_kernel");
   });
 }
