@@ -300,19 +300,19 @@ __global__ void __launch_bounds__(kThreads) dequantize_kernel(const uint8_t* cod
                                                               const FormatTables tables) {
   __shared__ SharedTables shared;
   shared.fill(tables);
-  const int64_t grid_cols = (cols + bc - 1) / bc;
+  // Per row: the first scale of the row and how columns map to scales (32-bit: cols < 2^31).
+  const int c_group = kind == GranularityKind::group ? int(group) : kind == GranularityKind::block ? int(bc) : 0;
+  const int64_t scales_per_row = kind == GranularityKind::group ? cols / group : (cols + bc - 1) / bc;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-    for (int64_t c = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; c < cols; c += int64_t{gridDim.x} * blockDim.x) {
-      int64_t s = 0;
-      switch (kind) {
-        case GranularityKind::tensor: s = 0; break;
-        case GranularityKind::channel:
-        case GranularityKind::token: s = r; break;
-        case GranularityKind::group: s = r * (cols / group) + c / group; break;
-        case GranularityKind::block: s = (r / br) * grid_cols + c / bc; break;
-      }
-      const size_t i = size_t(r * cols + c);
-      out[i] = detail::from_float<D>(__fmul_rn(shared.decode[codes[i]], scales[s]));
+    const float* row_scales = kind == GranularityKind::tensor ? scales
+                              : kind == GranularityKind::group ? scales + r * scales_per_row
+                              : kind == GranularityKind::block ? scales + (r / br) * scales_per_row
+                                                               : scales + r;  // channel, token
+    const uint8_t* row_codes = codes + r * cols;
+    T<D>* row_out = out + r * cols;
+    for (int c = int(blockIdx.x * blockDim.x + threadIdx.x); c < int(cols); c += int(gridDim.x * blockDim.x)) {
+      const float scale = c_group ? row_scales[c / c_group] : row_scales[0];
+      row_out[c] = detail::from_float<D>(__fmul_rn(shared.decode[row_codes[c]], scale));
     }
   }
 }
@@ -458,8 +458,9 @@ void dequantize(const FormatInfo& format, const uint8_t* codes, const float* sca
   const FormatTables tables = detail::tables_of(format);
   detail::with_dtype(out_dtype, [&](auto d) {
     constexpr DType D = decltype(d)::value;
-    const dim3 grid(unsigned(std::min<int64_t>((cols + kThreads - 1) / kThreads, 64)),
-                    unsigned(std::min<int64_t>(rows, 65535)));
+    // A few thousand blocks walking rows: each block's table fill is paid once, not once per row.
+    const dim3 grid(unsigned(std::min<int64_t>((cols + kThreads - 1) / kThreads, 8)),
+                    unsigned(std::min<int64_t>(rows, 512)));
     dequantize_kernel<D><<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         codes, scales, rows, cols, g.kind, g.group_size, g.block_rows, g.block_cols, static_cast<T<D>*>(out), tables);
     check_launch("dequantize_kernel");
