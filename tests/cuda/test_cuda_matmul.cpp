@@ -153,3 +153,42 @@ TEST(CudaMatmulBf16, MatchesFloat64Reference) {
 
 }  // namespace
 }  // namespace hifp8
+
+namespace hifp8 {
+namespace {
+
+// Batched, strided products as the prefill attention uses them: w read with a row stride wider than
+// its rows and a batch stride inside that row (the KV heads of a cache row), both orientations.
+TEST(CudaMatmulBf16, BatchedStridedProductsMatchFloat64Reference) {
+  HIFP8_REQUIRE_CUDA();
+  std::mt19937_64 rng(std::random_device{}());
+  const int batch = 3;
+  const int64_t m = 10, n = 37, k = 24;
+  for (bool w_rows_are_n : {true, false}) {
+    // w: [w_rows][batch][w_cols], batch b's matrix at column offset b * w_cols
+    const int64_t w_rows = w_rows_are_n ? n : k, w_cols = w_rows_are_n ? k : n, w_ld = batch * w_cols;
+    const std::vector<uint16_t> x = to_bf16(normal_values(size_t(batch * m * k), rng));
+    const std::vector<uint16_t> w = to_bf16(normal_values(size_t(w_rows * w_ld), rng));
+    const auto x_dev = test::to_device(x), w_dev = test::to_device(w);
+    cuda::DeviceBuffer y(size_t(batch * m * n) * 4);
+    cuda::matmul_bf16_batched({x_dev.as<uint16_t>(), k, m * k}, {w_dev.as<uint16_t>(), w_ld, w_cols}, w_rows_are_n, m, n,
+                              k, y.as<float>(), n, m * n, batch);
+    const std::vector<float> got = test::to_host<float>(y, size_t(batch * m * n));
+    double max_err = 0, max_ref = 0;
+    for (int b = 0; b < batch; ++b)
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < n; ++c) {
+          double ref = 0;
+          for (int64_t i = 0; i < k; ++i) {
+            const uint16_t wv = w_rows_are_n ? w[size_t(c * w_ld + b * w_cols + i)] : w[size_t(i * w_ld + b * w_cols + c)];
+            ref += double(bf16_to_f32(x[size_t((b * m + r) * k + i)])) * bf16_to_f32(wv);
+          }
+          max_err = std::max(max_err, std::fabs(got[size_t((b * m + r) * n + c)] - ref));
+          max_ref = std::max(max_ref, std::fabs(ref));
+        }
+    EXPECT_LT(max_err / max_ref, 1e-4) << (w_rows_are_n ? "x w^T" : "x w");
+  }
+}
+
+}  // namespace
+}  // namespace hifp8

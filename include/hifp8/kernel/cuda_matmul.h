@@ -65,4 +65,14 @@ void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int
 void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int64_t k, float* y,
                  void* stream = nullptr);
 
+// Batched bf16 products (attention over a prompt): for b < batch, y_b[m, n] = x_b[m, k] w_b^T, with
+// w_b row-major [n, k] (w_rows_are_n) or y_b = x_b w_b with w_b row-major [k, n]; every operand has
+// its own row stride (ld, elements) and batch stride (elements). float32 output.
+struct StridedBf16 {
+  const uint16_t* data;
+  int64_t ld, batch_stride;
+};
+void matmul_bf16_batched(const StridedBf16& x, const StridedBf16& w, bool w_rows_are_n, int64_t m, int64_t n,
+                         int64_t k, float* y, int64_t ldy, int64_t y_batch_stride, int batch, void* stream = nullptr);
+
 }  // namespace hifp8::cuda

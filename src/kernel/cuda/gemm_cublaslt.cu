@@ -46,7 +46,23 @@ struct Plan {
 };
 
 enum class Kind { fp8_tensor, fp8_outer_vector, bf16, bf16_f32_out };
-using PlanKey = std::tuple<Kind, int64_t, int64_t, int64_t>;
+
+// One product C[n, m] = op(A) B in cuBLAS's column-major terms (A = the row-major weight-like operand
+// w, B = the row-major activation-like operand x), with leading dimensions and batching.
+struct Problem {
+  Kind kind;
+  int64_t m, n, k;
+  bool a_transposed = true;  // w stored row-major [n, k] (y = x w^T); false: [k, n] (y = x w)
+  int64_t lda = 0, ldb = 0, ldc = 0;  // 0: packed
+  int batch = 1;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+  uint32_t align_a = 256, align_b = 256, align_c = 256;  // bytes the operands' rows are aligned to
+  auto key() const {
+    return std::tuple(kind, m, n, k, a_transposed, lda, ldb, ldc, batch, stride_a, stride_b, stride_c, align_a,
+                      align_b, align_c);
+  }
+};
+using PlanKey = decltype(Problem{}.key());
 
 class Lt {
  public:
@@ -57,23 +73,26 @@ class Lt {
   cublasLtHandle_t handle() const { return handle_; }
   void* workspace() const { return workspace_.data(); }
 
-  // The plan for C[n, m] = op(A)[n, k] op(B)[k, m]; null `found` when cuBLASLt has no algorithm.
-  const Plan& plan(Kind kind, int64_t m, int64_t n, int64_t k) {
+  // The plan for a problem; `found` is false when cuBLASLt has no algorithm for it.
+  const Plan& plan(const Problem& problem) {
     const std::lock_guard<std::mutex> guard(lock_);
-    auto [it, inserted] = plans_.try_emplace(PlanKey{kind, m, n, k});
-    if (inserted) it->second = make_plan(kind, m, n, k);
+    auto [it, inserted] = plans_.try_emplace(problem.key());
+    if (inserted) it->second = make_plan(problem);
     return it->second;
   }
+  const Plan& plan(Kind kind, int64_t m, int64_t n, int64_t k) { return plan(Problem{kind, m, n, k}); }
 
  private:
   Lt() : workspace_(kWorkspaceBytes) { check_lt(cublasLtCreate(&handle_), "cublasLtCreate"); }
 
-  Plan make_plan(Kind kind, int64_t m, int64_t n, int64_t k) {
+  Plan make_plan(const Problem& q) {
+    const Kind kind = q.kind;
+    const int64_t m = q.m, n = q.n, k = q.k;
     Plan p;
     const bool fp8 = kind == Kind::fp8_tensor || kind == Kind::fp8_outer_vector;
     const cudaDataType_t in_type = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
     check_lt(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
-    const cublasOperation_t transa = CUBLAS_OP_T, transb = CUBLAS_OP_N;
+    const cublasOperation_t transa = q.a_transposed ? CUBLAS_OP_T : CUBLAS_OP_N, transb = CUBLAS_OP_N;
     check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &transa, sizeof(transa)), "set TRANSA");
     check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &transb, sizeof(transb)), "set TRANSB");
     if (kind == Kind::fp8_outer_vector) {
@@ -81,15 +100,36 @@ class Lt {
       check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof(mode)), "set A_SCALE_MODE");
       check_lt(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof(mode)), "set B_SCALE_MODE");
     }
-    check_lt(cublasLtMatrixLayoutCreate(&p.a, in_type, uint64_t(k), uint64_t(n), k), "layout A");
-    check_lt(cublasLtMatrixLayoutCreate(&p.b, in_type, uint64_t(k), uint64_t(m), k), "layout B");
+    if (q.a_transposed)
+      check_lt(cublasLtMatrixLayoutCreate(&p.a, in_type, uint64_t(k), uint64_t(n), q.lda ? q.lda : k), "layout A");
+    else
+      check_lt(cublasLtMatrixLayoutCreate(&p.a, in_type, uint64_t(n), uint64_t(k), q.lda ? q.lda : n), "layout A");
+    check_lt(cublasLtMatrixLayoutCreate(&p.b, in_type, uint64_t(k), uint64_t(m), q.ldb ? q.ldb : k), "layout B");
     const cudaDataType_t out_type = kind == Kind::bf16_f32_out ? CUDA_R_32F : CUDA_R_16BF;
-    check_lt(cublasLtMatrixLayoutCreate(&p.c, out_type, uint64_t(n), uint64_t(m), n), "layout C");
+    check_lt(cublasLtMatrixLayoutCreate(&p.c, out_type, uint64_t(n), uint64_t(m), q.ldc ? q.ldc : n), "layout C");
+    if (q.batch > 1) {
+      const auto batched = [&](cublasLtMatrixLayout_t layout, int64_t stride) {
+        const int32_t count = q.batch;
+        check_lt(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)),
+                 "set BATCH_COUNT");
+        check_lt(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                                                  sizeof(stride)),
+                 "set STRIDED_BATCH_OFFSET");
+      };
+      batched(p.a, q.stride_a);
+      batched(p.b, q.stride_b);
+      batched(p.c, q.stride_c);
+    }
     cublasLtMatmulPreference_t pref = nullptr;
     check_lt(cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
     const uint64_t ws = kWorkspaceBytes;
     check_lt(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
              "set workspace");
+    const std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t> alignments[] = {
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, q.align_a}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, q.align_b},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, q.align_c}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, q.align_c}};
+    for (const auto& [attribute, bytes] : alignments)
+      check_lt(cublasLtMatmulPreferenceSetAttribute(pref, attribute, &bytes, sizeof(bytes)), "set alignment");
     cublasLtMatmulHeuristicResult_t result{};
     int count = 0;
     // The scale pointers are part of the problem cuBLASLt checks: set placeholders of the right kind.
@@ -190,6 +230,23 @@ void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int
 
 void matmul_bf16(const uint16_t* x, const uint16_t* w, int64_t m, int64_t n, int64_t k, float* y, void* stream) {
   run_bf16(Kind::bf16_f32_out, x, w, m, n, k, y, stream);
+}
+
+void matmul_bf16_batched(const StridedBf16& x, const StridedBf16& w, bool w_rows_are_n, int64_t m, int64_t n,
+                         int64_t k, float* y, int64_t ldy, int64_t y_batch_stride, int batch, void* stream) {
+  if (m <= 0 || n <= 0 || batch <= 0) return;
+  // The alignment every row of every batch entry keeps: the largest power of two (<= 256 bytes)
+  // dividing the base address, the row stride and the batch stride.
+  const auto alignment = [](const void* p, int64_t ld, int64_t stride, size_t elem) {
+    const uint64_t bits = reinterpret_cast<uintptr_t>(p) | uint64_t(ld) * elem | uint64_t(stride) * elem | 256;
+    return uint32_t(bits & (~bits + 1));
+  };
+  Problem q{Kind::bf16_f32_out, m, n, k, w_rows_are_n, w.ld, x.ld, ldy, batch, w.batch_stride, x.batch_stride,
+            y_batch_stride, alignment(w.data, w.ld, w.batch_stride, 2), alignment(x.data, x.ld, x.batch_stride, 2),
+            alignment(y, ldy, y_batch_stride, 4)};
+  const Plan& p = Lt::get().plan(q);
+  if (!p.found) throw Error("matmul_bf16_batched: cuBLASLt has no algorithm for this problem");
+  run_plan(p, w.data, x.data, y, static_cast<cudaStream_t>(stream));
 }
 
 }  // namespace hifp8::cuda

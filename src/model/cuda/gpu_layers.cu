@@ -200,6 +200,11 @@ __global__ void rope_store_kernel(const RopeArgs a, RowInfo rows, const KvArgs k
     float* out = a.q_out + (r * a.heads + head) * a.head_dim;
     out[i] = y0;
     out[i + half] = y1;
+    if (a.q_heads) {
+      uint16_t* qh = a.q_heads + (head * a.rows + r) * a.head_dim;
+      qh[i] = to_bf16(y0);
+      qh[i + half] = to_bf16(y1);
+    }
     return;
   }
   const int64_t kvh = head - a.heads, slot = rows.slot[r];
@@ -280,6 +285,32 @@ __global__ void attention_kernel(const AttentionArgs a, RowInfo rows, const KvAr
         acc[u] += scores[j + u] * kv_value(kv, vp, decode, (base + first + j + u) * kv.kv_heads + kvh, d);
     for (; j < count; ++j) acc[0] += scores[j] * kv_value(kv, vp, decode, (base + first + j) * kv.kv_heads + kvh, d);
     a.ctx[(r * a.heads + h) * hd + d] = to_bf16((acc[0] + acc[1] + acc[2] + acc[3]) / sum);
+  }
+}
+
+// Block per score row (head, r): the query at position start + r sees keys first .. start + r.
+__global__ void causal_softmax_kernel(const float* scores, uint16_t* probs, int rows, int64_t keys, int64_t start,
+                                      int64_t window, float scale) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x, pos = start + row % rows;
+  const int64_t first = window > 0 ? max(int64_t{0}, pos - window + 1) : 0;
+  const float* s = scores + row * keys;
+  uint16_t* p = probs + row * keys;
+  float m = -INFINITY;
+  for (int64_t j = first + threadIdx.x; j <= pos; j += blockDim.x) m = fmaxf(m, s[j] * scale);
+  m = block_reduce<true>(m, scratch);
+  float sum = 0;
+  for (int64_t j = first + threadIdx.x; j <= pos; j += blockDim.x) sum += expf(s[j] * scale - m);
+  sum = block_reduce<false>(sum, scratch);
+  for (int64_t j = threadIdx.x; j < keys; j += blockDim.x)
+    p[j] = j >= first && j <= pos ? to_bf16(expf(s[j] * scale - m) / sum) : uint16_t{0};
+}
+
+__global__ void heads_to_rows_kernel(const float* o, uint16_t* ctx, int64_t heads, int rows, int64_t head_dim) {
+  const int64_t count = heads * rows * head_dim;
+  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t d = i % head_dim, r = (i / head_dim) % rows, h = i / (head_dim * rows);
+    ctx[(r * heads + h) * head_dim + d] = to_bf16(o[i]);
   }
 }
 
@@ -376,6 +407,18 @@ void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane
   const dim3 grid(unsigned(a.rows), unsigned(a.heads));
   attention_kernel<<<grid, 128, smem, s>>>(a, rows, kv_args(kv), k_plane, v_plane);
   cuda::check_launch("attention_kernel");
+}
+
+void causal_softmax(const float* scores, uint16_t* probs, int64_t heads, int rows, int64_t keys, int64_t start,
+                    int64_t window, int64_t head_dim, cudaStream_t s) {
+  causal_softmax_kernel<<<unsigned(heads * rows), kThreads, 0, s>>>(scores, probs, rows, keys, start, window,
+                                                                     1.0f / sqrtf(float(head_dim)));
+  cuda::check_launch("causal_softmax_kernel");
+}
+
+void heads_to_rows(const float* o, uint16_t* ctx, int64_t heads, int rows, int64_t head_dim, cudaStream_t s) {
+  heads_to_rows_kernel<<<blocks_for(heads * rows * head_dim), kThreads, 0, s>>>(o, ctx, heads, rows, head_dim);
+  cuda::check_launch("heads_to_rows_kernel");
 }
 
 void sample(const float* logits, int rows, int64_t vocab, float temperature, uint64_t seed, int32_t* out,

@@ -46,6 +46,7 @@ struct RopeArgs {
   const float* qkv;
   int64_t stride;
   float* q_out;
+  uint16_t* q_heads;  // optional: the queries again as bf16, head-major [heads][rows][head_dim] (prefill)
   int rows;
   int64_t heads, kv_heads, head_dim;
   const float* inv_freq;
@@ -65,6 +66,14 @@ struct AttentionArgs {
 };
 void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
                cudaStream_t s);
+
+// Prefill attention through two batched GEMMs (one sequence, positions start .. start + rows - 1, bf16
+// KV cache): S = Q K^T per KV head (its query heads stacked), this softmax, O = P V, then the transpose.
+// scores: [heads][rows][keys] float32 -> probs bf16 (causal, sliding window, scaled by 1/sqrt(head_dim)).
+void causal_softmax(const float* scores, uint16_t* probs, int64_t heads, int rows, int64_t keys, int64_t start,
+                    int64_t window, int64_t head_dim, cudaStream_t s);
+// ctx[r][h * head_dim + d] = bf16(o[h][r][d]).
+void heads_to_rows(const float* o, uint16_t* ctx, int64_t heads, int rows, int64_t head_dim, cudaStream_t s);
 
 // One token per row of logits [rows, vocab]: argmax (temperature 0), else a Gumbel-max draw
 // from softmax(logits / temperature) with a counter-based generator keyed by (seed, row).

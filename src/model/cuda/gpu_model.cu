@@ -142,6 +142,8 @@ struct GpuModel::Impl {
 
   int rows_capacity = 0;
   DeviceBuffer h, normed, qkv, q, ctx, delta, gate_up, act, logits, weight_scratch;
+  DeviceBuffer q_heads, scores, probs, attn_out;  // prefill attention through GEMMs (bf16 KV cache)
+  size_t scores_capacity = 0;                      // elements
   DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev;
   std::map<int, int> decode_runs;                  // batch size -> eager steps run so far
   std::map<int, cudaGraphExec_t> decode_graphs;    // batch size -> captured decode step
@@ -153,10 +155,36 @@ struct GpuModel::Impl {
 
   gpu::RowInfo rows_info() const { return {slots_dev.as<int32_t>(), pos_dev.as<int32_t>()}; }
 
+  // Attention over a prompt chunk of one sequence (positions start .. start + rows - 1) as two
+  // batched GEMMs per layer, for a bf16 cache: S = Q K^T, softmax, O = P V.
+  void prefill_attention(const Layer& L, int slot, int rows, int64_t start) {
+    const ModelConfig& c = config;
+    const int64_t keys = start + rows, group = c.heads / c.kv_heads, hd = c.head_dim, kv_row = c.kv_heads * hd;
+    const size_t needed = size_t(c.heads) * size_t(rows) * size_t(keys);
+    if (needed > scores_capacity) {
+      scores = DeviceBuffer(needed * 4);
+      probs = DeviceBuffer(needed * 2);
+      scores_capacity = needed;
+    }
+    const auto* k_cache = static_cast<const uint16_t*>(L.k_cache.data.data()) + int64_t{slot} * kv.max_positions * kv_row;
+    const auto* v_cache = static_cast<const uint16_t*>(L.v_cache.data.data()) + int64_t{slot} * kv.max_positions * kv_row;
+    const int64_t m = group * rows;  // a KV head's query heads, stacked
+    cuda::matmul_bf16_batched({q_heads.as<uint16_t>(), hd, m * hd}, {k_cache, kv_row, hd}, true, m, keys, hd,
+                              scores.as<float>(), keys, m * keys, int(c.kv_heads), stream);
+    gpu::causal_softmax(scores.as<float>(), probs.as<uint16_t>(), c.heads, rows, keys, start,
+                        c.sliding_window.value_or(0), hd, stream);
+    cuda::matmul_bf16_batched({probs.as<uint16_t>(), keys, m * keys}, {v_cache, kv_row, hd}, false, m, hd, keys,
+                              attn_out.as<float>(), hd, m * hd, int(c.kv_heads), stream);
+    gpu::heads_to_rows(attn_out.as<float>(), ctx.as<uint16_t>(), c.heads, rows, hd, stream);
+  }
+
   // The layers for `rows` rows whose token, slot and position are in the device arrays; logits of
   // rows [logit_first, rows) land in `logits`. The residual stream h is float32; each norm's bf16
   // output feeds the next product, and each residual add is fused into the norm that follows it.
-  void forward_rows(int rows, int logit_first) {
+  // A prompt chunk (prefill_slot >= 0: every row of that slot, from position prefill_start) with a
+  // bf16 cache takes attention through GEMMs; decode rows the per-row attention kernel.
+  void forward_rows(int rows, int logit_first, int prefill_slot = -1, int64_t prefill_start = 0) {
+    const bool gemm_attention = prefill_slot >= 0 && !kv.format && rows > 16;
     const ModelConfig& c = config;
     const int64_t H = c.hidden;
     uint16_t* scratch = weight_scratch.as<uint16_t>();
@@ -166,11 +194,15 @@ struct GpuModel::Impl {
     for (size_t li = 0; li < layers.size(); ++li) {
       Layer& L = layers[li];
       L.qkv.forward(x, rows, qkv.as<float>(), scratch, stream);
-      const gpu::RopeArgs rope{qkv.as<float>(), L.qkv.n, q.as<float>(), rows, c.heads, c.kv_heads, c.head_dim,
-                               inv_freq.as<float>(), L.q_norm.as<float>(), L.k_norm.as<float>(), c.rms_eps};
+      const gpu::RopeArgs rope{qkv.as<float>(), L.qkv.n, q.as<float>(), gemm_attention ? q_heads.as<uint16_t>() : nullptr,
+                               rows, c.heads, c.kv_heads, c.head_dim, inv_freq.as<float>(), L.q_norm.as<float>(),
+                               L.k_norm.as<float>(), c.rms_eps};
       gpu::rope_and_store(rope, rows_info(), kv, L.k_cache.plane(), L.v_cache.plane(), stream);
-      gpu::attention({q.as<float>(), ctx.as<uint16_t>(), rows, c.heads, c.sliding_window.value_or(0)}, rows_info(), kv,
-                     L.k_cache.plane(), L.v_cache.plane(), stream);
+      if (gemm_attention)
+        prefill_attention(L, prefill_slot, rows, prefill_start);
+      else
+        gpu::attention({q.as<float>(), ctx.as<uint16_t>(), rows, c.heads, c.sliding_window.value_or(0)}, rows_info(),
+                       kv, L.k_cache.plane(), L.v_cache.plane(), stream);
       L.o.forward(ctx.as<uint16_t>(), rows, delta.as<float>(), scratch, stream);
       gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), L.post_norm.as<float>(), rows, H, c.rms_eps, x, stream);
       L.gate_up.forward(x, rows, gate_up.as<float>(), scratch, stream);
@@ -308,6 +340,8 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
   m->normed = rows_of(c.hidden, 2);
   m->qkv = rows_of(q_dim + 2 * c.kv_heads * c.head_dim, 4);
   m->q = rows_of(q_dim, 4);
+  m->q_heads = rows_of(q_dim, 2);
+  m->attn_out = rows_of(q_dim, 4);
   m->ctx = rows_of(q_dim, 2);
   m->delta = rows_of(c.hidden, 4);
   m->gate_up = rows_of(2 * c.intermediate, 4);
@@ -345,7 +379,7 @@ std::vector<float> GpuModel::prefill(int slot, std::span<const int32_t> tokens, 
     for (int i = 0; i < rows; ++i) pos[size_t(i)] = int32_t(m.lengths[size_t(slot)] + i);
     m.set_rows(tok, slots, pos);
     const bool last_chunk = begin + size_t(rows) == tokens.size();
-    m.forward_rows(rows, all_positions ? 0 : rows - 1);
+    m.forward_rows(rows, all_positions ? 0 : rows - 1, slot, m.lengths[size_t(slot)]);
     m.lengths[size_t(slot)] += rows;
     if (all_positions) {
       const std::vector<float> part = m.download_logits(rows);
