@@ -306,6 +306,15 @@ __global__ void causal_softmax_kernel(const float* scores, uint16_t* probs, int 
     p[j] = j >= first && j <= pos ? to_bf16(expf(s[j] * scale - m) / sum) : uint16_t{0};
 }
 
+__global__ void dequantize_kv_kernel(const KvArgs kv, KvPlane plane, int64_t slot, int64_t positions, uint16_t* out) {
+  __shared__ float decode[256];
+  for (int c = threadIdx.x; c < 256; c += blockDim.x) decode[c] = kv.tables.decode[c];
+  __syncthreads();
+  const int64_t count = positions * kv.kv_heads * kv.head_dim, base = slot * kv.max_positions * kv.kv_heads;
+  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count; i += int64_t{gridDim.x} * blockDim.x)
+    out[i] = to_bf16(kv_value(kv, plane, decode, base + i / kv.head_dim, i % kv.head_dim));
+}
+
 __global__ void heads_to_rows_kernel(const float* o, uint16_t* ctx, int64_t heads, int rows, int64_t head_dim) {
   const int64_t count = heads * rows * head_dim;
   for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count; i += int64_t{gridDim.x} * blockDim.x) {
@@ -414,6 +423,12 @@ void causal_softmax(const float* scores, uint16_t* probs, int64_t heads, int row
   causal_softmax_kernel<<<unsigned(heads * rows), kThreads, 0, s>>>(scores, probs, rows, keys, start, window,
                                                                      1.0f / sqrtf(float(head_dim)));
   cuda::check_launch("causal_softmax_kernel");
+}
+
+void dequantize_kv(const KvLayout& kv, KvPlane plane, int64_t slot, int64_t positions, uint16_t* out, cudaStream_t s) {
+  dequantize_kv_kernel<<<blocks_for(positions * kv.kv_heads * kv.head_dim), kThreads, 0, s>>>(kv_args(kv), plane, slot,
+                                                                                             positions, out);
+  cuda::check_launch("dequantize_kv_kernel");
 }
 
 void heads_to_rows(const float* o, uint16_t* ctx, int64_t heads, int rows, int64_t head_dim, cudaStream_t s) {

@@ -72,6 +72,8 @@ void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane
 // scores: [heads][rows][keys] float32 -> probs bf16 (causal, sliding window, scaled by 1/sqrt(head_dim)).
 void causal_softmax(const float* scores, uint16_t* probs, int64_t heads, int rows, int64_t keys, int64_t start,
                     int64_t window, int64_t head_dim, cudaStream_t s);
+// The first `positions` entries of a slot's 8-bit cache plane decoded to bf16 [positions][kv_heads][head_dim].
+void dequantize_kv(const KvLayout& kv, KvPlane plane, int64_t slot, int64_t positions, uint16_t* out, cudaStream_t s);
 // ctx[r][h * head_dim + d] = bf16(o[h][r][d]).
 void heads_to_rows(const float* o, uint16_t* ctx, int64_t heads, int rows, int64_t head_dim, cudaStream_t s);
 

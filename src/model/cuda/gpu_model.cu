@@ -142,7 +142,8 @@ struct GpuModel::Impl {
 
   int rows_capacity = 0;
   DeviceBuffer h, normed, qkv, q, ctx, delta, gate_up, act, logits, weight_scratch;
-  DeviceBuffer q_heads, scores, probs, attn_out;  // prefill attention through GEMMs (bf16 KV cache)
+  DeviceBuffer q_heads, scores, probs, attn_out;  // prefill attention through GEMMs
+  DeviceBuffer kv_bf16;                            // an 8-bit cache's keys and values decoded for them
   size_t scores_capacity = 0;                      // elements
   DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev;
   std::map<int, int> decode_runs;                  // batch size -> eager steps run so far
@@ -156,7 +157,7 @@ struct GpuModel::Impl {
   gpu::RowInfo rows_info() const { return {slots_dev.as<int32_t>(), pos_dev.as<int32_t>()}; }
 
   // Attention over a prompt chunk of one sequence (positions start .. start + rows - 1) as two
-  // batched GEMMs per layer, for a bf16 cache: S = Q K^T, softmax, O = P V.
+  // batched GEMMs per layer: S = Q K^T, softmax, O = P V. An 8-bit cache is decoded to bf16 first.
   void prefill_attention(const Layer& L, int slot, int rows, int64_t start) {
     const ModelConfig& c = config;
     const int64_t keys = start + rows, group = c.heads / c.kv_heads, hd = c.head_dim, kv_row = c.kv_heads * hd;
@@ -166,8 +167,18 @@ struct GpuModel::Impl {
       probs = DeviceBuffer(needed * 2);
       scores_capacity = needed;
     }
-    const auto* k_cache = static_cast<const uint16_t*>(L.k_cache.data.data()) + int64_t{slot} * kv.max_positions * kv_row;
-    const auto* v_cache = static_cast<const uint16_t*>(L.v_cache.data.data()) + int64_t{slot} * kv.max_positions * kv_row;
+    const uint16_t *k_cache, *v_cache;
+    if (kv.format) {
+      if (kv_bf16.bytes() < size_t(2 * keys * kv_row) * 2) kv_bf16 = DeviceBuffer(size_t(2 * options.max_positions * kv_row) * 2);
+      uint16_t* k_dec = kv_bf16.as<uint16_t>();
+      uint16_t* v_dec = k_dec + keys * kv_row;
+      gpu::dequantize_kv(kv, L.k_cache.plane(), slot, keys, k_dec, stream);
+      gpu::dequantize_kv(kv, L.v_cache.plane(), slot, keys, v_dec, stream);
+      k_cache = k_dec, v_cache = v_dec;
+    } else {
+      k_cache = static_cast<const uint16_t*>(L.k_cache.data.data()) + int64_t{slot} * kv.max_positions * kv_row;
+      v_cache = static_cast<const uint16_t*>(L.v_cache.data.data()) + int64_t{slot} * kv.max_positions * kv_row;
+    }
     const int64_t m = group * rows;  // a KV head's query heads, stacked
     cuda::matmul_bf16_batched({q_heads.as<uint16_t>(), hd, m * hd}, {k_cache, kv_row, hd}, true, m, keys, hd,
                               scores.as<float>(), keys, m * keys, int(c.kv_heads), stream);
@@ -181,10 +192,10 @@ struct GpuModel::Impl {
   // The layers for `rows` rows whose token, slot and position are in the device arrays; logits of
   // rows [logit_first, rows) land in `logits`. The residual stream h is float32; each norm's bf16
   // output feeds the next product, and each residual add is fused into the norm that follows it.
-  // A prompt chunk (prefill_slot >= 0: every row of that slot, from position prefill_start) with a
-  // bf16 cache takes attention through GEMMs; decode rows the per-row attention kernel.
+  // A prompt chunk (prefill_slot >= 0: every row of that slot, from position prefill_start) takes
+  // attention through GEMMs; decode rows the per-row attention kernel.
   void forward_rows(int rows, int logit_first, int prefill_slot = -1, int64_t prefill_start = 0) {
-    const bool gemm_attention = prefill_slot >= 0 && !kv.format && rows > 16;
+    const bool gemm_attention = prefill_slot >= 0 && rows > 16;
     const ModelConfig& c = config;
     const int64_t H = c.hidden;
     uint16_t* scratch = weight_scratch.as<uint16_t>();
