@@ -43,8 +43,6 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
-void synchronize();
-
 // codes[i] = encode(in[i]) (no scale), in f32/bf16/f16.
 void encode(const FormatInfo& format, const void* in, kernel::DType in_dtype, uint8_t* codes, size_t n,
             Overflow overflow, void* stream = nullptr);
