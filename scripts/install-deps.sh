@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh fuzz     also clang and its libFuzzer/sanitizer runtimes (scripts/fuzz.sh)
 set -euo pipefail
 PACKAGES=(build-essential cmake pkg-config libhwy-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-          libsentencepiece-dev libpcre2-dev gnuplot-nox)
+          libsentencepiece-dev libpcre2-dev gnuplot-nox libcpp-httplib-dev curl)
 [[ ${1:-} != fuzz ]] || PACKAGES+=(clang libclang-rt-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do

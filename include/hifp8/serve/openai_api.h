@@ -1,0 +1,75 @@
+#pragma once
+// The OpenAI-compatible API's data layer for `hifp8 serve`: request bodies parsed and validated into
+// plain structs, errors in OpenAI's JSON shape with their HTTP status, and the response / stream-chunk
+// bodies. No I/O here: the HTTP server (serve/server.h) moves these between sockets and the engine.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hifp8/model/chat_template.h"
+#include "hifp8/model/sampler.h"
+
+namespace hifp8::serve {
+
+// An error as OpenAI returns it: {"error": {"message", "type", "param", "code"}} with an HTTP status.
+struct ApiError {
+  int status = 400;
+  std::string type = "invalid_request_error";  // invalid_request_error, authentication_error, ...
+  std::string message;
+  std::string param;  // the offending field, or empty
+  std::string code;   // e.g. "invalid_api_key", "model_not_found", or empty
+
+  nlohmann::json to_json() const;
+  static ApiError bad_request(std::string message, std::string param = "");
+};
+
+struct Limits {
+  int64_t max_prompt_tokens = 0;  // 0: the model's context
+  int64_t max_tokens = 0;         // 0: the model's context
+  int64_t context = 0;            // prompt + completion must fit
+};
+
+// What a completion or chat request asks for, validated (ranges, types, n == 1).
+struct GenerationRequest {
+  std::string model;
+  // /v1/completions: text or token ids; /v1/chat/completions: messages.
+  std::variant<std::string, std::vector<int32_t>> prompt;
+  std::vector<model::ChatMessage> messages;
+  bool chat = false;
+  std::optional<int64_t> max_tokens;  // unset: up to the context
+  model::SamplingOptions sampling;    // temperature (default 1, as OpenAI), top_p, top_k (extension), seed
+  std::vector<std::string> stop;      // up to 4 strings
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+// Parses a request body for /v1/completions (chat = false) or /v1/chat/completions (chat = true).
+// Returns the request or the ApiError to send (malformed JSON, a wrong type, a value out of range,
+// an unsupported option such as n > 1). Token ids are checked against `vocab` when it is > 0.
+std::variant<GenerationRequest, ApiError> parse_generation_request(const std::string& body, bool chat, int64_t vocab);
+
+// Checks the prompt length and max_tokens against the limits once the prompt is tokenized; returns
+// the number of tokens to generate at most.
+std::variant<int64_t, ApiError> completion_budget(const GenerationRequest& request, int64_t prompt_tokens,
+                                                  const Limits& limits);
+
+struct Usage {
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  nlohmann::json to_json() const;
+};
+
+// Response bodies. `finish_reason` is "stop" or "length" (or empty in a stream chunk before the end).
+nlohmann::json completion_response(const std::string& id, const std::string& model, int64_t created, bool chat,
+                                   const std::string& text, const std::string& finish_reason, const Usage& usage);
+nlohmann::json completion_chunk(const std::string& id, const std::string& model, int64_t created, bool chat,
+                                const std::string& text, const std::string& finish_reason, bool first);
+nlohmann::json models_response(const std::string& model, int64_t created);
+
+// The first position in `text` where any stop string starts, or npos.
+size_t find_stop(const std::string& text, const std::vector<std::string>& stop);
+
+}  // namespace hifp8::serve

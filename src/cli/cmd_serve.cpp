@@ -1,0 +1,134 @@
+// hifp8 serve: the OpenAI-compatible server (docs/serve.md) over the CPU engine or (--device cuda) the GPU.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "cli/commands.h"
+#include "hifp8/error.h"
+#include "hifp8/model/chat_template.h"
+#include "hifp8/model/model.h"
+#include "hifp8/model/tokenizer.h"
+#include "hifp8/serve/server.h"
+#ifdef HIFP8_HAVE_CUDA
+#include "hifp8/model/gpu_model.h"
+#endif
+
+namespace hifp8::cli {
+namespace {
+
+struct ServeArgs {
+  std::string model, name, kv_dtype, device = "cpu", chat_format;
+  serve::ServerOptions options;
+  int slots = 4;
+  int64_t max_context = 0;
+  int threads = 0;
+};
+
+#ifdef HIFP8_HAVE_CUDA
+// The GPU engine's slots are the server's: a decode step runs every active request in one batch.
+class GpuEngine : public serve::Engine {
+ public:
+  GpuEngine(const model::Model& m, model::KvDType kv, int slots, int64_t context)
+      : gpu_(model::GpuModel::load(m, {kv, slots, context})), context_(context) {}
+  int slots() const override { return gpu_.max_batch(); }
+  int64_t context() const override { return context_; }
+  int64_t vocab() const override { return gpu_.config().vocab; }
+  std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt) override {
+    gpu_.reset(slot);
+    return gpu_.prefill(slot, prompt);
+  }
+  std::vector<float> decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens) override {
+    return gpu_.decode(slots, tokens);
+  }
+
+ private:
+  model::GpuModel gpu_;
+  int64_t context_;
+};
+#endif
+
+void run_serve(const ServeArgs& a) {
+  if (a.slots < 1) throw Error("--max-concurrency must be at least 1");
+  if (a.device != "cpu" && a.device != "cuda") throw Error("--device: '" + a.device + "' (expected cpu or cuda)");
+  const model::Model m = model::Model::load(a.model, {model::ActQuant::none, a.threads});
+  const int64_t context = a.max_context > 0 ? a.max_context : m.config().max_positions;
+  const model::KvDType kv = model::parse_kv_dtype(!a.kv_dtype.empty() ? a.kv_dtype : a.device == "cuda" ? "bf16" : "f32");
+  std::unique_ptr<serve::Engine> engine;
+  if (a.device == "cuda") {
+#ifdef HIFP8_HAVE_CUDA
+    engine = std::make_unique<GpuEngine>(m, kv, a.slots, context);
+#else
+    throw Error("--device cuda: this hifp8 was built without CUDA (HIFP8_CUDA=OFF)");
+#endif
+  } else {
+    engine = serve::cpu_engine(m, kv, a.slots, context);
+  }
+  std::unique_ptr<model::Tokenizer> tokenizer;
+  try {
+    tokenizer = model::Tokenizer::load(a.model);
+  } catch (const Error&) {
+    std::fprintf(stderr, "hifp8 serve: %s has no tokenizer: prompts must be token ids\n", a.model.c_str());
+  }
+  std::vector<int64_t> eos = m.config().eos_tokens;
+  if (tokenizer)
+    for (int32_t e : tokenizer->eos_ids()) eos.push_back(e);
+  // Without a recognisable chat template, /v1/chat/completions answers 400 (completions still work).
+  std::optional<model::ChatFormat> chat;
+  if (!a.chat_format.empty()) {
+    chat = model::parse_chat_format(a.chat_format);
+  } else if (tokenizer) {
+    try {
+      chat = model::detect_chat_format(a.model);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "hifp8 serve: no chat format (%s): /v1/chat/completions is off\n", e.what());
+    }
+  }
+  serve::ServerOptions options = a.options;
+  options.served_model_name = a.name.empty() ? a.model : a.name;
+
+  // SIGTERM / SIGINT: a graceful stop from a thread that waits for them (blocked everywhere else).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  serve::Server server(options, std::move(engine), std::move(tokenizer), chat, eos);
+  std::thread watcher([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::fprintf(stderr, "hifp8 serve: %s, finishing running requests\n", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    server.stop();
+  });
+  watcher.detach();
+  server.run();
+  std::fprintf(stderr, "hifp8 serve: stopped\n");
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions)");
+  cmd->add_option("--model", a->model, "Model directory")->required();
+  cmd->add_option("--served-model-name", a->name, "The model id clients use (default: the --model path)");
+  cmd->add_option("--host", a->options.host, "Address to listen on (default 127.0.0.1)");
+  cmd->add_option("--port", a->options.port, "Port (default 8000; 0: any free port, printed at start)");
+  cmd->add_option("--api-key", a->options.api_key, "Require Authorization: Bearer KEY on /v1/ routes");
+  cmd->add_option("--max-concurrency", a->slots, "Requests generating at once (sequence slots; default 4)");
+  cmd->add_option("--max-queue", a->options.max_queue, "Requests waiting for a slot before 429 (default 64)");
+  cmd->add_option("--max-prompt-tokens", a->options.max_prompt_tokens, "Longest prompt (default: the context)");
+  cmd->add_option("--max-tokens", a->options.max_tokens, "Most tokens one request may generate (default: the context)");
+  cmd->add_option("--max-context", a->max_context, "Positions per sequence (default: the model's)");
+  cmd->add_option("--max-body-bytes", a->options.max_body_bytes, "Largest request body; larger gets 413 (default 1 MiB)");
+  cmd->add_option("--kv-cache-dtype", a->kv_dtype, "f32 (CPU default), bf16 (GPU default), fp8_e4m3, fp8_e5m2, hif8");
+  cmd->add_option("--device", a->device, "cpu (default) or cuda");
+  cmd->add_option("--chat-format", a->chat_format, "llama3, chatml or llama2 (default: from tokenizer_config.json)");
+  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)");
+  cmd->callback([a] { run_serve(*a); });
+}
+
+}  // namespace hifp8::cli

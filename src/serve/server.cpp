@@ -1,0 +1,451 @@
+#include "hifp8/serve/server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "hifp8/error.h"
+#include "hifp8/model/sampler.h"
+#include "hifp8/serve/openai_api.h"
+
+namespace hifp8::serve {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+class CpuEngine : public Engine {
+ public:
+  CpuEngine(const model::Model& m, model::KvDType kv, int slots, int64_t context) : model_(m) {
+    for (int s = 0; s < slots; ++s) caches_.push_back(m.new_cache(kv, context));
+  }
+  int slots() const override { return int(caches_.size()); }
+  int64_t context() const override { return caches_.front().capacity(); }
+  int64_t vocab() const override { return model_.config().vocab; }
+  std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt) override {
+    model::KvCache& c = caches_[size_t(slot)];
+    c = model_.new_cache(c.dtype(), c.capacity());
+    return model_.forward(prompt, c);
+  }
+  std::vector<float> decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens) override {
+    std::vector<float> out;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const int32_t t[1] = {tokens[i]};
+      const std::vector<float> logits = model_.forward(t, caches_[size_t(slots[i])]);
+      out.insert(out.end(), logits.begin(), logits.end());
+    }
+    return out;
+  }
+
+ private:
+  const model::Model& model_;
+  std::vector<model::KvCache> caches_;
+};
+
+// One request: written by the scheduler, read by the HTTP handler that waits on it.
+struct Job {
+  GenerationRequest request;
+  std::vector<int32_t> prompt;
+  int64_t max_new = 0;
+  std::atomic<bool> cancelled{false};
+
+  std::mutex lock;
+  std::condition_variable changed;
+  std::deque<std::string> pieces;  // text not yet taken by the handler
+  std::string text;                // everything emitted
+  bool finished = false;
+  std::string finish_reason;
+  ApiError error{0, "", "", "", ""};  // status 0: none
+  Usage usage;
+
+  // Scheduler-only state.
+  int slot = -1;
+  std::unique_ptr<model::Sampler> sampler;
+  std::vector<int32_t> generated;
+  size_t emitted = 0;  // bytes of the decoded continuation already emitted
+
+  void emit(const std::string& piece) {
+    const std::lock_guard<std::mutex> g(lock);
+    text += piece;
+    pieces.push_back(piece);
+    changed.notify_all();
+  }
+  void finish(const std::string& reason) {
+    const std::lock_guard<std::mutex> g(lock);
+    finished = true;
+    finish_reason = reason;
+    usage.completion_tokens = int64_t(generated.size());
+    changed.notify_all();
+  }
+};
+
+std::string random_id(const char* prefix) {
+  static std::atomic<uint64_t> counter{0};
+  const uint64_t t = uint64_t(Clock::now().time_since_epoch().count());
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s-%llx%04llx", prefix, static_cast<unsigned long long>(t & 0xffffffffffffull),
+                static_cast<unsigned long long>(counter++ & 0xffff));
+  return buf;
+}
+
+int64_t unix_time() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  res.status = e.status;
+  res.set_content(e.to_json().dump(), "application/json");
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> cpu_engine(const model::Model& model, model::KvDType kv, int slots, int64_t context) {
+  return std::make_unique<CpuEngine>(model, kv, slots, context);
+}
+
+struct Server::Impl {
+  ServerOptions options;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<model::Tokenizer> tokenizer;
+  std::optional<model::ChatFormat> chat_format;
+  std::vector<int64_t> eos;
+  httplib::Server http;
+  int64_t created = unix_time();
+
+  std::mutex lock;  // guards queue, active, stopping
+  std::condition_variable wake;
+  std::deque<std::shared_ptr<Job>> queue;
+  std::vector<std::shared_ptr<Job>> active;
+  bool stopping = false, scheduler_done = false;
+  std::thread scheduler;
+  std::atomic<int> bound_port{0};
+
+  // ---- scheduler ----------------------------------------------------------------------------------
+
+  // The continuation's new text (or, without a tokenizer, " <id>" per token), held back while it could
+  // still be the start of a stop string.
+  void handle_token(Job& job, int32_t token) {
+    if (std::find(eos.begin(), eos.end(), token) != eos.end()) return job.finish("stop");
+    job.generated.push_back(token);
+    std::string full;
+    if (tokenizer) {
+      full = tokenizer->decode(job.generated, true);
+    } else {
+      for (int32_t t : job.generated) full += " " + std::to_string(t);
+    }
+    const size_t stop_at = find_stop(full, job.request.stop);
+    if (stop_at != std::string::npos) {
+      if (stop_at > job.emitted) job.emit(full.substr(job.emitted, stop_at - job.emitted));
+      return job.finish("stop");
+    }
+    size_t hold = 0;  // a partial stop string at the end stays back
+    for (const std::string& s : job.request.stop)
+      for (size_t k = std::min(s.size() - 1, full.size()); k > hold; --k)
+        if (full.compare(full.size() - k, k, s, 0, k) == 0) hold = k;
+    const bool length = int64_t(job.generated.size()) >= job.max_new ||
+                        int64_t(job.prompt.size() + job.generated.size()) >= engine->context();
+    const size_t ready = length ? full.size() : full.size() - hold;
+    // Only whole UTF-8 characters go out: a character whose bytes are not all decoded yet waits.
+    size_t cut = ready;
+    if (!length) {
+      size_t lead = ready;
+      while (lead > job.emitted && (static_cast<unsigned char>(full[lead - 1]) & 0xc0) == 0x80) --lead;
+      if (lead > job.emitted) {
+        const unsigned char b = static_cast<unsigned char>(full[lead - 1]);
+        const size_t size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+        if (ready - (lead - 1) < size) cut = lead - 1;
+      }
+    }
+    if (cut > job.emitted) {
+      job.emit(full.substr(job.emitted, cut - job.emitted));
+      job.emitted = cut;
+    }
+    if (length) job.finish("length");
+  }
+
+  void fail(Job& job, const std::string& what) {
+    {
+      const std::lock_guard<std::mutex> g(job.lock);
+      job.error = {500, "server_error", what, "", ""};
+    }
+    job.finish("error");
+  }
+
+  void run_scheduler() {
+    std::vector<int> free_slots;
+    for (int s = engine->slots() - 1; s >= 0; --s) free_slots.push_back(s);
+    for (;;) {
+      std::vector<std::shared_ptr<Job>> admitted;
+      {
+        std::unique_lock<std::mutex> g(lock);
+        wake.wait(g, [&] { return !queue.empty() || !active.empty() || (stopping && queue.empty() && active.empty()); });
+        if (stopping && queue.empty() && active.empty()) break;
+        while (!queue.empty() && !free_slots.empty()) {
+          admitted.push_back(queue.front());
+          queue.pop_front();
+          admitted.back()->slot = free_slots.back();
+          free_slots.pop_back();
+        }
+      }
+      for (auto& job : admitted) {
+        try {
+          if (!job->cancelled) {
+            const std::vector<float> logits = engine->prefill(job->slot, job->prompt);
+            handle_token(*job, job->sampler->next(logits));
+          }
+        } catch (const std::exception& e) {
+          fail(*job, e.what());
+        }
+        const std::lock_guard<std::mutex> g(lock);
+        active.push_back(job);
+      }
+      // One decode step for every running request that has not finished.
+      std::vector<std::shared_ptr<Job>> running;
+      {
+        const std::lock_guard<std::mutex> g(lock);
+        running = active;
+      }
+      std::vector<int> slots;
+      std::vector<int32_t> tokens;
+      std::vector<Job*> stepping;
+      for (auto& job : running) {
+        if (job->finished || job->cancelled) continue;
+        slots.push_back(job->slot);
+        tokens.push_back(job->generated.back());
+        stepping.push_back(job.get());
+      }
+      if (!stepping.empty()) {
+        try {
+          const std::vector<float> logits = engine->decode(slots, tokens);
+          const auto vocab = size_t(engine->vocab());
+          for (size_t i = 0; i < stepping.size(); ++i)
+            handle_token(*stepping[i], stepping[i]->sampler->next(std::span<const float>(logits).subspan(i * vocab, vocab)));
+        } catch (const std::exception& e) {
+          for (Job* job : stepping) fail(*job, e.what());
+        }
+      }
+      const std::lock_guard<std::mutex> g(lock);
+      for (auto it = active.begin(); it != active.end();) {
+        Job& job = **it;
+        if (job.cancelled && !job.finished) job.finish("cancelled");
+        if (job.finished) {
+          free_slots.push_back(job.slot);
+          it = active.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    const std::lock_guard<std::mutex> g(lock);
+    scheduler_done = true;
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------------------
+
+  // Tokenizes, checks the budget and queues; an ApiError if the request cannot be taken.
+  std::variant<std::shared_ptr<Job>, ApiError> submit(GenerationRequest request) {
+    if (!request.model.empty() && request.model != options.served_model_name)
+      return ApiError{404, "invalid_request_error", "the model '" + request.model + "' does not exist (this server has '" +
+                                                         options.served_model_name + "')",
+                      "model", "model_not_found"};
+    auto job = std::make_shared<Job>();
+    if (request.chat) {
+      if (!tokenizer || !chat_format)
+        return ApiError::bad_request("this model has no tokenizer or chat template: use /v1/completions");
+      job->prompt = tokenizer->encode(model::render_chat(*chat_format, request.messages), false);
+    } else if (std::holds_alternative<std::string>(request.prompt)) {
+      if (!tokenizer) return ApiError::bad_request("this model has no tokenizer: give the prompt as token ids", "prompt");
+      job->prompt = tokenizer->encode(std::get<std::string>(request.prompt));
+    } else {
+      job->prompt = std::get<std::vector<int32_t>>(request.prompt);
+    }
+    const auto budget = completion_budget(request, int64_t(job->prompt.size()),
+                                          {options.max_prompt_tokens, options.max_tokens, engine->context()});
+    if (std::holds_alternative<ApiError>(budget)) return std::get<ApiError>(budget);
+    job->max_new = std::get<int64_t>(budget);
+    try {
+      job->sampler = std::make_unique<model::Sampler>(request.sampling);
+    } catch (const Error& e) {
+      return ApiError::bad_request(e.what());
+    }
+    job->usage.prompt_tokens = int64_t(job->prompt.size());
+    job->request = std::move(request);
+    const std::lock_guard<std::mutex> g(lock);
+    if (stopping) return ApiError{503, "server_error", "the server is shutting down", "", ""};
+    if (int(queue.size()) >= options.max_queue)
+      return ApiError{429, "rate_limit_error", "the server is busy: " + std::to_string(queue.size()) +
+                                                   " requests are waiting; retry later",
+                      "", "server_busy"};
+    queue.push_back(job);
+    wake.notify_all();
+    return job;
+  }
+
+  void handle_generation(const httplib::Request& req, httplib::Response& res, bool chat) {
+    auto parsed = parse_generation_request(req.body, chat, engine->vocab());
+    if (std::holds_alternative<ApiError>(parsed)) return send_error(res, std::get<ApiError>(parsed));
+    auto submitted = submit(std::move(std::get<GenerationRequest>(parsed)));
+    if (std::holds_alternative<ApiError>(submitted)) return send_error(res, std::get<ApiError>(submitted));
+    std::shared_ptr<Job> job = std::get<std::shared_ptr<Job>>(submitted);
+    const std::string id = random_id(chat ? "chatcmpl" : "cmpl");
+    const std::string model = options.served_model_name;
+    if (!job->request.stream) {
+      std::unique_lock<std::mutex> g(job->lock);
+      job->changed.wait(g, [&] { return job->finished; });
+      if (job->error.status) return send_error(res, job->error);
+      res.set_content(completion_response(id, model, created, chat, job->text, job->finish_reason, job->usage).dump(),
+                      "application/json");
+      return;
+    }
+    auto first = std::make_shared<bool>(true);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, job, id, model, chat, first](size_t, httplib::DataSink& sink) {
+          std::vector<std::string> pieces;
+          bool finished = false;
+          {
+            std::unique_lock<std::mutex> g(job->lock);
+            job->changed.wait_for(g, std::chrono::milliseconds(200), [&] { return !job->pieces.empty() || job->finished; });
+            pieces.assign(job->pieces.begin(), job->pieces.end());
+            job->pieces.clear();
+            finished = job->finished;
+          }
+          const auto send = [&](const json& body) {
+            const std::string event = "data: " + body.dump() + "\n\n";
+            return sink.write(event.data(), event.size());
+          };
+          if (!sink.is_writable()) return (job->cancelled = true, false);
+          if (chat && *first && !send(completion_chunk(id, model, created, chat, "", "", true)))
+            return (job->cancelled = true, false);
+          *first = false;
+          for (const std::string& p : pieces)
+            if (!send(completion_chunk(id, model, created, chat, p, "", false))) return (job->cancelled = true, false);
+          if (!finished) return true;
+          if (job->error.status) {
+            send(job->error.to_json());
+          } else {
+            send(completion_chunk(id, model, created, chat, "", job->finish_reason, false));
+            if (job->request.include_usage) {
+              json usage = completion_chunk(id, model, created, chat, "", "", false);
+              usage["choices"] = json::array();
+              usage["usage"] = job->usage.to_json();
+              send(usage);
+            }
+          }
+          static const std::string done = "data: [DONE]\n\n";
+          sink.write(done.data(), done.size());
+          sink.done();
+          return true;
+        },
+        [job](bool) {
+          if (!job->finished) job->cancelled = true;  // the client went away
+        });
+  }
+
+  void install_routes() {
+    http.set_payload_max_length(options.max_body_bytes);
+    http.set_read_timeout(options.read_timeout_seconds, 0);
+    http.new_task_queue = [this] { return new httplib::ThreadPool(size_t(engine->slots() + options.max_queue + 8)); };
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (options.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+      if (req.get_header_value("Authorization") == "Bearer " + options.api_key)
+        return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, {401, "authentication_error", "missing or wrong API key (Authorization: Bearer ...)", "",
+                       "invalid_api_key"});
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      if (res.status == 413) send_error(res, {413, "invalid_request_error", "the request body is too large", "", ""});
+      else if (res.status == 404) send_error(res, {404, "invalid_request_error", "no such endpoint", "", "not_found"});
+      else send_error(res, {res.status, "invalid_request_error", "bad request", "", ""});
+    });
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr e) {
+      std::string what = "internal error";
+      try {
+        if (e) std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        what = ex.what();
+      }
+      send_error(res, {500, "server_error", what, "", ""});
+    });
+    http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+      const std::lock_guard<std::mutex> g(lock);
+      res.status = stopping ? 503 : 200;
+      res.set_content(json{{"status", stopping ? "stopping" : "ok"}}.dump(), "application/json");
+    });
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(models_response(options.served_model_name, created).dump(), "application/json");
+    });
+    http.Post("/v1/completions",
+              [this](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, false); });
+    http.Post("/v1/chat/completions",
+              [this](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, true); });
+  }
+};
+
+Server::Server(ServerOptions options, std::unique_ptr<Engine> engine, std::unique_ptr<model::Tokenizer> tokenizer,
+               std::optional<model::ChatFormat> chat_format, std::vector<int64_t> eos)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->engine = std::move(engine);
+  impl_->tokenizer = std::move(tokenizer);
+  impl_->chat_format = chat_format;
+  impl_->eos = std::move(eos);
+  impl_->install_routes();
+}
+
+Server::~Server() {
+  stop();
+  if (impl_->scheduler.joinable()) impl_->scheduler.join();
+}
+
+void Server::run() {
+  Impl& m = *impl_;
+  const int port = m.options.port == 0 ? m.http.bind_to_any_port(m.options.host) : m.options.port;
+  if (m.options.port != 0 && !m.http.bind_to_port(m.options.host, port))
+    throw Error("cannot listen on " + m.options.host + ":" + std::to_string(port));
+  if (port <= 0) throw Error("cannot listen on " + m.options.host);
+  m.bound_port = port;
+  m.scheduler = std::thread([&m] { m.run_scheduler(); });
+  std::fprintf(stderr, "hifp8 serve: %s on http://%s:%d (%d slots, context %lld)\n", m.options.served_model_name.c_str(),
+               m.options.host.c_str(), port, m.engine->slots(), static_cast<long long>(m.engine->context()));
+  m.http.listen_after_bind();
+  m.scheduler.join();
+}
+
+void Server::stop() {
+  Impl& m = *impl_;
+  {
+    const std::lock_guard<std::mutex> g(m.lock);
+    if (m.stopping) return;
+    m.stopping = true;
+    m.wake.notify_all();
+  }
+  // Running requests finish within the grace period, else they are cancelled.
+  const auto deadline = Clock::now() + std::chrono::seconds(m.options.shutdown_grace_seconds);
+  for (;;) {
+    {
+      const std::lock_guard<std::mutex> g(m.lock);
+      if (m.scheduler_done || (m.queue.empty() && m.active.empty())) break;
+      if (Clock::now() > deadline) {
+        for (auto& j : m.queue) j->cancelled = true;
+        for (auto& j : m.active) j->cancelled = true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  m.http.stop();
+}
+
+int Server::port() const { return impl_->bound_port; }
+
+}  // namespace hifp8::serve

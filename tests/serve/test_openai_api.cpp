@@ -1,0 +1,136 @@
+// The OpenAI API data layer: every malformed or out-of-range request gets a 400 naming the field, good
+// requests parse into what the engine needs, and the response bodies have OpenAI's shape.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "hifp8/serve/openai_api.h"
+
+namespace hifp8::serve {
+namespace {
+
+using nlohmann::json;
+
+ApiError error_of(const std::string& body, bool chat = false, int64_t vocab = 100) {
+  auto r = parse_generation_request(body, chat, vocab);
+  EXPECT_TRUE(std::holds_alternative<ApiError>(r)) << body;
+  return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r) : ApiError{};
+}
+
+GenerationRequest request_of(const std::string& body, bool chat = false, int64_t vocab = 100) {
+  auto r = parse_generation_request(body, chat, vocab);
+  EXPECT_TRUE(std::holds_alternative<GenerationRequest>(r))
+      << body << ": " << (std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).message : "");
+  return std::holds_alternative<GenerationRequest>(r) ? std::get<GenerationRequest>(r) : GenerationRequest{};
+}
+
+TEST(OpenAiApi, BadRequestsAre400sNamingTheField) {
+  struct Case {
+    const char* body;
+    const char* param;
+  };
+  const Case cases[] = {
+      {R"({"prompt": 5})", "prompt"},
+      {R"({"prompt": []})", "prompt"},
+      {R"({"prompt": [1, "a"]})", "prompt"},
+      {R"({"prompt": [1, 100]})", "prompt"},  // outside the vocabulary
+      {R"({"prompt": [-1]})", "prompt"},
+      {R"({})", "prompt"},
+      {R"({"prompt": "x", "max_tokens": "5"})", "max_tokens"},
+      {R"({"prompt": "x", "max_tokens": 0})", "max_tokens"},
+      {R"({"prompt": "x", "max_tokens": -3})", "max_tokens"},
+      {R"({"prompt": "x", "max_tokens": 99999999999999999999})", "max_tokens"},
+      {R"({"prompt": "x", "max_tokens": 1.5})", "max_tokens"},
+      {R"({"prompt": "x", "temperature": "hot"})", "temperature"},
+      {R"({"prompt": "x", "temperature": 2.5})", "temperature"},
+      {R"({"prompt": "x", "top_p": 0})", "top_p"},
+      {R"({"prompt": "x", "top_k": -1})", "top_k"},
+      {R"({"prompt": "x", "n": 2})", "n"},
+      {R"({"prompt": "x", "stop": ["a", "b", "c", "d", "e"]})", "stop"},
+      {R"({"prompt": "x", "stop": [""]})", "stop"},
+      {R"({"prompt": "x", "stop": 3})", "stop"},
+      {R"({"prompt": "x", "stream": "yes"})", "stream"},
+      {R"({"prompt": "x", "model": 7})", "model"},
+  };
+  for (const Case& c : cases) {
+    const ApiError e = error_of(c.body);
+    EXPECT_EQ(e.status, 400) << c.body;
+    EXPECT_EQ(e.type, "invalid_request_error") << c.body;
+    EXPECT_EQ(e.param, c.param) << c.body << ": " << e.message;
+    EXPECT_FALSE(e.message.empty());
+  }
+  EXPECT_EQ(error_of("{not json").param, "");
+  EXPECT_NE(error_of("{not json").message.find("not valid JSON"), std::string::npos);
+  EXPECT_NE(error_of("[1, 2]").message.find("JSON object"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"messages": [{"role": "robot", "content": "x"}]})", true).param, "messages");
+  EXPECT_EQ(error_of(R"({"messages": [{"role": "user"}]})", true).param, "messages");
+  EXPECT_EQ(error_of(R"({"messages": []})", true).param, "messages");
+}
+
+TEST(OpenAiApi, GoodRequestsParse) {
+  const GenerationRequest ids = request_of(
+      R"({"model": "m", "prompt": [1, 2, 99], "max_tokens": 7, "temperature": 0, "top_p": 0.9, "top_k": 40,
+          "seed": 5, "stop": "\n", "stream": true, "stream_options": {"include_usage": true}})");
+  EXPECT_EQ(ids.model, "m");
+  EXPECT_EQ(std::get<std::vector<int32_t>>(ids.prompt), (std::vector<int32_t>{1, 2, 99}));
+  EXPECT_EQ(ids.max_tokens, 7);
+  EXPECT_EQ(ids.sampling.temperature, 0.0f);
+  EXPECT_FLOAT_EQ(ids.sampling.top_p, 0.9f);
+  EXPECT_EQ(ids.sampling.top_k, 40);
+  EXPECT_EQ(ids.sampling.seed, 5u);
+  EXPECT_EQ(ids.stop, (std::vector<std::string>{"\n"}));
+  EXPECT_TRUE(ids.stream);
+  EXPECT_TRUE(ids.include_usage);
+  const GenerationRequest text = request_of(R"({"prompt": "Once upon"})");
+  EXPECT_EQ(std::get<std::string>(text.prompt), "Once upon");
+  EXPECT_FALSE(text.max_tokens);
+  EXPECT_EQ(text.sampling.temperature, 1.0f);  // OpenAI's default
+  EXPECT_FALSE(text.stream);
+  EXPECT_EQ(std::get<std::string>(request_of(R"({"prompt": ["one string"]})").prompt), "one string");
+  const GenerationRequest chat =
+      request_of(R"({"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+                     "max_completion_tokens": 3})",
+                 true);
+  ASSERT_EQ(chat.messages.size(), 2u);
+  EXPECT_EQ(chat.messages[1].content, "hi");
+  EXPECT_EQ(chat.max_tokens, 3);
+}
+
+TEST(OpenAiApi, BudgetChecksPromptAndMaxTokensAgainstTheContext) {
+  GenerationRequest r = request_of(R"({"prompt": "x"})");
+  const Limits limits{100, 0, 128};
+  EXPECT_EQ(std::get<int64_t>(completion_budget(r, 28, limits)), 100);  // up to the context
+  EXPECT_EQ(std::get<ApiError>(completion_budget(r, 101, limits)).param, "prompt");
+  EXPECT_EQ(std::get<ApiError>(completion_budget(r, 0, limits)).status, 400);
+  r.max_tokens = 101;
+  EXPECT_EQ(std::get<ApiError>(completion_budget(r, 28, limits)).param, "max_tokens");
+  r.max_tokens = 100;
+  EXPECT_EQ(std::get<int64_t>(completion_budget(r, 28, limits)), 100);
+  EXPECT_EQ(std::get<int64_t>(completion_budget(request_of(R"({"prompt": "x"})"), 28, {0, 16, 128})), 16);
+}
+
+TEST(OpenAiApi, ResponseBodiesHaveOpenAiShapes) {
+  const json err = ApiError{401, "authentication_error", "bad key", "", "invalid_api_key"}.to_json();
+  EXPECT_EQ(err["error"]["type"], "authentication_error");
+  EXPECT_EQ(err["error"]["code"], "invalid_api_key");
+  EXPECT_TRUE(err["error"]["param"].is_null());
+  const json c = completion_response("cmpl-1", "m", 10, false, "text", "length", {3, 4});
+  EXPECT_EQ(c["object"], "text_completion");
+  EXPECT_EQ(c["choices"][0]["text"], "text");
+  EXPECT_EQ(c["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(c["usage"]["total_tokens"], 7);
+  const json chat = completion_response("chatcmpl-1", "m", 10, true, "hi", "stop", {3, 1});
+  EXPECT_EQ(chat["object"], "chat.completion");
+  EXPECT_EQ(chat["choices"][0]["message"]["role"], "assistant");
+  const json first = completion_chunk("c", "m", 1, true, "", "", true);
+  EXPECT_EQ(first["object"], "chat.completion.chunk");
+  EXPECT_EQ(first["choices"][0]["delta"]["role"], "assistant");
+  EXPECT_TRUE(first["choices"][0]["finish_reason"].is_null());
+  EXPECT_EQ(completion_chunk("c", "m", 1, true, "", "stop", false)["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(models_response("m", 5)["data"][0]["id"], "m");
+  EXPECT_EQ(find_stop("abc\ndef", {"\n", "de"}), 3u);
+  EXPECT_EQ(find_stop("abc", {"x"}), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hifp8::serve

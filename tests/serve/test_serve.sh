@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# hifp8 serve end to end on loopback with curl: stories260K (token-id prompts), every endpoint,
+# streaming, authentication, the error statuses, concurrent clients, greedy output equal to
+# `hifp8 generate`, and a graceful SIGTERM. Bounded: every curl has a timeout.
+set -uo pipefail
+HIFP8=${1:?usage: test_serve.sh HIFP8_BINARY}
+SHARED=${HIFP8_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
+MODEL=$SHARED/models/stories260K
+[[ -f $MODEL/config.json ]] || { echo "FAIL: missing $MODEL (tests expect ../shared beside the repository)"; exit 1; }
+WORK=$(mktemp -d)
+failures=0
+check() {  # name expected actual
+  if [[ "$2" == "$3" ]]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
+}
+
+start_server() {  # extra args...
+  "$HIFP8" serve --model "$MODEL" --served-model-name stories --port 0 --max-concurrency 4 --max-queue 16 \
+    --max-body-bytes 4096 --threads 2 "$@" 2> "$WORK/server.log" &
+  SERVER=$!
+  for _ in $(seq 100); do
+    PORT=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.log" | head -1)
+    [[ -n $PORT ]] && break
+    sleep 0.1
+  done
+  [[ -n ${PORT:-} ]] || { echo "FAIL: server did not start"; cat "$WORK/server.log"; exit 1; }
+  URL=http://127.0.0.1:$PORT
+}
+post() {  # path body [curl args...] -> "status body"
+  local path=$1 body=$2
+  shift 2
+  curl -s -m 60 -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' "$@" -d "$body" "$URL$path"
+}
+json() { python3 -c "import json,sys; d=json.load(open('$WORK/body')); print($1)"; }
+
+start_server
+check "health" 200 "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/health")"
+check "models" stories "$(curl -s -m 10 "$URL/v1/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')"
+
+check "completion status" 200 "$(post /v1/completions '{"model": "stories", "prompt": [1, 403, 407], "max_tokens": 8, "temperature": 0}')"
+check "completion usage" "3 8 length" "$(json 'd["usage"]["prompt_tokens"], d["usage"]["completion_tokens"], d["choices"][0]["finish_reason"]' | tr -d '(),')"
+served=$(json 'd["choices"][0]["text"].split()' | tr -d "[]',")
+expected=$("$HIFP8" generate --model "$MODEL" --tokens 1,403,407 --max-tokens 8 --print-ids --threads 2)
+check "greedy completion equals hifp8 generate" "$expected" "$served"
+
+curl -s -N -m 60 -H 'Content-Type: application/json' \
+  -d '{"prompt": [1, 403, 407], "max_tokens": 8, "temperature": 0, "stream": true, "stream_options": {"include_usage": true}}' \
+  "$URL/v1/completions" > "$WORK/stream"
+check "stream ends with [DONE]" "data: [DONE]" "$(grep -v '^$' "$WORK/stream" | tail -1)"
+streamed=$(grep '^data: {' "$WORK/stream" | sed 's/^data: //' | python3 -c '
+import json, sys
+text = "".join(c["choices"][0]["text"] for c in map(json.loads, sys.stdin) if c.get("choices"))
+print(" ".join(text.split()))')
+check "stream text equals non-stream" "$expected" "$streamed"
+check "stream usage chunk" 8 "$(grep '"usage"' "$WORK/stream" | sed 's/^data: //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["usage"]["completion_tokens"])')"
+
+check "stop string" "stop" "$(post /v1/completions '{"prompt": [1, 403, 407], "max_tokens": 8, "temperature": 0, "stop": " '"$(echo "$expected" | cut -d' ' -f3)"'"}' > /dev/null; json 'd["choices"][0]["finish_reason"]')"
+check "malformed JSON" 400 "$(post /v1/completions '{"prompt": [1, 2')"
+check "wrong type" 400 "$(post /v1/completions '{"prompt": [1, 2], "max_tokens": "ten"}')"
+check "error shape" "invalid_request_error max_tokens" "$(json 'd["error"]["type"], d["error"]["param"]' | tr -d "(),'")"
+check "negative max_tokens" 400 "$(post /v1/completions '{"prompt": [1, 2], "max_tokens": -1}')"
+check "huge max_tokens" 400 "$(post /v1/completions '{"prompt": [1, 2], "max_tokens": 100000}')"
+check "prompt over the context" 400 "$(post /v1/completions "{\"prompt\": [$(seq -s, 1 600)]}")"
+check "token outside the vocabulary" 400 "$(post /v1/completions '{"prompt": [1, 512]}')"
+check "text prompt without a tokenizer" 400 "$(post /v1/completions '{"prompt": "hello"}')"
+check "unknown model" 404 "$(post /v1/completions '{"model": "gpt-9", "prompt": [1]}')"
+check "oversized body" 413 "$(post /v1/completions "{\"prompt\": [1], \"pad\": \"$(head -c 5000 /dev/zero | tr '\0' x)\"}")"
+check "unknown route" 404 "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/v1/nothing")"
+
+# A slow client that sends half a request and stalls does not block the others.
+(exec 3<>/dev/tcp/127.0.0.1/$PORT; printf 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"pro' >&3; sleep 15) &
+SLOW=$!
+# 12 concurrent clients over 4 slots: all answered, same greedy text.
+clients=()
+for i in $(seq 12); do
+  curl -s -m 120 -H 'Content-Type: application/json' -d '{"prompt": [1, 403, 407], "max_tokens": 8, "temperature": 0}' \
+    "$URL/v1/completions" > "$WORK/c$i" &
+  clients+=($!)
+done
+wait "${clients[@]}"
+same=0
+for i in $(seq 12); do
+  t=$(python3 -c "import json; print(' '.join(json.load(open('$WORK/c$i'))['choices'][0]['text'].split()))" 2> /dev/null)
+  [[ "$t" == "$expected" ]] && same=$((same + 1))
+done
+check "12 concurrent clients" 12 "$same"
+kill $SLOW 2> /dev/null
+
+kill -TERM $SERVER
+wait $SERVER
+check "SIGTERM exits cleanly" 0 $?
+
+start_server --api-key secret
+check "missing API key" 401 "$(post /v1/completions '{"prompt": [1]}')"
+check "wrong API key" 401 "$(post /v1/completions '{"prompt": [1]}' -H 'Authorization: Bearer nope')"
+check "right API key" 200 "$(post /v1/completions '{"prompt": [1], "max_tokens": 2}' -H 'Authorization: Bearer secret')"
+check "health needs no key" 200 "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/health")"
+kill -TERM $SERVER
+wait $SERVER
+
+rm -rf "$WORK"
+[[ $failures == 0 ]] && echo "all serve checks passed" || { echo "$failures serve checks failed"; exit 1; }
