@@ -5,12 +5,14 @@
 #   scripts/install-deps.sh fuzz     also clang and its libFuzzer/sanitizer runtimes (scripts/fuzz.sh)
 set -euo pipefail
 PACKAGES=(build-essential cmake pkg-config libhwy-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-          libsentencepiece-dev libpcre2-dev gnuplot-nox libcpp-httplib-dev curl)
+          libsentencepiece-dev libpcre2-dev gnuplot-nox libcpp-httplib-dev curl nodejs)
 [[ ${1:-} != fuzz ]] || PACKAGES+=(clang libclang-rt-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm (the server test's openai client): Debian's nodejs lacks it, NodeSource's bundles it.
+command -v npm > /dev/null || missing+=(npm)
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all packages present" >&2
   exit 0
