@@ -14,7 +14,7 @@ check() {  # name expected actual
 }
 
 start_server() {  # extra args...
-  "$HIFP8" serve --model "$MODEL" --served-model-name stories --port 0 --max-concurrency 4 --max-queue 16 \
+  "$HIFP8" serve --model "${SERVE_MODEL:-$MODEL}" --served-model-name stories --port 0 --max-concurrency 4 --max-queue "${MAX_QUEUE:-16}" \
     --max-body-bytes 4096 --threads 2 "$@" 2> "$WORK/server.log" &
   SERVER=$!
   for _ in $(seq 100); do
@@ -96,6 +96,28 @@ check "right API key" 200 "$(post /v1/completions '{"prompt": [1], "max_tokens":
 check "health needs no key" 200 "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/health")"
 kill -TERM $SERVER
 wait $SERVER
+
+MAX_QUEUE=0 start_server
+check "full queue" 429 "$(post /v1/completions '{"prompt": [1], "max_tokens": 2}')"
+check "full queue error code" "server_busy" "$(json 'd["error"]["code"]')"
+kill -TERM $SERVER
+wait $SERVER
+
+# Graceful shutdown: a long request (pd-llama-15M, ~10 ms a token here) keeps running after SIGTERM
+# while new requests get 503, then completes and the server exits 0.
+SERVE_MODEL=$SHARED/models/pd-llama-15M start_server
+curl -s -m 120 -H 'Content-Type: application/json' -d '{"prompt": [1, 450, 338], "max_tokens": 400, "temperature": 0}' \
+  "$URL/v1/completions" > "$WORK/long" &
+LONG=$!
+sleep 0.5
+kill -TERM $SERVER
+sleep 0.2
+check "health while stopping" 503 "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/health")"
+check "new request while stopping" 503 "$(post /v1/completions '{"prompt": [1], "max_tokens": 2}')"
+wait $LONG
+check "running request finished" 400 "$(python3 -c "import json; print(json.load(open('$WORK/long'))['usage']['completion_tokens'])")"
+wait $SERVER
+check "server exit after draining" 0 $?
 
 rm -rf "$WORK"
 [[ $failures == 0 ]] && echo "all serve checks passed" || { echo "$failures serve checks failed"; exit 1; }
