@@ -13,14 +13,9 @@ WORK=$(mktemp -d)
 trap 'kill $SERVER 2> /dev/null; rm -rf "$WORK"' EXIT
 cp "$HERE/package.json" "$HERE/load.mjs" "$WORK/"
 (cd "$WORK" && npm install --no-audit --no-fund --silent)
-"$HIFP8" serve --model "$MODEL" --served-model-name load --port 0 --max-concurrency "${SLOTS:-16}" --max-queue 128 \
-  --chat-format llama2 "$@" 2> "$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 600); do
-  PORT=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.log" | head -1)
-  [[ -n $PORT ]] && break
-  sleep 0.1
-done
+source "$HERE/../serve_launch.sh"
+launch_server "$WORK/server.log" --model "$MODEL" --served-model-name load --max-concurrency "${SLOTS:-16}" --max-queue 128 \
+  --chat-format llama2 "$@"
 rss() { awk '/VmRSS/ {print $2 / 1024 " MB"}' /proc/$SERVER/status; }
 echo "server RSS before: $(rss)" >&2
 (cd "$WORK" && BASE_URL=http://127.0.0.1:$PORT/v1 API_KEY=none MODEL=load CLIENTS=${CLIENTS:-64} REQUESTS=${REQUESTS:-20} \

@@ -13,13 +13,7 @@ WORK=$(mktemp -d)
 trap 'kill $SERVER 2> /dev/null; rm -rf "$WORK"' EXIT
 cp "$HERE/openai_client/package.json" "$HERE/openai_client/client.mjs" "$WORK/"
 (cd "$WORK" && timeout 180 npm install --no-audit --no-fund --silent) || { echo "FAIL: npm install openai"; exit 1; }
-"$HIFP8" serve --model "$MODEL" --served-model-name pd-llama --port 0 --api-key test-key --chat-format llama2 \
-  --max-concurrency 4 --threads 2 2> "$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 100); do
-  PORT=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.log" | head -1)
-  [[ -n $PORT ]] && break
-  sleep 0.1
-done
-[[ -n ${PORT:-} ]] || { echo "FAIL: server did not start"; cat "$WORK/server.log"; exit 1; }
+source "$HERE/serve_launch.sh"
+launch_server "$WORK/server.log" --model "$MODEL" --served-model-name pd-llama --api-key test-key --chat-format llama2 \
+  --max-concurrency 4 --threads 2
 (cd "$WORK" && BASE_URL=http://127.0.0.1:$PORT/v1 API_KEY=test-key MODEL=pd-llama timeout 240 node client.mjs)

@@ -13,17 +13,10 @@ check() {  # name expected actual
   if [[ "$2" == "$3" ]]; then echo "ok   $1"; else echo "FAIL $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
 }
 
+source "$(dirname "$0")/serve_launch.sh"
 start_server() {  # extra args...
-  "$HIFP8" serve --model "${SERVE_MODEL:-$MODEL}" --served-model-name stories --port 0 --max-concurrency 4 --max-queue "${MAX_QUEUE:-16}" \
-    --max-body-bytes 4096 --threads 2 "$@" 2> "$WORK/server.log" &
-  SERVER=$!
-  for _ in $(seq 100); do
-    PORT=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$WORK/server.log" | head -1)
-    [[ -n $PORT ]] && break
-    sleep 0.1
-  done
-  [[ -n ${PORT:-} ]] || { echo "FAIL: server did not start"; cat "$WORK/server.log"; exit 1; }
-  URL=http://127.0.0.1:$PORT
+  launch_server "$WORK/server.log" --model "${SERVE_MODEL:-$MODEL}" --served-model-name stories --max-concurrency 4 \
+    --max-queue "${MAX_QUEUE:-16}" --max-body-bytes 4096 --threads 2 "$@"
 }
 post() {  # path body [curl args...] -> "status body"
   local path=$1 body=$2

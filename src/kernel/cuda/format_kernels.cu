@@ -348,10 +348,7 @@ void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity&
           // Stream-ordered scratch for the amax: no synchronisation, no sharing between streams.
           float* amax_dev = nullptr;
           check(cudaMallocAsync(reinterpret_cast<void**>(&amax_dev), sizeof(float), stream), "cudaMallocAsync");
-          check(cudaMemsetAsync(amax_dev, 0, sizeof(float), stream), "cudaMemsetAsync");
-          amax_kernel<D><<<elementwise_blocks(n), kThreads, 0, stream>>>(x, n, reinterpret_cast<uint32_t*>(amax_dev),
-                                                                         aligned16(x, x));
-          check_launch("amax_kernel");
+          amax(x, D, n, amax_dev, stream);
           encode_kernel<F, Overflow::saturate, D, Fake><<<elementwise_blocks(n), kThreads, 0, stream>>>(
               x, codes, o, n, tables, prefix, amax_dev, target, scales, aligned16(x, Fake ? (void*)o : codes));
           check_launch("encode_kernel");
