@@ -7,12 +7,10 @@
 
 #include "hifp8/error.h"
 #include "hifp8/kernel/array_ops.h"
-#include "hifp8/kernel/parallel.h"
+#include "quant/scaled_runs.h"
 
 namespace hifp8 {
 namespace {
-
-constexpr size_t kWorkPerThread = size_t{1} << 15;  // elements; below this, threads cost more than they save
 
 std::string position_string(size_t flat, std::span<const int64_t> shape) {
   std::string index;
@@ -40,46 +38,22 @@ std::vector<float> clamp_nonfinite(std::span<const float> data, float finite_ama
   return clean;
 }
 
-struct Quantizer {
-  const FormatInfo& format;
-  float target;
-  kernel::KernelOptions serial{Overflow::saturate, 1, kernel::EncodePath::automatic};
-
-  // One scale for one contiguous run.
-  float quantize_run(const float* x, uint8_t* codes, size_t n) const {
-    const float scale = scale_for(kernel::amax(x, n, 1).amax, target);
-    if (n) kernel::encode_scaled(format, x, codes, n, scale, serial);
-    return scale;
-  }
-};
-
-void quantize_runs(const Quantizer& q, const float* x, QuantizedTensor& t, size_t run_length, int threads) {
-  const size_t runs = t.scales.size();
-  kernel::parallel_for(runs, threads, [&](size_t begin, size_t end) {
-    for (size_t r = begin; r < end; ++r)
-      t.scales[r] = q.quantize_run(x + r * run_length, t.codes.data() + r * run_length, run_length);
-  }, std::max<size_t>(1, kWorkPerThread / std::max<size_t>(1, run_length)));
+float resolve_target(const FormatInfo& format, float requested) {
+  const float target = requested == 0.0f ? default_target(format) : requested;
+  if (!(target > 0.0f) || !(target <= format.max_finite))
+    throw Error("quantization target " + std::to_string(target) + " is outside (0, " +
+                std::to_string(format.max_finite) + "] for format " + std::string(format.name));
+  return target;
 }
 
-void quantize_blocks(const Quantizer& q, const float* x, QuantizedTensor& t, size_t rows, size_t cols, int threads) {
-  const auto br = static_cast<size_t>(t.granularity.block_rows);
-  const auto bc = static_cast<size_t>(t.granularity.block_cols);
-  const auto block_grid_cols = static_cast<size_t>(t.scale_shape[1]);
-  const auto block_grid_rows = static_cast<size_t>(t.scale_shape[0]);
-  kernel::parallel_for(block_grid_rows, threads, [&](size_t begin, size_t end) {
-    for (size_t bi = begin; bi < end; ++bi) {
-      const size_t r0 = bi * br, r1 = std::min(rows, r0 + br);
-      for (size_t bj = 0; bj < block_grid_cols; ++bj) {
-        const size_t c0 = bj * bc, len = std::min(cols, c0 + bc) - c0;
-        float amax = 0.0f;
-        for (size_t r = r0; r < r1; ++r) amax = std::max(amax, kernel::amax(x + r * cols + c0, len, 1).amax);
-        const float scale = scale_for(amax, q.target);
-        t.scales[bi * block_grid_cols + bj] = scale;
-        for (size_t r = r0; r < r1; ++r)
-          kernel::encode_scaled(q.format, x + r * cols + c0, t.codes.data() + r * cols + c0, len, scale, q.serial);
-      }
-    }
-  }, std::max<size_t>(1, kWorkPerThread / std::max<size_t>(1, br * cols)));
+// Scale row R's scales from the amax of the finite values of each of its groups.
+void dynamic_scales(const detail::ScaledRuns& runs, size_t R, const float* x, float target, int threads, float* scales) {
+  float* row = scales + runs.first_scale(R);
+  std::fill(row, row + runs.scales_per_row(), 0.0f);
+  runs.for_each_segment(R, [&](size_t s, size_t offset, size_t length) {
+    scales[s] = std::max(scales[s], kernel::amax(x + offset, length, threads).amax);
+  });
+  for (size_t j = 0; j < runs.scales_per_row(); ++j) row[j] = scale_for(row[j], target);
 }
 
 }  // namespace
@@ -103,10 +77,7 @@ QuantizedTensor quantize(std::span<const float> data, std::span<const int64_t> s
   const size_t n = numel(shape);
   if (data.size() != n)
     throw Error("data has " + std::to_string(data.size()) + " elements but the shape needs " + std::to_string(n));
-  const float target = options.target == 0.0f ? default_target(format) : options.target;
-  if (!(target > 0.0f) || !(target <= format.max_finite))
-    throw Error("quantization target " + std::to_string(target) + " is outside (0, " +
-                std::to_string(format.max_finite) + "] for format " + std::string(format.name));
+  const float target = resolve_target(format, options.target);
 
   QuantizedTensor t;
   t.format = &format;
@@ -126,62 +97,60 @@ QuantizedTensor quantize(std::span<const float> data, std::span<const int64_t> s
     data = cleaned;
   }
 
-  const Quantizer q{format, target};
-  const size_t cols = shape.empty() ? 1 : static_cast<size_t>(shape.back());
-  switch (granularity.kind) {
-    case GranularityKind::tensor:
-      t.scales[0] = scale_for(options.tensor_amax.value_or(whole.amax), target);
-      if (n) kernel::encode_scaled(format, data.data(), t.codes.data(), n, t.scales[0], {Overflow::saturate, options.threads});
-      break;
-    case GranularityKind::channel:
-    case GranularityKind::token: quantize_runs(q, data.data(), t, cols, options.threads); break;
-    case GranularityKind::group:
-      quantize_runs(q, data.data(), t, static_cast<size_t>(granularity.group_size), options.threads);
-      break;
-    case GranularityKind::block: quantize_blocks(q, data.data(), t, cols ? n / cols : 0, cols, options.threads); break;
-  }
+  const detail::ScaledRuns runs(granularity, shape);
+  const float* x = data.data();
+  runs.parallel(options.threads, [&](size_t R, int threads) {
+    if (granularity.kind == GranularityKind::tensor) t.scales[0] = scale_for(options.tensor_amax.value_or(whole.amax), target);
+    else dynamic_scales(runs, R, x, target, threads, t.scales.data());
+    runs.for_each_segment(R, [&](size_t s, size_t offset, size_t length) {
+      kernel::encode_scaled(format, x + offset, t.codes.data() + offset, length, t.scales[s], {Overflow::saturate, threads});
+    });
+  });
   return t;
 }
 
 void dequantize(const QuantizedTensor& t, std::span<float> out, int threads) {
   if (!t.format) throw Error("dequantize: tensor has no format");
+  if (t.codes.size() != numel(t.shape))
+    throw Error("dequantize: " + std::to_string(t.codes.size()) + " codes do not fit the shape");
   if (out.size() != t.codes.size()) throw Error("dequantize: output has the wrong number of elements");
   if (t.scales.size() != numel(t.granularity.scale_shape(t.shape)))
     throw Error("dequantize: " + std::to_string(t.scales.size()) + " scales do not fit granularity " +
                 t.granularity.to_string());
-  const FormatInfo& f = *t.format;
-  const size_t n = t.codes.size();
-  const size_t cols = t.shape.empty() ? 1 : static_cast<size_t>(t.shape.back());
-  switch (t.granularity.kind) {
-    case GranularityKind::tensor:
-      kernel::decode_scaled(f, t.codes.data(), out.data(), n, t.scales[0], threads);
-      return;
-    case GranularityKind::channel:
-    case GranularityKind::token:
-    case GranularityKind::group: {
-      const size_t run = t.granularity.kind == GranularityKind::group ? static_cast<size_t>(t.granularity.group_size) : cols;
-      kernel::parallel_for(t.scales.size(), threads, [&](size_t begin, size_t end) {
-        for (size_t r = begin; r < end; ++r)
-          kernel::decode_scaled(f, t.codes.data() + r * run, out.data() + r * run, run, t.scales[r], 1);
-      }, std::max<size_t>(1, kWorkPerThread / std::max<size_t>(1, run)));
-      return;
-    }
-    case GranularityKind::block: {
-      const auto br = static_cast<size_t>(t.granularity.block_rows);
-      const auto bc = static_cast<size_t>(t.granularity.block_cols);
-      const size_t rows = cols ? n / cols : 0;
-      const auto grid_cols = static_cast<size_t>(t.scale_shape[1]);
-      kernel::parallel_for(rows, threads, [&](size_t begin, size_t end) {
-        for (size_t r = begin; r < end; ++r)
-          for (size_t bj = 0; bj < grid_cols; ++bj) {
-            const size_t c0 = bj * bc, len = std::min(cols, c0 + bc) - c0;
-            kernel::decode_scaled(f, t.codes.data() + r * cols + c0, out.data() + r * cols + c0, len,
-                                  t.scales[(r / br) * grid_cols + bj], 1);
-          }
-      }, std::max<size_t>(1, kWorkPerThread / std::max<size_t>(1, cols)));
-      return;
-    }
-  }
+  const detail::ScaledRuns runs(t.granularity, t.shape);
+  runs.parallel(threads, [&](size_t R, int inner) {
+    runs.for_each_segment(R, [&](size_t s, size_t offset, size_t length) {
+      kernel::decode_scaled(*t.format, t.codes.data() + offset, out.data() + offset, length, t.scales[s], inner);
+    });
+  });
+}
+
+void fake_quantize(std::span<const float> data, std::span<const int64_t> shape, const FormatInfo& format,
+                   const Granularity& granularity, std::span<const float> scales, std::span<float> out,
+                   const QuantOptions& options) {
+  const size_t n = numel(shape);
+  if (data.size() != n || out.size() != n)
+    throw Error("fake_quantize: input has " + std::to_string(data.size()) + " and output " + std::to_string(out.size()) +
+                " elements but the shape needs " + std::to_string(n));
+  const size_t scale_count = numel(granularity.scale_shape(shape));
+  if (!scales.empty() && scales.size() != scale_count)
+    throw Error("fake_quantize: " + std::to_string(scales.size()) + " scales given but granularity " +
+                granularity.to_string() + " needs " + std::to_string(scale_count) + " for this shape");
+  for (size_t i = 0; i < scales.size(); ++i)
+    if (!(scales[i] > 0.0f) || std::isinf(scales[i]))
+      throw Error("fake_quantize: scale " + std::to_string(i) + " is " + std::to_string(scales[i]) +
+                  "; scales must be finite and > 0");
+  const float target = resolve_target(format, options.target);
+  std::vector<float> computed;
+  if (scales.empty()) computed.resize(scale_count);
+  const detail::ScaledRuns runs(granularity, shape);
+  runs.parallel(options.threads, [&](size_t R, int threads) {
+    if (!computed.empty()) dynamic_scales(runs, R, data.data(), target, threads, computed.data());
+    const float* s = computed.empty() ? scales.data() : computed.data();
+    runs.for_each_segment(R, [&](size_t index, size_t offset, size_t length) {
+      kernel::fake_quant(format, data.data() + offset, out.data() + offset, length, s[index], {Overflow::saturate, threads});
+    });
+  });
 }
 
 std::vector<float> dequantize(const QuantizedTensor& t, int threads) {

@@ -193,6 +193,43 @@ TEST_P(CudaFormats, QuantizeDequantizeFakeQuantEqualCpuForEveryGranularityAndDty
     }
 }
 
+// Static (given) scales, small enough that some elements clip, with NaN and Inf among the inputs.
+TEST_P(CudaFormats, FakeQuantWithGivenScalesEqualsCpuFakeQuantize) {
+  HIFP8_REQUIRE_CUDA();
+  const FormatInfo& format = *GetParam();
+  std::mt19937 rng(fresh_seed());
+  std::uniform_real_distribution<float> scale_dist(1e-5f, 1e-3f);
+  for (const Case& c : kCases)
+    for (DType dtype : {DType::f32, DType::bf16, DType::f16}) {
+      const Granularity g = Granularity::parse(c.granularity);
+      const size_t n = size_t(c.rows * c.cols);
+      std::vector<float> values = random_values(n, fresh_seed());
+      values[n / 2] = std::numeric_limits<float>::infinity();
+      if (n > 1) values[n / 3] = std::numeric_limits<float>::quiet_NaN();
+      const Wide x = as_dtype(values, dtype);
+      const std::vector<int64_t> shape = {c.rows, c.cols};
+      std::vector<float> scales(numel(g.scale_shape(shape)));
+      for (float& s : scales) s = scale_dist(rng);
+      std::vector<float> cpu(n);
+      fake_quantize(x.values, shape, format, g, scales, cpu);
+      std::vector<uint8_t> expected(x.bytes.size());
+      kernel::narrow(cpu.data(), expected.data(), dtype, n);
+
+      const auto in = test::to_device(x.bytes);
+      const auto device_scales = test::to_device(scales);
+      cuda::DeviceBuffer out(x.bytes.size());
+      cuda::fake_quant_scaled(format, {in.data(), dtype, c.rows, c.cols}, g, device_scales.as<float>(), out.data());
+      // Bit for bit, except that a NaN need only be a NaN (its payload is the conversion's choice).
+      std::vector<float> got(n), want(n);
+      kernel::widen(test::to_host<uint8_t>(out, x.bytes.size()).data(), dtype, got.data(), n);
+      kernel::widen(expected.data(), dtype, want.data(), n);
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_TRUE(std::isnan(want[i]) ? std::isnan(got[i]) : f32_bits(got[i]) == f32_bits(want[i]))
+            << format.name << " " << c.granularity << " " << kernel::dtype_name(dtype) << " element " << i << ": "
+            << got[i] << " vs " << want[i];
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFormats, CudaFormats, testing::ValuesIn([] {
                            std::vector<const FormatInfo*> formats;
                            for (const FormatInfo& f : all_formats()) formats.push_back(&f);

@@ -60,16 +60,20 @@ struct Case {
   std::vector<int64_t> shape;
 };
 
-TEST(Quantize, MatchesTheReferenceForEveryFormatAndGranularity) {
-  const uint32_t seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  const std::vector<Case> cases = {
+const std::vector<Case>& every_granularity() {
+  static const std::vector<Case> cases = {
       {"tensor", {3, 5, 7}},   {"tensor", {100000}},     {"channel", {64, 96}},        {"token", {5, 4096}},
       {"channel", {1, 1}},     {"group:32", {6, 128}},   {"group:128", {3, 2, 256}},   {"group:64", {512, 64}},
       {"block", {130, 260}},   {"block:128x128", {256, 384}}, {"block:16x8", {33, 17}}, {"block:4", {2, 3, 9}},
   };
+  return cases;
+}
+
+TEST(Quantize, MatchesTheReferenceForEveryFormatAndGranularity) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
   for (const FormatInfo& f : all_formats()) {
-    for (const Case& c : cases) {
+    for (const Case& c : every_granularity()) {
       const Granularity g = Granularity::parse(c.granularity);
       const size_t n = numel(c.shape);
       const std::vector<float> x = heavy_tailed(n, seed + uint32_t(n));
@@ -149,6 +153,67 @@ TEST(Quantize, ShapeAndOptionMismatchesAreErrors) {
   EXPECT_THROW(Granularity::parse("rows"), Error);
   EXPECT_THROW(Granularity::parse("group:0"), Error);
   EXPECT_THROW(Granularity::parse("block:8xq"), Error);
+}
+
+// Dynamic fake-quant equals dequantize(quantize(x)); given scales are used as given (the reference:
+// decode(encode_sat(x / s)) * s per element with s looked up from the element's coordinates).
+TEST(FakeQuantize, DynamicEqualsQuantizeThenDequantizeAndStaticUsesTheGivenScales) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> scale_dist(1e-4f, 1e-2f);
+  for (const FormatInfo& f : all_formats()) {
+    for (const Case& c : every_granularity()) {
+      const Granularity g = Granularity::parse(c.granularity);
+      const size_t n = numel(c.shape);
+      const std::vector<float> x = heavy_tailed(n, seed + uint32_t(n));
+      std::vector<float> scales(numel(g.scale_shape(c.shape)));
+      for (float& s : scales) s = scale_dist(rng);
+      for (int threads : {1, 3}) {
+        std::vector<float> dynamic(n), fixed(n);
+        fake_quantize(x, c.shape, f, g, {}, dynamic, {.threads = threads});
+        ASSERT_EQ(dynamic, dequantize(quantize(x, c.shape, f, g, {.threads = threads}))) << f.name << " " << c.granularity;
+        fake_quantize(x, c.shape, f, g, scales, fixed, {.threads = threads});
+        for (size_t i = 0; i < n; ++i) {
+          const float s = scales[group_of(i, c.shape, g)];
+          ASSERT_EQ(fixed[i], f.decode(f.encode(x[i] / s, Overflow::saturate)) * s) << f.name << " " << c.granularity << " " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(FakeQuantize, NonFiniteValuesEncodeAsTheFormatEncodesThemAndInPlaceWorks) {
+  for (const FormatInfo& f : all_formats()) {
+    std::vector<float> x = {1.0f, -2.0f, NAN, INFINITY, -INFINITY, 0.5f, 0.0f, -0.0f};
+    const std::vector<int64_t> shape = {2, 4};
+    const float s = 2.0f / default_target(f);  // the amax of the finite values sets the scale
+    fake_quantize(x, shape, f, Granularity::parse("tensor"), {}, x);  // in place
+    EXPECT_EQ(x[1], -2.0f) << f.name;
+    EXPECT_EQ(std::isnan(x[2]), std::isnan(f.decode(f.encode(NAN, Overflow::saturate)))) << f.name;
+    EXPECT_EQ(x[3], f.max_finite * s) << f.name;  // saturated
+    EXPECT_EQ(x[4], -f.max_finite * s) << f.name;
+    EXPECT_EQ(x[6], 0.0f) << f.name;
+  }
+  std::vector<float> empty_out;
+  fake_quantize({}, std::vector<int64_t>{0, 8}, find_format("e4m3"), Granularity::parse("channel"), {}, empty_out);
+}
+
+TEST(FakeQuantize, BadScalesAndShapesAreErrors) {
+  const FormatInfo& f = find_format("e4m3");
+  const std::vector<float> x(12, 1.0f);
+  std::vector<float> out(12);
+  const std::vector<int64_t> shape = {3, 4};
+  const Granularity channel = Granularity::parse("channel");
+  const std::vector<float> two = {1.0f, 1.0f};
+  EXPECT_THROW(fake_quantize(x, shape, f, channel, two, out), Error);  // 3 rows need 3 scales
+  for (float bad : {0.0f, -1.0f, INFINITY, NAN}) {
+    const std::vector<float> scales = {1.0f, bad, 1.0f};
+    EXPECT_THROW(fake_quantize(x, shape, f, channel, scales, out), Error) << bad;
+  }
+  std::vector<float> short_out(11);
+  EXPECT_THROW(fake_quantize(x, shape, f, channel, {}, short_out), Error);
+  EXPECT_THROW(fake_quantize(x, std::vector<int64_t>{2, 6}, f, Granularity::parse("group:4"), {}, out), Error);
 }
 
 // Sanity bounds on what each format costs on heavy-tailed (Student-t, 3 dof) weights, per channel.

@@ -70,5 +70,10 @@ void dequantize(const FormatInfo& format, const uint8_t* codes, const float* sca
 // out = dequantize(quantize(in)) in in's dtype, without writing codes or scales (in and out may alias).
 void fake_quant(const FormatInfo& format, const Matrix& in, const Granularity& granularity, float target, void* out,
                 void* stream = nullptr);
+// out = decode(encode_saturate(in / s)) * s with given scales s (device memory: granularity.scale_shape({rows,
+// cols}) float32 values, each finite and > 0; not checked here): static fake quantization, e.g. QAT with
+// calibrated scales. Equal to hifp8::fake_quantize with those scales.
+void fake_quant_scaled(const FormatInfo& format, const Matrix& in, const Granularity& granularity, const float* scales,
+                       void* out, void* stream = nullptr);
 
 }  // namespace hifp8::cuda

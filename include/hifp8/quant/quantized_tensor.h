@@ -48,6 +48,16 @@ QuantizedTensor quantize(std::span<const float> data, std::span<const int64_t> s
                          const Granularity& granularity, const QuantOptions& options = {});
 
 std::vector<float> dequantize(const QuantizedTensor& tensor, int threads = 0);
+
+// Fake quantization of a runtime tensor (activations, quantization-aware training):
+// out = decode(encode_saturate(x / s)) * s with the scales s of `granularity` — given (`scales`,
+// scale_shape(shape) elements, each finite and > 0) or, when `scales` is empty, computed as quantize
+// computes them. Unlike quantize, NaN/Inf are not refused: the amax covers the finite values and
+// non-finite inputs encode as the format encodes them (Inf saturates), as cuda::fake_quant does.
+// in and out may alias. options.nonfinite and options.tensor_amax are not used.
+void fake_quantize(std::span<const float> data, std::span<const int64_t> shape, const FormatInfo& format,
+                   const Granularity& granularity, std::span<const float> scales, std::span<float> out,
+                   const QuantOptions& options = {});
 void dequantize(const QuantizedTensor& tensor, std::span<float> out, int threads = 0);
 
 }  // namespace hifp8

@@ -292,29 +292,65 @@ __global__ void __launch_bounds__(kThreads) tiles_kernel(const T<D>* in, uint8_t
   for (int64_t i = threadIdx.x; i < h * w; i += blockDim.x) q.run(in, codes, out, (r0 + i / w) * cols + c0 + i % w, 1, false);
 }
 
+// Where element (r, c)'s scale is in a granularity's scale tensor (32-bit columns: cols < 2^31).
+struct ScaleIndex {
+  GranularityKind kind;
+  int64_t group, br, bc, per_row;
+
+  ScaleIndex(const Granularity& g, int64_t cols)
+      : kind(g.kind), group(g.group_size), br(g.block_rows), bc(g.block_cols),
+        per_row(g.kind == GranularityKind::group ? cols / g.group_size : (cols + g.block_cols - 1) / g.block_cols) {}
+
+  // The first scale of row r.
+  __device__ __forceinline__ const float* row(const float* scales, int64_t r) const {
+    return kind == GranularityKind::tensor  ? scales
+           : kind == GranularityKind::group ? scales + r * per_row
+           : kind == GranularityKind::block ? scales + (r / br) * per_row
+                                            : scales + r;  // channel, token
+  }
+  // Column c's scale among the row's scales.
+  __device__ __forceinline__ float at(const float* row_scales, int c) const {
+    const int c_group = kind == GranularityKind::group ? int(group) : kind == GranularityKind::block ? int(bc) : 0;
+    return c_group ? row_scales[c / c_group] : row_scales[0];
+  }
+};
+
 // out[r, c] = decode(codes[r, c]) * scale(r, c) for any granularity.
 template <DType D>
 __global__ void __launch_bounds__(kThreads) dequantize_kernel(const uint8_t* codes, const float* scales, int64_t rows,
-                                                              int64_t cols, GranularityKind kind, int64_t group,
-                                                              int64_t br, int64_t bc, T<D>* out,
+                                                              int64_t cols, const ScaleIndex index, T<D>* out,
                                                               const FormatTables tables) {
   __shared__ SharedTables shared;
   shared.fill(tables);
-  // Per row: the first scale of the row and how columns map to scales (32-bit: cols < 2^31).
-  const int c_group = kind == GranularityKind::group ? int(group) : kind == GranularityKind::block ? int(bc) : 0;
-  const int64_t scales_per_row = kind == GranularityKind::group ? cols / group : (cols + bc - 1) / bc;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-    const float* row_scales = kind == GranularityKind::tensor ? scales
-                              : kind == GranularityKind::group ? scales + r * scales_per_row
-                              : kind == GranularityKind::block ? scales + (r / br) * scales_per_row
-                                                               : scales + r;  // channel, token
+    const float* row_scales = index.row(scales, r);
     const uint8_t* row_codes = codes + r * cols;
     T<D>* row_out = out + r * cols;
+    for (int c = int(blockIdx.x * blockDim.x + threadIdx.x); c < int(cols); c += int(gridDim.x * blockDim.x))
+      row_out[c] = detail::from_float<D>(__fmul_rn(shared.decode[row_codes[c]], index.at(row_scales, c)));
+  }
+}
+
+// out[r, c] = decode(encode_sat(in[r, c] / scale(r, c))) * scale(r, c) with given scales.
+template <FormatId F, DType D>
+__global__ void __launch_bounds__(kThreads) fake_quant_scaled_kernel(const T<D>* in, const float* scales, int64_t rows,
+                                                                     int64_t cols, const ScaleIndex index, T<D>* out,
+                                                                     const FormatTables tables, const uint8_t* prefix) {
+  __shared__ SharedTables shared;
+  shared.fill(tables, prefix);
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const float* row_scales = index.row(scales, r);
     for (int c = int(blockIdx.x * blockDim.x + threadIdx.x); c < int(cols); c += int(gridDim.x * blockDim.x)) {
-      const float scale = c_group ? row_scales[c / c_group] : row_scales[0];
-      row_out[c] = detail::from_float<D>(__fmul_rn(shared.decode[row_codes[c]], scale));
+      const ElementQuantizer<F, Overflow::saturate, D, true> q{shared, index.at(row_scales, c)};
+      q.run(in + r * cols, nullptr, out + r * cols, size_t(c), 1, false);
     }
   }
+}
+
+// Blocks for the row-walking kernels: a few thousand walking the rows, so that each block's table
+// fill is paid once, not once per row.
+dim3 row_walk_grid(int64_t rows, int64_t cols) {
+  return dim3(unsigned(std::min<int64_t>((cols + kThreads - 1) / kThreads, 8)), unsigned(std::min<int64_t>(rows, 512)));
 }
 
 bool aligned16(const void* a, const void* b) {
@@ -455,12 +491,30 @@ void dequantize(const FormatInfo& format, const uint8_t* codes, const float* sca
   const FormatTables tables = detail::tables_of(format);
   detail::with_dtype(out_dtype, [&](auto d) {
     constexpr DType D = decltype(d)::value;
-    // A few thousand blocks walking rows: each block's table fill is paid once, not once per row.
-    const dim3 grid(unsigned(std::min<int64_t>((cols + kThreads - 1) / kThreads, 8)),
-                    unsigned(std::min<int64_t>(rows, 512)));
-    dequantize_kernel<D><<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-        codes, scales, rows, cols, g.kind, g.group_size, g.block_rows, g.block_cols, static_cast<T<D>*>(out), tables);
+    dequantize_kernel<D><<<row_walk_grid(rows, cols), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        codes, scales, rows, cols, ScaleIndex(g, cols), static_cast<T<D>*>(out), tables);
     check_launch("dequantize_kernel");
+  });
+}
+
+void fake_quant_scaled(const FormatInfo& format, const Matrix& in, const Granularity& g, const float* scales, void* out,
+                       void* stream) {
+  if (in.rows < 0 || in.cols < 0) throw Error("cuda fake_quant_scaled: negative shape");
+  if (in.rows == 0 || in.cols == 0) return;
+  if (g.kind == GranularityKind::group && in.cols % g.group_size != 0)
+    throw Error("cuda fake_quant_scaled: group size " + std::to_string(g.group_size) + " does not divide " +
+                std::to_string(in.cols) + " columns");
+  const FormatTables tables = detail::tables_of(format);
+  const uint8_t* prefix = detail::hif8_prefix_table(format, Overflow::saturate);
+  detail::with_format(format.id, [&](auto f) {
+    detail::with_dtype(in.dtype, [&](auto d) {
+      constexpr FormatId F = decltype(f)::value;
+      constexpr DType D = decltype(d)::value;
+      fake_quant_scaled_kernel<F, D><<<row_walk_grid(in.rows, in.cols), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+          static_cast<const T<D>*>(in.data), scales, in.rows, in.cols, ScaleIndex(g, in.cols), static_cast<T<D>*>(out),
+          tables, prefix);
+      check_launch("fake_quant_scaled_kernel");
+    });
   });
 }
 
