@@ -24,8 +24,7 @@ from ._core import (
     scale_shape,
     schemes,
 )
-
-__version__ = "0.1.0"
+from ._core import __version__
 
 __all__ = [
     "Error",

@@ -7,6 +7,7 @@ PYBIND11_MODULE(_core, m) {
   namespace py = pybind11;
   m.doc() = "hifp8 core: 8-bit formats (HiF8, OCP FP8, INT8), quantization and checkpoint conversion";
   // Errors on user input (a bad format name, shape or file) raise hifp8.Error, a ValueError.
+  m.attr("__version__") = HIFP8_VERSION;
   py::register_exception<hifp8::Error>(m, "Error", PyExc_ValueError);
   hifp8::python::bind_formats(m);
   hifp8::python::bind_codec(m);
