@@ -121,7 +121,8 @@ def _setup_context(ctx, inputs, output):
 
 def _backward(ctx, grad):
     x, scale = ctx.saved_tensors
-    return grad * _clip_mask(x, ctx.format, scale, ctx.granularity).to(grad.dtype), None, None, None, None
+    keep = _clip_mask(x, ctx.format, scale, ctx.granularity)
+    return torch.where(keep, grad, torch.zeros((), dtype=grad.dtype, device=grad.device)), None, None, None, None
 
 
 _lib.impl("fake_quant", _fake_quant_cpu, "CPU")

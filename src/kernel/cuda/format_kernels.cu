@@ -382,13 +382,12 @@ void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity&
       switch (g.kind) {
         case GranularityKind::tensor: {
           // Stream-ordered scratch for the amax: no synchronisation, no sharing between streams.
-          float* amax_dev = nullptr;
-          check(cudaMallocAsync(reinterpret_cast<void**>(&amax_dev), sizeof(float), stream), "cudaMallocAsync");
+          auto* amax_dev = static_cast<float*>(scratch_alloc(sizeof(float), stream));
           amax(x, D, n, amax_dev, stream);
           encode_kernel<F, Overflow::saturate, D, Fake><<<elementwise_blocks(n), kThreads, 0, stream>>>(
               x, codes, o, n, tables, prefix, amax_dev, target, scales, aligned16(x, Fake ? (void*)o : codes));
           check_launch("encode_kernel");
-          check(cudaFreeAsync(amax_dev, stream), "cudaFreeAsync");
+          scratch_free(amax_dev, stream);
           break;
         }
         case GranularityKind::channel:

@@ -1,6 +1,9 @@
 // Device discovery, error checks and owned device memory for the CUDA backend.
 #include <cuda_runtime.h>
 
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -48,6 +51,31 @@ int sm_count() {
   return count;
 }
 
+void* scratch_alloc(size_t bytes, void* stream) {
+  static std::mutex lock;
+  static std::map<int, cudaMemPool_t> pools;
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  cudaMemPool_t pool = nullptr;
+  {
+    const std::lock_guard<std::mutex> guard(lock);
+    auto [it, inserted] = pools.try_emplace(device, nullptr);
+    if (inserted) {
+      cudaMemPoolProps props{};
+      props.allocType = cudaMemAllocationTypePinned;
+      props.location = {cudaMemLocationTypeDevice, device};
+      check(cudaMemPoolCreate(&it->second, &props), "cudaMemPoolCreate");
+      uint64_t keep = UINT64_MAX;
+      check(cudaMemPoolSetAttribute(it->second, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute");
+    }
+    pool = it->second;
+  }
+  void* p = nullptr;
+  check(cudaMallocFromPoolAsync(&p, bytes, pool, static_cast<cudaStream_t>(stream)), "cudaMallocFromPoolAsync");
+  return p;
+}
+
+void scratch_free(void* p, void* stream) { check(cudaFreeAsync(p, static_cast<cudaStream_t>(stream)), "cudaFreeAsync"); }
 
 DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
   if (bytes) check(cudaMalloc(&data_, bytes), ("cudaMalloc of " + std::to_string(bytes) + " bytes").c_str());
