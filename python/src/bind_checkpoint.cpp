@@ -20,48 +20,8 @@ using namespace pybind11::literals;
 
 py::object to_python(const nlohmann::json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
 
-struct CheckpointArgs {
-  std::optional<std::string> granularity;
-  float target;
-  std::vector<std::string> ignore;
-  bool include_lm_head, allow_nonfinite, force;
-  std::string max_shard_size;
-  int threads;
-  std::optional<std::string> calib;
-  size_t calib_samples;
-  int64_t seq_len;
-  std::string observer;
-  std::optional<float> smooth_alpha;
-  bool smooth_full;
-  std::optional<std::vector<std::string>> formats;
-  size_t keep_bf16;
-};
-
-io::QuantizeCheckpointOptions options_of(const std::string& scheme, const CheckpointArgs& a) {
-  io::QuantizeCheckpointOptions o;
-  o.scheme = scheme;
-  if (a.granularity) o.granularity = granularity_arg(*a.granularity);
-  o.target = a.target;
-  o.selection = {a.ignore, a.include_lm_head};
-  o.allow_nonfinite = a.allow_nonfinite;
-  o.force = a.force;
-  o.max_shard_bytes = io::parse_byte_size(a.max_shard_size);
-  o.threads = a.threads;
-  if (a.calib) {
-    calib::CalibrationOptions c;
-    c.data = *a.calib, c.samples = a.calib_samples, c.seq_len = a.seq_len, c.observer = a.observer, c.threads = a.threads;
-    o.calibration = c;
-  }
-  o.smooth_alpha = a.smooth_alpha;
-  o.smooth_full = a.smooth_full;
-  if (a.formats) o.mixed_formats = *a.formats;
-  o.keep_bf16 = a.keep_bf16;
-  return o;
-}
-
-py::object quantize_checkpoint(const std::string& model, const std::string& output, const std::string& scheme,
-                               const CheckpointArgs& args, const std::optional<py::function>& progress) {
-  io::QuantizeCheckpointOptions options = options_of(scheme, args);
+py::object quantize_checkpoint(const std::string& model, const std::string& output, io::QuantizeCheckpointOptions options,
+                               const std::optional<py::function>& progress) {
   if (progress)
     options.progress = [&progress](const io::QuantizeProgress& p) {
       py::gil_scoped_acquire gil;
@@ -101,15 +61,30 @@ void bind_checkpoint(py::module_& m) {
 
   m.def("quantize_checkpoint",
         [](const std::string& model, const std::string& output, const std::string& scheme,
-           std::optional<std::string> granularity, float target, std::vector<std::string> ignore, bool include_lm_head,
-           bool allow_nonfinite, bool force, std::string max_shard_size, int threads, std::optional<std::string> calib,
-           size_t calib_samples, int64_t seq_len, std::string observer, std::optional<float> smooth_alpha,
-           bool smooth_full, std::optional<std::vector<std::string>> formats, size_t keep_bf16,
-           std::optional<py::function> progress) {
-          const CheckpointArgs args{granularity, target, ignore, include_lm_head, allow_nonfinite, force,
-                                    max_shard_size, threads, calib, calib_samples, seq_len, observer, smooth_alpha,
-                                    smooth_full, formats, keep_bf16};
-          return quantize_checkpoint(model, output, scheme, args, progress);
+           const std::optional<std::string>& granularity, float target, const std::vector<std::string>& ignore,
+           bool include_lm_head, bool allow_nonfinite, bool force, const std::string& max_shard_size, int threads,
+           const std::optional<std::string>& calib, size_t calib_samples, int64_t seq_len, const std::string& observer,
+           std::optional<float> smooth_alpha, bool smooth_full, const std::optional<std::vector<std::string>>& formats,
+           size_t keep_bf16, const std::optional<py::function>& progress) {
+          io::QuantizeCheckpointOptions o;
+          o.scheme = scheme;
+          if (granularity) o.granularity = granularity_arg(*granularity);
+          o.target = target;
+          o.selection = {ignore, include_lm_head};
+          o.allow_nonfinite = allow_nonfinite;
+          o.force = force;
+          o.max_shard_bytes = io::parse_byte_size(max_shard_size);
+          o.threads = threads;
+          if (calib) {
+            calib::CalibrationOptions c;
+            c.data = *calib, c.samples = calib_samples, c.seq_len = seq_len, c.observer = observer, c.threads = threads;
+            o.calibration = c;
+          }
+          o.smooth_alpha = smooth_alpha;
+          o.smooth_full = smooth_full;
+          if (formats) o.mixed_formats = *formats;
+          o.keep_bf16 = keep_bf16;
+          return quantize_checkpoint(model, output, std::move(o), progress);
         },
         "model"_a, "output"_a, "scheme"_a = "fp8-dynamic", py::kw_only(), "granularity"_a = py::none(),
         "target"_a = 0.0f, "ignore"_a = std::vector<std::string>{}, "include_lm_head"_a = false,

@@ -11,7 +11,7 @@ const FormatInfo& format_arg(const py::object& format) {
   if (py::isinstance<FormatInfo>(format)) return format.cast<const FormatInfo&>();
   if (!py::isinstance<py::str>(format))
     throw py::type_error("format must be a name such as 'hif8' or a hifp8.Format, got " +
-                         py::str(format.get_type()).cast<std::string>());
+                         std::string(Py_TYPE(format.ptr())->tp_name));
   return find_format(format.cast<std::string>());
 }
 

@@ -362,6 +362,21 @@ unsigned elementwise_blocks(size_t n) {
   return static_cast<unsigned>(std::clamp<size_t>((n + per_block - 1) / per_block, 1, size_t(sm_count()) * 16));
 }
 
+void check_groups_fit(const Granularity& g, int64_t cols, const char* who) {
+  if (g.kind == GranularityKind::group && cols % g.group_size != 0)
+    throw Error(std::string(who) + ": group size " + std::to_string(g.group_size) + " does not divide " +
+                std::to_string(cols) + " columns");
+}
+
+// fn(format constant, dtype constant, tables, prefix table) for a saturating quantizer's launch: the
+// dispatch on format and dtype every quantize / fake-quant entry point starts with.
+template <class Fn>
+void with_saturating_quantizer(const FormatInfo& format, DType dtype, Fn&& fn) {
+  const FormatTables tables = detail::tables_of(format);
+  const uint8_t* prefix = detail::hif8_prefix_table(format, Overflow::saturate);
+  detail::with_format(format.id, [&](auto f) { detail::with_dtype(dtype, [&](auto d) { fn(f, d, tables, prefix); }); });
+}
+
 // Quantize (codes + scales) or fake-quantize (out) `in` with any granularity.
 template <bool Fake>
 void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity& g, float target, uint8_t* codes,
@@ -369,58 +384,52 @@ void quantize_any(const FormatInfo& format, const Matrix& in, const Granularity&
   if (in.rows < 0 || in.cols < 0) throw Error("cuda quantize: negative shape");
   if (!(target > 0.0f) || !(target <= format.max_finite))
     throw Error("cuda quantize: target outside (0, max finite] of " + std::string(format.name));
+  check_groups_fit(g, in.cols, "cuda quantize");
   const size_t n = size_t(in.rows) * size_t(in.cols);
   if (n == 0) return;
-  const FormatTables tables = detail::tables_of(format);
-  const uint8_t* prefix = detail::hif8_prefix_table(format, Overflow::saturate);
-  detail::with_format(format.id, [&](auto f) {
-    detail::with_dtype(in.dtype, [&](auto d) {
-      constexpr FormatId F = decltype(f)::value;
-      constexpr DType D = decltype(d)::value;
-      const auto* x = static_cast<const T<D>*>(in.data);
-      auto* o = static_cast<T<D>*>(out);
-      switch (g.kind) {
-        case GranularityKind::tensor: {
-          // Stream-ordered scratch for the amax: no synchronisation, no sharing between streams.
-          auto* amax_dev = static_cast<float*>(scratch_alloc(sizeof(float), stream));
-          amax(x, D, n, amax_dev, stream);
-          encode_kernel<F, Overflow::saturate, D, Fake><<<elementwise_blocks(n), kThreads, 0, stream>>>(
-              x, codes, o, n, tables, prefix, amax_dev, target, scales, aligned16(x, Fake ? (void*)o : codes));
-          check_launch("encode_kernel");
-          scratch_free(amax_dev, stream);
-          break;
-        }
-        case GranularityKind::channel:
-        case GranularityKind::token:
-        case GranularityKind::group: {
-          const size_t run = g.kind == GranularityKind::group ? size_t(g.group_size) : size_t(in.cols);
-          if (g.kind == GranularityKind::group && in.cols % g.group_size != 0)
-            throw Error("cuda quantize: group size " + std::to_string(g.group_size) + " does not divide " +
-                        std::to_string(in.cols) + " columns");
-          const size_t runs = n / run;
-          const bool aligned = aligned16(x, Fake ? (void*)o : codes);
-          if (run >= 2048) {
-            const unsigned blocks = unsigned(std::min<size_t>(runs, size_t(sm_count()) * 64));
-            runs_kernel<F, D, Fake, kThreads><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables,
-                                                                               prefix, target, aligned);
-          } else {
-            const unsigned blocks = unsigned(std::min<size_t>((runs + 7) / 8, size_t(sm_count()) * 64));
-            runs_kernel<F, D, Fake, 32><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables, prefix,
-                                                                         target, aligned);
-          }
-          check_launch("runs_kernel");
-          break;
-        }
-        case GranularityKind::block: {
-          const dim3 grid(unsigned((in.cols + g.block_cols - 1) / g.block_cols),
-                          unsigned((in.rows + g.block_rows - 1) / g.block_rows));
-          tiles_kernel<F, D, Fake><<<grid, kThreads, 0, stream>>>(x, codes, o, scales, in.rows, in.cols, g.block_rows,
-                                                                  g.block_cols, tables, prefix, target);
-          check_launch("tiles_kernel");
-          break;
-        }
+  with_saturating_quantizer(format, in.dtype, [&](auto f, auto d, const FormatTables& tables, const uint8_t* prefix) {
+    constexpr FormatId F = decltype(f)::value;
+    constexpr DType D = decltype(d)::value;
+    const auto* x = static_cast<const T<D>*>(in.data);
+    auto* o = static_cast<T<D>*>(out);
+    switch (g.kind) {
+      case GranularityKind::tensor: {
+        // Stream-ordered scratch for the amax: no synchronisation, no sharing between streams.
+        auto* amax_dev = static_cast<float*>(scratch_alloc(sizeof(float), stream));
+        amax(x, D, n, amax_dev, stream);
+        encode_kernel<F, Overflow::saturate, D, Fake><<<elementwise_blocks(n), kThreads, 0, stream>>>(
+            x, codes, o, n, tables, prefix, amax_dev, target, scales, aligned16(x, Fake ? (void*)o : codes));
+        check_launch("encode_kernel");
+        scratch_free(amax_dev, stream);
+        break;
       }
-    });
+      case GranularityKind::channel:
+      case GranularityKind::token:
+      case GranularityKind::group: {
+        const size_t run = g.kind == GranularityKind::group ? size_t(g.group_size) : size_t(in.cols);
+        const size_t runs = n / run;
+        const bool aligned = aligned16(x, Fake ? (void*)o : codes);
+        if (run >= 2048) {
+          const unsigned blocks = unsigned(std::min<size_t>(runs, size_t(sm_count()) * 64));
+          runs_kernel<F, D, Fake, kThreads><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables,
+                                                                             prefix, target, aligned);
+        } else {
+          const unsigned blocks = unsigned(std::min<size_t>((runs + 7) / 8, size_t(sm_count()) * 64));
+          runs_kernel<F, D, Fake, 32><<<blocks, kThreads, 0, stream>>>(x, codes, o, scales, runs, run, tables, prefix,
+                                                                       target, aligned);
+        }
+        check_launch("runs_kernel");
+        break;
+      }
+      case GranularityKind::block: {
+        const dim3 grid(unsigned((in.cols + g.block_cols - 1) / g.block_cols),
+                        unsigned((in.rows + g.block_rows - 1) / g.block_rows));
+        tiles_kernel<F, D, Fake><<<grid, kThreads, 0, stream>>>(x, codes, o, scales, in.rows, in.cols, g.block_rows,
+                                                                g.block_cols, tables, prefix, target);
+        check_launch("tiles_kernel");
+        break;
+      }
+    }
   });
 }
 
@@ -500,20 +509,14 @@ void fake_quant_scaled(const FormatInfo& format, const Matrix& in, const Granula
                        void* stream) {
   if (in.rows < 0 || in.cols < 0) throw Error("cuda fake_quant_scaled: negative shape");
   if (in.rows == 0 || in.cols == 0) return;
-  if (g.kind == GranularityKind::group && in.cols % g.group_size != 0)
-    throw Error("cuda fake_quant_scaled: group size " + std::to_string(g.group_size) + " does not divide " +
-                std::to_string(in.cols) + " columns");
-  const FormatTables tables = detail::tables_of(format);
-  const uint8_t* prefix = detail::hif8_prefix_table(format, Overflow::saturate);
-  detail::with_format(format.id, [&](auto f) {
-    detail::with_dtype(in.dtype, [&](auto d) {
-      constexpr FormatId F = decltype(f)::value;
-      constexpr DType D = decltype(d)::value;
-      fake_quant_scaled_kernel<F, D><<<row_walk_grid(in.rows, in.cols), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-          static_cast<const T<D>*>(in.data), scales, in.rows, in.cols, ScaleIndex(g, in.cols), static_cast<T<D>*>(out),
-          tables, prefix);
-      check_launch("fake_quant_scaled_kernel");
-    });
+  check_groups_fit(g, in.cols, "cuda fake_quant_scaled");
+  with_saturating_quantizer(format, in.dtype, [&](auto f, auto d, const FormatTables& tables, const uint8_t* prefix) {
+    constexpr FormatId F = decltype(f)::value;
+    constexpr DType D = decltype(d)::value;
+    fake_quant_scaled_kernel<F, D><<<row_walk_grid(in.rows, in.cols), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        static_cast<const T<D>*>(in.data), scales, in.rows, in.cols, ScaleIndex(g, in.cols), static_cast<T<D>*>(out),
+        tables, prefix);
+    check_launch("fake_quant_scaled_kernel");
   });
 }
 
