@@ -45,6 +45,10 @@ def _metadata(project: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _wheel_file() -> str:
+    return f"Wheel-Version: 1.0\nGenerator: hifp8_build\nRoot-Is-Purelib: false\nTag: {_tag()}\n"
+
+
 def _tag() -> str:
     python = f"cp{sys.version_info.major}{sys.version_info.minor}"
     platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
@@ -78,9 +82,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     dist_info = f"{project['name']}-{project['version']}.dist-info"
     files = {f"hifp8/{p.name}": p.read_bytes() for p in sorted(package.iterdir()) if p.is_file()}
     files[f"{dist_info}/METADATA"] = _metadata(project).encode()
-    files[f"{dist_info}/WHEEL"] = (
-        f"Wheel-Version: 1.0\nGenerator: hifp8_build\nRoot-Is-Purelib: false\nTag: {_tag()}\n".encode()
-    )
+    files[f"{dist_info}/WHEEL"] = _wheel_file().encode()
     record = [_record_line(name, data) for name, data in files.items()] + [f"{dist_info}/RECORD,,"]
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     wheel = f"{project['name']}-{project['version']}-{_tag()}.whl"
@@ -94,3 +96,13 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 def get_requires_for_build_wheel(config_settings=None):
     return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    """The metadata without building (pip asks for it first)."""
+    project = _project()
+    dist_info = pathlib.Path(metadata_directory) / f"{project['name']}-{project['version']}.dist-info"
+    dist_info.mkdir(parents=True, exist_ok=True)
+    (dist_info / "METADATA").write_text(_metadata(project))
+    (dist_info / "WHEEL").write_text(_wheel_file())
+    return dist_info.name
