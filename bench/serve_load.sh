@@ -3,7 +3,8 @@
 # REQUESTS requests through the official openai npm client; prints the load generator's JSON line and
 # the server's resident memory before and after (a leak shows as growth).
 #   bench/serve_load.sh HIFP8_BINARY MODEL_DIR [--device cuda] [other hifp8 serve flags...]
-#   env: CLIENTS (64) REQUESTS (20) TOKENS (16) SLOTS (16)
+#   env: CLIENTS (64) REQUESTS (20) TOKENS (16) SLOTS (16); CLIENT_MODULES: a node_modules folder with
+#   the client already installed (for machines without the npm registry)
 set -euo pipefail
 HIFP8=${1:?usage: serve_load.sh HIFP8_BINARY MODEL_DIR [serve flags...]}
 MODEL=${2:?usage: serve_load.sh HIFP8_BINARY MODEL_DIR [serve flags...]}
@@ -12,7 +13,11 @@ HERE=$(cd "$(dirname "$0")/../tests/serve/openai_client" && pwd)
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2> /dev/null; rm -rf "$WORK"' EXIT
 cp "$HERE/package.json" "$HERE/load.mjs" "$WORK/"
-(cd "$WORK" && npm install --no-audit --no-fund --silent)
+if [[ -n ${CLIENT_MODULES:-} ]]; then
+  cp -r "$CLIENT_MODULES" "$WORK/node_modules"
+else
+  (cd "$WORK" && npm install --no-audit --no-fund --silent)
+fi
 source "$HERE/../serve_launch.sh"
 launch_server "$WORK/server.log" --model "$MODEL" --served-model-name load --max-concurrency "${SLOTS:-16}" --max-queue 128 \
   --chat-format llama2 "$@"

@@ -52,6 +52,14 @@ class GpuEngine : public serve::Engine {
 #endif
 
 void run_serve(const ServeArgs& a) {
+  // SIGTERM / SIGINT: a graceful stop from a thread that waits for them. They are blocked first, before
+  // any thread exists — the CUDA driver starts threads of its own when the GPU engine is created, and
+  // a signal delivered to one of those would kill the process (seen on the H200: exit 143).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (a.slots < 1) throw Error("--max-concurrency must be at least 1");
   if (a.device != "cpu" && a.device != "cuda") throw Error("--device: '" + a.device + "' (expected cpu or cuda)");
   const model::Model m = model::Model::load(a.model, {model::ActQuant::none, a.threads});
@@ -90,12 +98,6 @@ void run_serve(const ServeArgs& a) {
   serve::ServerOptions options = a.options;
   options.served_model_name = a.name.empty() ? a.model : a.name;
 
-  // SIGTERM / SIGINT: a graceful stop from a thread that waits for them (blocked everywhere else).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   serve::Server server(options, std::move(engine), std::move(tokenizer), chat, eos);
   std::thread watcher([&] {
     int signal = 0;

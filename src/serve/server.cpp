@@ -119,11 +119,12 @@ struct Server::Impl {
   httplib::Server http;
   int64_t created = unix_time();
 
-  std::mutex lock;  // guards queue, active, stopping
+  std::mutex lock;  // guards queue, active, stopping, the counters
   std::condition_variable wake;
   std::deque<std::shared_ptr<Job>> queue;
   std::vector<std::shared_ptr<Job>> active;
   bool stopping = false, scheduler_done = false;
+  uint64_t completed = 0, cancelled = 0;  // requests that left a slot, by how (reported by /health)
   std::thread scheduler;
   std::atomic<int> bound_port{0};
 
@@ -236,6 +237,7 @@ struct Server::Impl {
         Job& job = **it;
         if (job.cancelled && !job.finished) job.finish("cancelled");
         if (job.finished) {
+          ++(job.finish_reason == "cancelled" ? cancelled : completed);
           free_slots.push_back(job.slot);
           it = active.erase(it);
         } else {
@@ -380,7 +382,10 @@ struct Server::Impl {
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       const std::lock_guard<std::mutex> g(lock);
       res.status = stopping ? 503 : 200;
-      res.set_content(json{{"status", stopping ? "stopping" : "ok"}}.dump(), "application/json");
+      res.set_content(json{{"status", stopping ? "stopping" : "ok"}, {"running", active.size()}, {"waiting", queue.size()},
+                           {"completed", completed}, {"cancelled", cancelled}}
+                          .dump(),
+                      "application/json");
     });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(models_response(options.served_model_name, created).dump(), "application/json");
