@@ -311,6 +311,28 @@ TEST(Large, QuarterBillionElementsRoundTrip) {
   ASSERT_EQ(y[n - 1], f.decode(f.encode(x[n - 1], Overflow::saturate)));
 }
 
+// The sampler's softmax weights against exp in double: a few ulp over the range that matters, exact
+// 1 at the maximum, 0 far below it, every length (vector body and tail).
+TEST(ExpScaled, MatchesExpInDouble) {
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<float> d(-60.0f, 10.0f);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{16}, size_t{33}, size_t{32000}}) {
+    std::vector<float> x(n), out(n);
+    for (float& v : x) v = d(rng);
+    const float shift = 10.0f, scale = 1.25f;
+    kernel::exp_scaled(x.data(), out.data(), n, shift, scale);
+    for (size_t i = 0; i < n; ++i) {
+      const double want = std::exp(double((x[i] - shift) * scale));
+      ASSERT_NEAR(out[i], want, want * 4e-7 + 1e-37) << "x " << x[i] << " n " << n;
+    }
+  }
+  const float at_max[2] = {3.0f, -500.0f};
+  float w[2];
+  kernel::exp_scaled(at_max, w, 2, 3.0f, 1.0f);
+  EXPECT_EQ(w[0], 1.0f);
+  EXPECT_EQ(w[1], 0.0f);
+}
+
 }  // namespace
 }  // namespace hifp8
 

@@ -62,6 +62,9 @@ AmaxResult amax(const float* in, size_t n, int threads = 0);
 // sum a[i] * b[i], vectorised, single-threaded (float32 accumulation in several lanes: the order of
 // additions differs from a plain loop).
 float dot(const float* a, const float* b, size_t n);
+// out[i] = exp((in[i] - shift) * scale), vectorised (Highway's Exp, a few ulp), single-threaded: the
+// weights of softmax(logits / T) with shift = max and scale = 1 / T, for the sampler.
+void exp_scaled(const float* in, float* out, size_t n, float shift, float scale);
 // sum x[i] * decode(codes[i]) without materialising the decoded values (W8 matrix-vector products).
 // Codes must be finite values (quantized weights always are): NaN/Inf codes give unspecified results.
 float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n);

@@ -3,6 +3,7 @@
 #define HWY_TARGET_INCLUDE "kernel/cpu/simd.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
 
 #include <cmath>
 
@@ -466,6 +467,12 @@ void Multiply(const float* in, float* out, size_t n, float factor) {
   MapFloat(in, out, n, factor, [](auto x, auto c) { return hn::Mul(x, c); });
 }
 
+void ExpScaled(const float* in, float* out, size_t n, float shift, float scale) {
+  const DF df;
+  const auto vscale = hn::Set(df, scale);
+  MapFloat(in, out, n, shift, [&](auto x, auto c) { return hn::Exp(df, hn::Mul(hn::Sub(x, c), vscale)); });
+}
+
 template <class Half>
 HWY_INLINE void PromoteHalf(const uint16_t* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n,
                             float (*scalar)(uint16_t)) {
@@ -515,6 +522,7 @@ HWY_EXPORT(FmaLoop);
 HWY_EXPORT(DotTile4x2);
 HWY_EXPORT(Divide);
 HWY_EXPORT(Multiply);
+HWY_EXPORT(ExpScaled);
 HWY_EXPORT(Bf16ToF32);
 HWY_EXPORT(F16ToF32);
 HWY_EXPORT(F32ToBf16);
@@ -559,6 +567,9 @@ ErrorSums error_stats(const float* x, const float* deq, const uint8_t* codes, si
 }
 void divide(const float* in, float* out, size_t n, float d) { HWY_DYNAMIC_DISPATCH(Divide)(in, out, n, d); }
 void multiply(const float* in, float* out, size_t n, float f) { HWY_DYNAMIC_DISPATCH(Multiply)(in, out, n, f); }
+void exp_scaled(const float* in, float* out, size_t n, float shift, float scale) {
+  HWY_DYNAMIC_DISPATCH(ExpScaled)(in, out, n, shift, scale);
+}
 void bf16_to_f32(const uint16_t* in, float* out, size_t n) { HWY_DYNAMIC_DISPATCH(Bf16ToF32)(in, out, n); }
 void f16_to_f32(const uint16_t* in, float* out, size_t n) { HWY_DYNAMIC_DISPATCH(F16ToF32)(in, out, n); }
 void f32_to_bf16(const float* in, uint16_t* out, size_t n) { HWY_DYNAMIC_DISPATCH(F32ToBf16)(in, out, n); }

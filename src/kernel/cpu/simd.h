@@ -41,6 +41,7 @@ void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stri
 
 void divide(const float* in, float* out, size_t n, float divisor);
 void multiply(const float* in, float* out, size_t n, float factor);
+void exp_scaled(const float* in, float* out, size_t n, float shift, float scale);
 
 void bf16_to_f32(const uint16_t* in, float* out, size_t n);
 void f16_to_f32(const uint16_t* in, float* out, size_t n);
