@@ -38,6 +38,8 @@ def _matrix_shape(shape) -> tuple[int, int]:
 
 def _checked_scale(x: torch.Tensor, format: str, scale: Optional[torch.Tensor], granularity: str):
     """Validates the arguments (hifp8.Error naming the problem); the scales as contiguous float32."""
+    if not x.is_floating_point():
+        raise TypeError(f"hifp8::fake_quant needs a floating-point tensor, got {x.dtype}")
     _core.format_info(format)
     count = 1
     for d in _core.scale_shape(list(x.shape), granularity):

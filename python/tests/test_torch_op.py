@@ -67,6 +67,8 @@ class Forward(unittest.TestCase):
             ops.fake_quant(x, "hif8", granularity="group:3")
         with self.assertRaisesRegex(hifp8.Error, "finite and > 0"):
             ops.fake_quant(x, "hif8", scale=torch.zeros(1))
+        with self.assertRaisesRegex(TypeError, "floating-point"):
+            ops.fake_quant(torch.zeros(4, 8, dtype=torch.int32), "hif8")
 
 
 class Gradients(unittest.TestCase):
