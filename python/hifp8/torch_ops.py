@@ -10,6 +10,7 @@ value) or not finite.
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Union
 
 import torch
@@ -30,10 +31,7 @@ _WIDE = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "f
 def _matrix_shape(shape) -> tuple[int, int]:
     """[rows, cols] with the leading dimensions folded into rows, as the kernels see a tensor."""
     cols = shape[-1] if len(shape) else 1
-    numel = 1
-    for d in shape:
-        numel *= d
-    return (numel // cols if cols else 0), cols
+    return (math.prod(shape) // cols if cols else 0), cols
 
 
 def _checked_scale(x: torch.Tensor, format: str, scale: Optional[torch.Tensor], granularity: str):
@@ -41,9 +39,7 @@ def _checked_scale(x: torch.Tensor, format: str, scale: Optional[torch.Tensor], 
     if not x.is_floating_point():
         raise TypeError(f"hifp8::fake_quant needs a floating-point tensor, got {x.dtype}")
     _core.format_info(format)
-    count = 1
-    for d in _core.scale_shape(list(x.shape), granularity):
-        count *= d
+    count = math.prod(_core.scale_shape(list(x.shape), granularity))
     if scale is None:
         return None
     if scale.numel() != count:

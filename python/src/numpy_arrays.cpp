@@ -1,7 +1,5 @@
 #include "numpy_arrays.h"
 
-#include <cctype>
-
 namespace hifp8::python {
 
 std::string dtype_name(const py::dtype& dtype) { return dtype.attr("name").cast<std::string>(); }
@@ -38,10 +36,9 @@ std::vector<int64_t> shape_of(const py::array& a) {
 }
 
 py::array contiguous(const py::object& obj, const char* argument) {
-  py::array a = py::array::ensure(obj);
+  py::array a = py::array::ensure(obj, py::array::c_style);  // the object itself when already C-contiguous
   if (!a) throw py::type_error(std::string(argument) + " must be a numpy array (or support the buffer protocol)");
-  if (a.flags() & py::array::c_style) return a;
-  return py::array::ensure(a, py::array::c_style);
+  return a;
 }
 
 WideInput wide_input(const py::object& obj, const char* argument) {

@@ -19,7 +19,8 @@ objs=/tmp/hifp8-python/obj
 rm -rf /tmp/hifp8-python && mkdir -p "$pkg" "$objs"
 cp python/hifp8/* "$pkg/"
 suffix=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-flags=(-O2 -std=c++20 -fPIC -fvisibility=hidden -DHIFP8_HAVE_CUDA '-DHIFP8_VERSION="0.1.0"' -Iinclude
+version=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+flags=(-O2 -std=c++20 -fPIC -fvisibility=hidden -DHIFP8_HAVE_CUDA "-DHIFP8_VERSION=\"$version\"" -Iinclude
        -Idevice-data/include $(python3 -m pybind11 --includes))
 for src in python/src/*.cpp; do
   g++ "${flags[@]}" -c "$src" -o "$objs/$(basename "$src" .cpp).o" &

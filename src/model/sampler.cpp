@@ -44,21 +44,22 @@ int32_t Sampler::next(std::span<const float> logits) {
     return logits[size_t(a)] > logits[size_t(b)] || (logits[size_t(a)] == logits[size_t(b)] && a < b);
   };
   const float inv_t = 1.0f / options_.temperature;
-  std::vector<int32_t> ids(logits.size());
-  std::iota(ids.begin(), ids.end(), 0);
-  size_t count = ids.size();  // the candidates: ids[0, count)
-  size_t sorted = 0;          // ids[0, sorted) are the most likely, in order
-  std::vector<float> all;     // the weight of every id, when no top-k cut limits the candidates
+  std::vector<float> all;  // the weight of every id, when no top-k cut limits the candidates
   float maxv = 0;
-  if (options_.top_k > 0) {
-    count = sorted = std::min(count, size_t(options_.top_k));
-    std::partial_sort(ids.begin(), ids.begin() + long(count), ids.end(), by_logit);
-    maxv = logits[size_t(ids[0])];
-  } else {
+  if (options_.top_k == 0) {
     maxv = *std::max_element(logits.begin(), logits.end());
     all.resize(logits.size());
     kernel::exp_scaled(logits.data(), all.data(), logits.size(), maxv, inv_t);
     if (options_.top_p >= 1) return int32_t(pick_weighted<float>(all, rng_));  // no cut: the whole vocabulary
+  }
+  std::vector<int32_t> ids(logits.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  size_t count = ids.size();  // the candidates: ids[0, count)
+  size_t sorted = 0;          // ids[0, sorted) are the most likely, in order
+  if (options_.top_k > 0) {
+    count = sorted = std::min(count, size_t(options_.top_k));
+    std::partial_sort(ids.begin(), ids.begin() + long(count), ids.end(), by_logit);
+    maxv = logits[size_t(ids[0])];
   }
   const auto weight = [&](int32_t id) {
     return all.empty() ? std::exp((logits[size_t(id)] - maxv) * inv_t) : all[size_t(id)];
