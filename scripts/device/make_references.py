@@ -13,6 +13,7 @@ import torch
 import transformers
 
 src, out = sys.argv[1], sys.argv[2]
+parts = sys.argv[3].split(",") if len(sys.argv) > 3 else ["stories", "tiny", "tokenizers"]
 os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
 tokens = [1, 403, 407, 261, 378, 316, 282, 414, 289, 434, 267, 301, 318, 299, 260, 415, 2, 7, 100, 511]
@@ -23,10 +24,11 @@ def logits_of(model, ids):
         return model(torch.tensor([ids])).logits[0].double().tolist()
 
 
-m = transformers.AutoModelForCausalLM.from_pretrained(f"{src}/stories260K", torch_dtype=torch.float32, attn_implementation="eager")
-json.dump({"tokens": tokens, "logits": logits_of(m, tokens), "transformers": transformers.__version__},
-          open(f"{out}/stories260K_logits.json", "w"))
-print("stories260K done", flush=True)
+if "stories" in parts:
+    m = transformers.AutoModelForCausalLM.from_pretrained(f"{src}/stories260K", torch_dtype=torch.float32, attn_implementation="eager")
+    json.dump({"tokens": tokens, "logits": logits_of(m, tokens), "transformers": transformers.__version__},
+              open(f"{out}/stories260K_logits.json", "w"))
+    print("stories260K done", flush=True)
 
 base = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
             head_dim=16, vocab_size=128, max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=False)
@@ -41,7 +43,7 @@ archs = {
     "mixtral": ("MixtralConfig", "MixtralForCausalLM", dict(num_local_experts=4, num_experts_per_tok=2, sliding_window=None)),
 }
 ids = [3, 17, 99, 5, 64, 127, 0, 42, 42, 8, 77, 23]
-for name, (cfg_cls, model_cls, extra) in archs.items():
+for name, (cfg_cls, model_cls, extra) in archs.items() if "tiny" in parts else []:
     cfg = getattr(transformers, cfg_cls)(**{**base, **extra})
     cfg._attn_implementation = "eager"
     model = getattr(transformers, model_cls)(cfg).float().eval()
@@ -54,6 +56,8 @@ for name, (cfg_cls, model_cls, extra) in archs.items():
     json.dump({"tokens": ids, "logits": logits_of(model, ids)}, open(f"{d}/reference_logits.json", "w"))
     print(name, "done", flush=True)
 
+if "tokenizers" not in parts:
+    sys.exit(0)
 cases = json.load(open(f"{src}/tokenizer_cases.json"))
 ref = {"cases": cases}
 gpt2 = transformers.AutoTokenizer.from_pretrained(f"{src}/gpt2-bpe")

@@ -8,6 +8,7 @@
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/model/chat_template.h"
+#include "hifp8/model/detokenizer.h"
 #include "hifp8/model/generate.h"
 #include "hifp8/model/model.h"
 #include "hifp8/model/sampler.h"
@@ -136,20 +137,15 @@ void run_generate(const RunArgs& a) {
   if (tok)
     for (int32_t e : tok->eos_ids()) g.eos.push_back(e);
   std::vector<int32_t> generated;
-  std::string printed;
+  std::optional<model::Detokenizer> text_out;
+  if (tok) text_out.emplace(*tok, prompt);
   model::GenerateTiming timing;
   const auto on_token = [&](int32_t next) {
     generated.push_back(next);
     if (a.print_ids) {
       std::printf(generated.size() > 1 ? " %d" : "%d", next);
     } else {
-      // Decode the whole continuation and print what is new: keeps multi-byte characters and
-      // SentencePiece's leading spaces right.
-      const std::string text = tok->decode(generated, true);
-      if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0) {
-        std::fputs(text.c_str() + printed.size(), stdout);
-        printed = text;
-      }
+      std::fputs(text_out->push(next).c_str(), stdout);  // whole characters, as they settle
     }
     std::fflush(stdout);
   };
@@ -172,6 +168,7 @@ void run_generate(const RunArgs& a) {
   } else {
     model::generate(m, prompt, g, on_token, &timing);
   }
+  if (text_out) std::fputs(text_out->finish().c_str(), stdout);
   std::printf("\n");
   std::fflush(stdout);
   if (a.stats) {

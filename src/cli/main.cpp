@@ -1,5 +1,8 @@
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <iostream>
 
 #include "cli/commands.h"
 #include "hifp8/error.h"
@@ -30,6 +33,15 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hifp8: internal error: %s\n", e.what());
     return 1;
+  }
+  // What a command printed is its output: a write that failed (a full disk, a closed pipe, /dev/full)
+  // is an error, not exit 0 with a truncated result.
+  std::cout.flush();
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout.good()) {
+    std::fprintf(stderr, "hifp8: error: cannot write to standard output: %s\n",
+                 errno ? std::strerror(errno) : "write failed");
+    return 2;
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/model/tokenizer.h"
+#include "hifp8/model/utf8.h"
 
 namespace hifp8::model {
 namespace {
@@ -39,6 +40,15 @@ std::string utf8(uint32_t cp) {
 
 // Length of the UTF-8 sequence starting with byte b (1 for a stray continuation byte).
 size_t utf8_length(unsigned char b) { return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
+
+// The byte of a byte-fallback token "<0xHH>", if `token` is one.
+std::optional<uint8_t> byte_fallback_value(const std::string& token) {
+  if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return std::nullopt;
+  const auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
+  const int hi = hex(token[3]), lo = hex(token[4]);
+  if (hi < 0 || lo < 0) return std::nullopt;
+  return uint8_t(hi * 16 + lo);
+}
 
 // GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest map to 256, 257, ...
 struct ByteMap {
@@ -201,34 +211,42 @@ class BpeTokenizer : public Tokenizer {
     return ids;
   }
 
+  // As Hugging Face's decoders: byte-level characters map back to bytes and the run is read with
+  // from_utf8_lossy (ByteLevel); a run of <0xHH> tokens that is not valid UTF-8 gives one U+FFFD per
+  // byte (ByteFallback). The result is always valid UTF-8.
   std::string decode(std::span<const int32_t> ids, bool skip_special) const override {
-    std::string text, pending;  // pending: byte-level characters not yet mapped back
+    std::string text, pending, fallback;  // pending: byte-level characters; fallback: <0xHH> bytes
     auto flush = [&] {
-      size_t i = 0;
-      while (i < pending.size()) {
-        const size_t len = std::min(utf8_length(static_cast<unsigned char>(pending[i])), pending.size() - i);
+      std::string bytes;
+      for (size_t i = 0; i < pending.size();) {
+        const size_t len = std::max(1, utf8_sequence_length(std::string_view(pending).substr(i)));
         const std::string ch = pending.substr(i, len);
         const auto b = byte_map().to_byte.find(ch);
-        text += b != byte_map().to_byte.end() ? std::string(1, char(b->second)) : ch;
+        bytes += b != byte_map().to_byte.end() ? std::string(1, char(b->second)) : ch;
         i += len;
       }
+      text += utf8_lossy(bytes);
       pending.clear();
+      if (is_valid_utf8(fallback)) text += fallback;
+      else for (size_t i = 0; i < fallback.size(); ++i) text += kReplacementCharacter;
+      fallback.clear();
     };
     for (int32_t id : ids) {
       if (const auto a = id_to_added_.find(id); a != id_to_added_.end()) {
         if (skip_special && added_[a->second].special) continue;
         flush();
-        text += added_[a->second].content;
+        text += utf8_lossy(added_[a->second].content);
         continue;
       }
       const auto t = id_to_token_.find(id);
       if (t == id_to_token_.end()) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
       const std::string& s = t->second;
-      if (s.size() == 6 && s.rfind("<0x", 0) == 0 && s[5] == '>') {  // byte fallback
-        flush();
-        text += char(std::stoi(s.substr(3, 2), nullptr, 16));
+      if (const auto byte = byte_fallback_value(s)) {
+        if (!pending.empty()) flush();
+        fallback += char(*byte);
         continue;
       }
+      if (!fallback.empty()) flush();
       pending += s;
     }
     flush();

@@ -2,11 +2,13 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/model/tokenizer.h"
+#include "hifp8/model/utf8.h"
 
 namespace hifp8::model {
 namespace {
@@ -66,7 +68,7 @@ class SentencePieceTokenizer : public Tokenizer {
     std::string text;
     const auto status = sp_.Decode(keep, &text);
     if (!status.ok()) throw Error("SentencePiece decode failed: " + status.ToString());
-    return text;
+    return utf8_lossy(text);  // normally a no-op: SentencePiece replaces invalid bytes itself
   }
 
   int32_t vocab_size() const override { return sp_.GetPieceSize(); }
@@ -101,8 +103,18 @@ std::optional<int32_t> parse_token_id(const std::string& text) {
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::filesystem::path& dir) {
-  if (std::filesystem::exists(dir / "tokenizer.json")) return load_bpe_json(dir / "tokenizer.json");
-  if (std::filesystem::exists(dir / "tokenizer.model")) return load_sentencepiece(dir / "tokenizer.model");
+  const bool has_model = std::filesystem::exists(dir / "tokenizer.model");
+  if (std::filesystem::exists(dir / "tokenizer.json")) {
+    try {
+      return load_bpe_json(dir / "tokenizer.json");
+    } catch (const Error& e) {
+      if (!has_model) throw;
+      // The same vocabulary in SentencePiece's own format: a tokenizer.json this version cannot read
+      // (a normalizer or model type it lacks) need not leave the model without a tokenizer.
+      std::fprintf(stderr, "hifp8: warning: %s; using tokenizer.model instead\n", e.what());
+    }
+  }
+  if (has_model) return load_sentencepiece(dir / "tokenizer.model");
   throw Error("no tokenizer in " + dir.string() + " (expected tokenizer.json or tokenizer.model)");
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "hifp8/error.h"
+#include "hifp8/model/detokenizer.h"
 #include "hifp8/model/sampler.h"
 #include "hifp8/serve/openai_api.h"
 
@@ -62,14 +63,16 @@ struct Job {
   std::string text;                // everything emitted
   bool finished = false;
   std::string finish_reason;
-  ApiError error{0, "", "", "", ""};  // status 0: none
+  ApiError error{0, "", "", "", ""};  // status 0: none (guarded by lock)
   Usage usage;
 
   // Scheduler-only state.
   int slot = -1;
   std::unique_ptr<model::Sampler> sampler;
   std::vector<int32_t> generated;
-  size_t emitted = 0;  // bytes of the decoded continuation already emitted
+  std::unique_ptr<model::Detokenizer> detokenizer;  // null without a tokenizer
+  std::string full;    // the continuation's settled text
+  size_t emitted = 0;  // bytes of `full` already emitted
 
   void emit(const std::string& piece) {
     const std::lock_guard<std::mutex> g(lock);
@@ -99,9 +102,13 @@ int64_t unix_time() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Every JSON body leaves through here: strings are valid UTF-8 by construction (tokenizer decode,
+// parsed requests), and should one not be, it is sent with U+FFFD rather than throwing on a server thread.
+std::string wire(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 void send_error(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
-  res.set_content(e.to_json().dump(), "application/json");
+  res.set_content(wire(e.to_json()), "application/json");
 }
 
 }  // namespace
@@ -130,45 +137,36 @@ struct Server::Impl {
 
   // ---- scheduler ----------------------------------------------------------------------------------
 
-  // The continuation's new text (or, without a tokenizer, " <id>" per token), held back while it could
-  // still be the start of a stop string.
+  // The continuation's new text (or, without a tokenizer, " <id>" per token) in whole characters
+  // (model::Detokenizer), held back while it could still be the start of a stop string.
   void handle_token(Job& job, int32_t token) {
-    if (std::find(eos.begin(), eos.end(), token) != eos.end()) return job.finish("stop");
-    job.generated.push_back(token);
-    std::string full;
-    if (tokenizer) {
-      full = tokenizer->decode(job.generated, true);
+    const bool eos_token = std::find(eos.begin(), eos.end(), token) != eos.end();
+    if (!eos_token) job.generated.push_back(token);
+    const bool length = !eos_token && (int64_t(job.generated.size()) >= job.max_new ||
+                                       int64_t(job.prompt.size() + job.generated.size()) >= engine->context());
+    if (!job.detokenizer) {
+      if (!eos_token) job.full += " " + std::to_string(token);
     } else {
-      for (int32_t t : job.generated) full += " " + std::to_string(t);
+      if (!eos_token) job.full += job.detokenizer->push(token);
+      if (eos_token || length) job.full += job.detokenizer->finish();
     }
+    const std::string& full = job.full;
     const size_t stop_at = find_stop(full, job.request.stop);
     if (stop_at != std::string::npos) {
       if (stop_at > job.emitted) job.emit(full.substr(job.emitted, stop_at - job.emitted));
       return job.finish("stop");
     }
-    size_t hold = 0;  // a partial stop string at the end stays back
-    for (const std::string& s : job.request.stop)
-      for (size_t k = std::min(s.size() - 1, full.size()); k > hold; --k)
-        if (full.compare(full.size() - k, k, s, 0, k) == 0) hold = k;
-    const bool length = int64_t(job.generated.size()) >= job.max_new ||
-                        int64_t(job.prompt.size() + job.generated.size()) >= engine->context();
-    const size_t ready = length ? full.size() : full.size() - hold;
-    // Only whole UTF-8 characters go out: a character whose bytes are not all decoded yet waits.
-    size_t cut = ready;
-    if (!length) {
-      size_t lead = ready;
-      while (lead > job.emitted && (static_cast<unsigned char>(full[lead - 1]) & 0xc0) == 0x80) --lead;
-      if (lead > job.emitted) {
-        const unsigned char b = static_cast<unsigned char>(full[lead - 1]);
-        const size_t size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-        if (ready - (lead - 1) < size) cut = lead - 1;
-      }
+    size_t hold = 0;  // a partial stop string at the end stays back (it starts on a character boundary)
+    if (!eos_token && !length)
+      for (const std::string& s : job.request.stop)
+        for (size_t k = std::min(s.size() - 1, full.size()); k > hold; --k)
+          if (full.compare(full.size() - k, k, s, 0, k) == 0) hold = k;
+    if (full.size() - hold > job.emitted) {
+      job.emit(full.substr(job.emitted, full.size() - hold - job.emitted));
+      job.emitted = full.size() - hold;
     }
-    if (cut > job.emitted) {
-      job.emit(full.substr(job.emitted, cut - job.emitted));
-      job.emitted = cut;
-    }
-    if (length) job.finish("length");
+    if (eos_token) job.finish("stop");
+    else if (length) job.finish("length");
   }
 
   void fail(Job& job, const std::string& what) {
@@ -277,6 +275,7 @@ struct Server::Impl {
     } catch (const Error& e) {
       return ApiError::bad_request(e.what());
     }
+    if (tokenizer) job->detokenizer = std::make_unique<model::Detokenizer>(*tokenizer, job->prompt);
     job->usage.prompt_tokens = int64_t(job->prompt.size());
     job->request = std::move(request);
     const std::lock_guard<std::mutex> g(lock);
@@ -288,6 +287,48 @@ struct Server::Impl {
     queue.push_back(job);
     wake.notify_all();
     return job;
+  }
+
+  // One call of the SSE writer: the pieces produced since the last call, then the end of the stream.
+  // False: the client is gone (the request is cancelled).
+  bool stream_events(Job& job, const std::string& id, const std::string& model, bool chat, bool& first,
+                     httplib::DataSink& sink) {
+    std::vector<std::string> pieces;
+    bool finished = false;
+    ApiError error{0, "", "", "", ""};
+    {
+      std::unique_lock<std::mutex> g(job.lock);
+      job.changed.wait_for(g, std::chrono::milliseconds(200), [&] { return !job.pieces.empty() || job.finished; });
+      pieces.assign(job.pieces.begin(), job.pieces.end());
+      job.pieces.clear();
+      finished = job.finished;
+      error = job.error;
+    }
+    const auto send = [&](const json& body) {
+      const std::string event = "data: " + wire(body) + "\n\n";
+      return sink.write(event.data(), event.size());
+    };
+    if (!sink.is_writable()) return (job.cancelled = true, false);
+    if (chat && first && !send(completion_chunk(id, model, created, chat, "", "", true))) return (job.cancelled = true, false);
+    first = false;
+    for (const std::string& p : pieces)
+      if (!send(completion_chunk(id, model, created, chat, p, "", false))) return (job.cancelled = true, false);
+    if (!finished) return true;
+    if (error.status) {
+      send(error.to_json());
+    } else {
+      send(completion_chunk(id, model, created, chat, "", job.finish_reason, false));
+      if (job.request.include_usage) {
+        json usage = completion_chunk(id, model, created, chat, "", "", false);
+        usage["choices"] = json::array();
+        usage["usage"] = job.usage.to_json();
+        send(usage);
+      }
+    }
+    static const std::string done = "data: [DONE]\n\n";
+    sink.write(done.data(), done.size());
+    sink.done();
+    return true;
   }
 
   void handle_generation(const httplib::Request& req, httplib::Response& res, bool chat) {
@@ -302,7 +343,7 @@ struct Server::Impl {
       std::unique_lock<std::mutex> g(job->lock);
       job->changed.wait(g, [&] { return job->finished; });
       if (job->error.status) return send_error(res, job->error);
-      res.set_content(completion_response(id, model, created, chat, job->text, job->finish_reason, job->usage).dump(),
+      res.set_content(wire(completion_response(id, model, created, chat, job->text, job->finish_reason, job->usage)),
                       "application/json");
       return;
     }
@@ -311,41 +352,17 @@ struct Server::Impl {
     res.set_chunked_content_provider(
         "text/event-stream",
         [this, job, id, model, chat, first](size_t, httplib::DataSink& sink) {
-          std::vector<std::string> pieces;
-          bool finished = false;
-          {
-            std::unique_lock<std::mutex> g(job->lock);
-            job->changed.wait_for(g, std::chrono::milliseconds(200), [&] { return !job->pieces.empty() || job->finished; });
-            pieces.assign(job->pieces.begin(), job->pieces.end());
-            job->pieces.clear();
-            finished = job->finished;
+          // httplib calls this on its worker thread: nothing may escape it (std::terminate).
+          try {
+            return stream_events(*job, id, model, chat, *first, sink);
+          } catch (const std::exception& e) {
+            job->cancelled = true;
+            const std::string event = "data: " + wire(ApiError{500, "server_error", e.what(), "", ""}.to_json()) +
+                                      "\n\ndata: [DONE]\n\n";
+            sink.write(event.data(), event.size());
+            sink.done();
+            return true;
           }
-          const auto send = [&](const json& body) {
-            const std::string event = "data: " + body.dump() + "\n\n";
-            return sink.write(event.data(), event.size());
-          };
-          if (!sink.is_writable()) return (job->cancelled = true, false);
-          if (chat && *first && !send(completion_chunk(id, model, created, chat, "", "", true)))
-            return (job->cancelled = true, false);
-          *first = false;
-          for (const std::string& p : pieces)
-            if (!send(completion_chunk(id, model, created, chat, p, "", false))) return (job->cancelled = true, false);
-          if (!finished) return true;
-          if (job->error.status) {
-            send(job->error.to_json());
-          } else {
-            send(completion_chunk(id, model, created, chat, "", job->finish_reason, false));
-            if (job->request.include_usage) {
-              json usage = completion_chunk(id, model, created, chat, "", "", false);
-              usage["choices"] = json::array();
-              usage["usage"] = job->usage.to_json();
-              send(usage);
-            }
-          }
-          static const std::string done = "data: [DONE]\n\n";
-          sink.write(done.data(), done.size());
-          sink.done();
-          return true;
         },
         [job](bool) {
           if (!job->finished) job->cancelled = true;  // the client went away
@@ -382,13 +399,12 @@ struct Server::Impl {
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       const std::lock_guard<std::mutex> g(lock);
       res.status = stopping ? 503 : 200;
-      res.set_content(json{{"status", stopping ? "stopping" : "ok"}, {"running", active.size()}, {"waiting", queue.size()},
-                           {"completed", completed}, {"cancelled", cancelled}}
-                          .dump(),
+      res.set_content(wire(json{{"status", stopping ? "stopping" : "ok"}, {"running", active.size()}, {"waiting", queue.size()},
+                                {"completed", completed}, {"cancelled", cancelled}}),
                       "application/json");
     });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(models_response(options.served_model_name, created).dump(), "application/json");
+      res.set_content(wire(models_response(options.served_model_name, created)), "application/json");
     });
     http.Post("/v1/completions",
               [this](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, false); });

@@ -129,7 +129,17 @@ else
   "$HIFP8" quantize "$SHARED/models/pd-llama-15M" "$WORK/pd-fp8" --scheme fp8-dynamic --quiet >/dev/null
   fp8=$("$HIFP8" generate --model "$WORK/pd-fp8" --prompt "Once upon a time" --max-tokens 8 --kv-cache-dtype fp8_e4m3 --act-quant dynamic)
   check "generate on a quantized checkpoint with an fp8 KV cache" 1 "$([[ -n $fp8 ]] && echo 1 || echo 0)"
-  expect_error "generate without a tokenizer" "no tokenizer" "$HIFP8" generate --model "$SHARED/models/stories260K" --prompt hi
+  mkdir -p "$WORK/st-notok" && cp "$SHARED/models/stories260K/"{config.json,model.safetensors} "$WORK/st-notok/"
+  expect_error "generate without a tokenizer" "no tokenizer" "$HIFP8" generate --model "$WORK/st-notok" --prompt hi
+  # transformers' greedy continuation (tests/data/stories260K_greedy.json, scripts/device/greedy_reference.py)
+  want=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][1]; print(" ".join(map(str, r["ids"])))' \
+         "$(dirname "$0")/../data/stories260K_greedy.json")
+  got=$("$HIFP8" generate --model "$SHARED/models/stories260K" --prompt "Once upon a time" --max-tokens 64 --print-ids)
+  check "stories260K greedy story equals transformers' ids" "$want" "$got"
+  want_text=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][1]; print(r["text"])' \
+              "$(dirname "$0")/../data/stories260K_greedy.json")
+  got_text=$("$HIFP8" generate --model "$SHARED/models/stories260K" --prompt "Once upon a time" --max-tokens 64)
+  check "stories260K greedy story equals transformers' text" "$want_text" "$got_text"
   expect_error "bad token list" "not a token id" "$HIFP8" logits --model "$SHARED/models/stories260K" --tokens 1,x
   expect_error "token outside the vocabulary" "outside the vocabulary" "$HIFP8" logits --model "$SHARED/models/stories260K" --tokens 1,99999
   expect_error "unknown KV cache dtype" "unknown KV cache dtype" "$HIFP8" generate --model "$SHARED/models/stories260K" --tokens 1 --print-ids --kv-cache-dtype fp4
@@ -137,8 +147,8 @@ else
   sed -i 's/LlamaForCausalLM/GPTNeoXForCausalLM/' "$WORK/tiny-hif8-badarch/config.json"
   expect_error "unknown architecture" "not supported" "$HIFP8" generate --model "$WORK/tiny-hif8-badarch" --tokens 1 --print-ids
   # eval
-  check "eval ppl on stories260K (transformers gives 9.5496)" 1 \
-    "$("$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --quiet | grep -c 'ppl 9.549[56]')"
+  check "eval ppl on stories260K (transformers gives 3.3056)" 1 \
+    "$("$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --quiet | grep -c 'ppl 3.305[56]')"
   check "eval ppl --baseline itself: KL 0, 100 % top-1" 1 \
     "$("$HIFP8" eval ppl --model "$SHARED/models/stories260K" --baseline "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --quiet | grep -c 'mean KL 0.000000 .*top-1 agreement 100.00 %')"
   check "eval ppl --json" 1 "$("$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --json --quiet | grep -c '"mean_nll"')"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# hifp8 serve end to end on loopback with curl: stories260K (token-id prompts), every endpoint,
+# hifp8 serve end to end on loopback with curl: stories260K without its tokenizer (token-id prompts,
+# completions as ids), every endpoint,
 # streaming, authentication, the error statuses, concurrent clients, greedy output equal to
 # `hifp8 generate`, and a graceful SIGTERM. Bounded: every curl has a timeout.
 #   SERVE_DEVICE=cuda test_serve.sh HIFP8   runs the same checks with the GPU engine (greedy output
@@ -8,9 +9,10 @@
 set -uo pipefail
 HIFP8=${1:?usage: test_serve.sh HIFP8_BINARY}
 SHARED=${HIFP8_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
-MODEL=$SHARED/models/stories260K
-[[ -f $MODEL/config.json ]] || { echo "FAIL: missing $MODEL (tests expect ../shared beside the repository)"; exit 1; }
+[[ -f $SHARED/models/stories260K/config.json ]] || { echo "FAIL: missing $SHARED/models/stories260K (tests expect ../shared beside the repository)"; exit 1; }
 WORK=$(mktemp -d)
+MODEL=$WORK/stories260K-ids  # the weights without tokenizer files
+mkdir -p "$MODEL" && cp "$SHARED/models/stories260K/"{config.json,model.safetensors} "$MODEL/"
 failures=0
 finish() {
   rm -rf "$WORK"

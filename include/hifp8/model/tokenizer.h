@@ -21,7 +21,8 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
   // add_special: prepend BOS where the tokenizer's config says so (as transformers' encode does).
   virtual std::vector<int32_t> encode(std::string_view text, bool add_special = true) const = 0;
-  // Special tokens are rendered as their text; invalid UTF-8 from a partial sequence is kept as bytes.
+  // Special tokens are rendered as their text. Always valid UTF-8: bytes that do not form characters
+  // become U+FFFD as the reference decoder renders them (model/detokenizer.h for streaming).
   virtual std::string decode(std::span<const int32_t> ids, bool skip_special = false) const = 0;
   virtual int32_t vocab_size() const = 0;
   virtual std::optional<int32_t> token_id(std::string_view token) const = 0;  // a whole token's id, if any
