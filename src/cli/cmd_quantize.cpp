@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/error.h"
 #include "hifp8/io/quantize_checkpoint.h"
 #include "hifp8/io/sharded_writer.h"
@@ -67,9 +68,7 @@ void run_quantize(const QuantizeArgs& a) {
   const io::QuantizeReport report = io::quantize_checkpoint(a.input, a.output, opt);
   bar->finish();
   if (!a.report.empty()) {
-    std::ofstream out(a.report);
-    out << report.to_json().dump(2) << "\n";
-    if (!out) throw Error("cannot write report " + a.report);
+    io::write_file(a.report, report.to_json().dump(2) + "\n");
   }
   std::printf("%s", report.to_markdown().c_str());
 }

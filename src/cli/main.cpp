@@ -2,12 +2,17 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <iostream>
+#include <string_view>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "hifp8/error.h"
 
 int main(int argc, char** argv) {
+  // `serve` handles its signals itself (graceful drain); every other command cleans up and exits.
+  if (argc < 2 || std::string_view(argv[1]) != "serve") hifp8::cli::install_interrupt_cleanup();
   CLI::App app{"hifp8: 8-bit float (HiFloat8, OCP FP8) and INT8 quantization toolkit"};
   app.require_subcommand(1);
   hifp8::cli::add_formats_command(app);
@@ -28,6 +33,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hifp8: error: %s\n", e.what());
     return 2;
   } catch (const hifp8::Error& e) {
+    std::fprintf(stderr, "hifp8: error: %s\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {  // a path problem of the user's (a loop, permissions)
     std::fprintf(stderr, "hifp8: error: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {

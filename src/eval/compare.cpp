@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "hifp8/error.h"
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/checkpoint_inspect.h"
 #include "hifp8/quant/error_stats.h"
@@ -29,12 +30,6 @@ std::map<int, double> sqnr_by_layer(const std::vector<std::pair<std::string, dou
   std::map<int, double> out;
   for (const auto& [l, s] : sums) out[l] = s.first / s.second;
   return out;
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw Error("cannot write " + path.string());
 }
 
 }  // namespace
@@ -84,10 +79,10 @@ void write_comparison(const fs::path& out_dir, const std::string& baseline, cons
   }
   md += "\nbaseline: " + baseline + ", " + std::to_string(models[0].ppl.tokens) + " scored tokens, ppl " +
         std::to_string(*models[0].ppl.baseline_ppl) + "\n\n![delta ppl, KL and per-layer weight SQNR](compare.png)\n";
-  write_file(out_dir / "compare.md", md);
-  write_file(out_dir / "compare.json", j.dump(2) + "\n");
-  write_file(out_dir / "bars.dat", bars);
-  write_file(out_dir / "layers.dat", layers);
+  io::write_file(out_dir / "compare.md", md);
+  io::write_file(out_dir / "compare.json", j.dump(2) + "\n");
+  io::write_file(out_dir / "bars.dat", bars);
+  io::write_file(out_dir / "layers.dat", layers);
   std::string plot = "set terminal pngcairo size 1400,450 font 'sans,10'\nset output '" + (out_dir / "compare.png").string() +
                      "'\nset multiplot layout 1,3\nset style fill solid 0.8\nset boxwidth 0.6\nset grid ytics\n"
                      "set xtics rotate by -30\nset title 'delta perplexity vs baseline'\nplot '" + (out_dir / "bars.dat").string() +
@@ -99,7 +94,7 @@ void write_comparison(const fs::path& out_dir, const std::string& baseline, cons
     plot += (i ? ", '" : "'") + (out_dir / "layers.dat").string() + "' index " + std::to_string(i) +
             " using 1:2 with linespoints title '" + models[i].name + "'";
   plot += "\nunset multiplot\n";
-  write_file(out_dir / "compare.gnuplot", plot);
+  io::write_file(out_dir / "compare.gnuplot", plot);
   const std::string command = "gnuplot '" + (out_dir / "compare.gnuplot").string() + "' 2>&1";
   if (std::system(command.c_str()) != 0)
     throw Error("gnuplot failed to draw " + (out_dir / "compare.png").string() + " (is gnuplot-nox installed?)");

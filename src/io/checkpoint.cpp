@@ -1,19 +1,17 @@
 #include "hifp8/io/checkpoint.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "hifp8/error.h"
+#include "hifp8/io/file_bytes.h"
 
 namespace hifp8::io {
 namespace fs = std::filesystem;
 
 nlohmann::json read_json_file(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot open " + path.string());
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  nlohmann::json j = nlohmann::json::parse(read_file(path), nullptr, false);
   if (j.is_discarded()) throw Error(path.string() + ": not valid JSON");
   return j;
 }

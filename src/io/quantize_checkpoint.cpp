@@ -12,6 +12,7 @@
 #include <future>
 #include <mutex>
 
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/calib/format_choice.h"
 #include "hifp8/calib/smoothing.h"
 #include "hifp8/error.h"
@@ -324,9 +325,7 @@ class Pipeline {
 };
 
 void write_json(const fs::path& path, const nlohmann::json& j) {
-  std::ofstream out(path);
-  out << j.dump(2) << "\n";
-  if (!out) throw Error("cannot write " + path.string());
+  write_file(path, j.dump(2) + "\n");
 }
 
 // Scheme mixed: the candidates' output error for every linear the selector would quantize.
@@ -349,6 +348,9 @@ std::vector<calib::LayerChoice> choose_module_formats(const Checkpoint& ckpt, co
 
 QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output, const QuantizeCheckpointOptions& opt) {
   const auto start = Clock::now();
+  std::vector<fs::path> inputs = {input};
+  if (opt.calibration) inputs.push_back(opt.calibration->data);
+  check_output_apart(output, inputs);  // before any work: --force must never delete what is read
   const Scheme& scheme = find_scheme(opt.scheme);
   const FormatInfo& format = format_info(scheme.format);
   if (opt.granularity && !scheme.granularity_option)
@@ -415,7 +417,7 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   if (std::find(ignore.begin(), ignore.end(), "lm_head") == ignore.end() && !opt.selection.include_lm_head)
     ignore.insert(ignore.begin(), "lm_head");  // tied embeddings: engines still see an lm_head module
 
-  OutputDir out_dir(output, opt.force);
+  OutputDir out_dir(output, opt.force, inputs);
   QuantizeReport report;
   report.scheme = scheme.name;
   report.format = mixed ? "mixed" : std::string(format.name);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hifp8/error.h"
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/io/safetensors.h"
 
 namespace hifp8::io {
@@ -114,12 +115,11 @@ SafetensorsHeader parse_safetensors_header(std::span<const uint8_t> bytes, uint6
 
 SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   const std::string what = path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(what, std::string("cannot open: ") + std::strerror(errno));
+  const int fd = open_regular_file(path);  // never blocks on a FIFO
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
     ::close(fd);
-    fail(what, "not a regular file");
+    fail(what, std::string("cannot stat: ") + std::strerror(errno));
   }
   SafetensorsFile file;
   file.path_ = path;

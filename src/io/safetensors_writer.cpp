@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -48,7 +50,7 @@ void SafetensorsWriter::write(std::span<const uint8_t> bytes) {
 void SafetensorsWriter::finish() {
   if (written_ != total_)
     throw Error(path_.string() + ": " + std::to_string(written_) + " of " + std::to_string(total_) + " tensor bytes written");
-  const bool ok = std::fflush(file_) == 0;
+  const bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
   const bool closed = std::fclose(file_) == 0;
   file_ = nullptr;
   if (!ok || !closed) throw Error("cannot write '" + path_.string() + "': " + std::strerror(errno));

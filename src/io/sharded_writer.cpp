@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/error.h"
 
 namespace hifp8::io {
@@ -92,9 +93,7 @@ void ShardedWriter::finish() {
     }
   index["metadata"] = {{"total_size", total}};
   index["weight_map"] = weight_map;
-  std::ofstream out(dir_ / "model.safetensors.index.json");
-  out << index.dump(2) << "\n";
-  if (!out) throw Error("cannot write " + (dir_ / "model.safetensors.index.json").string());
+  write_file(dir_ / "model.safetensors.index.json", index.dump(2) + "\n");
 }
 
 }  // namespace hifp8::io

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/error.h"
 #include "hifp8/io/output_dir.h"
 #include "hifp8/io/sharded_writer.h"
@@ -182,7 +183,7 @@ uint64_t write_synthetic_checkpoint(const std::filesystem::path& dir, const Synt
     }
     writer.finish();
   }
-  std::ofstream(out.path() / "config.json") << config_json(*preset, layers, opt.dtype).dump(2) << "\n";
+  write_file(out.path() / "config.json", config_json(*preset, layers, opt.dtype).dump(2) + "\n");
   out.commit();
   return total;
 }

@@ -7,6 +7,7 @@
 
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/model/tokenizer.h"
 #include "hifp8/model/utf8.h"
 
@@ -16,7 +17,7 @@ namespace {
 class SentencePieceTokenizer : public Tokenizer {
  public:
   explicit SentencePieceTokenizer(const std::filesystem::path& path) {
-    const auto status = sp_.Load(path.string());
+    const auto status = sp_.LoadFromSerializedProto(io::read_file(path));  // read_file: regular files only
     if (!status.ok()) throw Error("cannot load SentencePiece model " + path.string() + ": " + status.ToString());
     // transformers' LlamaTokenizer: add_bos_token (default true) and add_eos_token (default false).
     const std::filesystem::path config = path.parent_path() / "tokenizer_config.json";
