@@ -118,14 +118,25 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--model", a->model, "Model directory")->required();
   cmd->add_option("--served-model-name", a->name, "The model id clients use (default: the --model path)");
   cmd->add_option("--host", a->options.host, "Address to listen on (default 127.0.0.1)");
-  cmd->add_option("--port", a->options.port, "Port (default 8000; 0: any free port, printed at start)");
-  cmd->add_option("--api-key", a->options.api_key, "Require Authorization: Bearer KEY on /v1/ routes");
-  cmd->add_option("--max-concurrency", a->slots, "Requests generating at once (sequence slots; default 4)");
-  cmd->add_option("--max-queue", a->options.max_queue, "Requests waiting for a slot before 429 (default 64)");
-  cmd->add_option("--max-prompt-tokens", a->options.max_prompt_tokens, "Longest prompt (default: the context)");
-  cmd->add_option("--max-tokens", a->options.max_tokens, "Most tokens one request may generate (default: the context)");
-  cmd->add_option("--max-context", a->max_context, "Positions per sequence (default: the model's)");
-  cmd->add_option("--max-body-bytes", a->options.max_body_bytes, "Largest request body; larger gets 413 (default 1 MiB)");
+  cmd->add_option("--port", a->options.port, "Port (default 8000; 0: any free port, printed at start)")->check(CLI::Range(0, 65535));
+  cmd->add_option("--api-key", a->options.api_key, "Require Authorization: Bearer KEY on /v1/ routes (printable ASCII, no spaces)")
+      ->check([](const std::string& key) -> std::string {
+        for (unsigned char c : key)
+          if (c <= 0x20 || c >= 0x7f) return "the API key must be printable ASCII without spaces (HTTP strips or mangles the rest)";
+        return "";
+      });
+  cmd->add_option("--max-concurrency", a->slots, "Requests generating at once (sequence slots; default 4)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--max-queue", a->options.max_queue, "Requests waiting for a slot before 429 (default 64)")->check(CLI::Range(0, 100000));
+  cmd->add_option("--shutdown-grace", a->options.shutdown_grace_seconds,
+                  "Seconds running requests may take to finish after SIGTERM before they get 503 (default 30)")
+      ->check(CLI::Range(0, 3600));
+  cmd->add_option("--max-connections", a->options.max_connections,
+                  "Open HTTP connections served at once, slow ones included (default 256)")->check(CLI::Range(1, 100000));
+  cmd->add_option("--max-prompt-tokens", a->options.max_prompt_tokens, "Longest prompt (default: the context)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-tokens", a->options.max_tokens, "Most tokens one request may generate (default: the context)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-context", a->max_context, "Positions per sequence (default: the model's)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-body-bytes", a->options.max_body_bytes, "Largest request body, chunked uploads included; larger gets 413 (default 1 MiB)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
   cmd->add_option("--kv-cache-dtype", a->kv_dtype, "f32 (CPU default), bf16 (GPU default), fp8_e4m3, fp8_e5m2, hif8");
   cmd->add_option("--device", a->device, "cpu (default) or cuda");
   cmd->add_option("--chat-format", a->chat_format, "llama3, chatml or llama2 (default: from tokenizer_config.json)");

@@ -6,9 +6,10 @@
 namespace hifp8::model {
 namespace {
 
-void check_role(const ChatMessage& m) {
+void check_role(const ChatMessage& m, bool tool_allowed) {
+  if (m.role == "tool" && tool_allowed) return;
   if (m.role != "system" && m.role != "user" && m.role != "assistant")
-    throw Error("chat message role '" + m.role + "' is not one of system, user, assistant");
+    throw Error("chat message role '" + m.role + "' is not one of system, user, assistant" + (tool_allowed ? ", tool" : ""));
 }
 
 std::string render_llama2(const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
@@ -60,12 +61,14 @@ ChatFormat detect_chat_format(const std::filesystem::path& dir) {
 }
 
 std::string render_chat(ChatFormat format, const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
-  for (const ChatMessage& m : messages) check_role(m);
+  // Tool results: Llama 3.1's template calls that role "ipython"; ChatML keeps "tool". Llama 2 has none.
+  for (const ChatMessage& m : messages) check_role(m, format != ChatFormat::llama2);
   std::string out;
   switch (format) {
     case ChatFormat::llama3:
       out = "<|begin_of_text|>";
-      for (const ChatMessage& m : messages) out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + m.content + "<|eot_id|>";
+      for (const ChatMessage& m : messages)
+        out += "<|start_header_id|>" + (m.role == "tool" ? std::string("ipython") : m.role) + "<|end_header_id|>\n\n" + m.content + "<|eot_id|>";
       if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
       return out;
     case ChatFormat::chatml:

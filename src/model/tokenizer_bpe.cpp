@@ -9,6 +9,7 @@
 #include <array>
 #include <map>
 #include <mutex>
+#include <queue>
 #include <unordered_map>
 
 #include "hifp8/error.h"
@@ -18,6 +19,10 @@
 
 namespace hifp8::model {
 namespace {
+
+// The BPE cache: pieces up to this size, at most this many (cleared when full).
+constexpr size_t kMaxCachedPieceBytes = 256;
+constexpr size_t kMaxCachedPieces = 65536;
 
 // GPT-2's pre-tokenizer regex (ByteLevel with use_regex).
 constexpr const char* kGpt2Pattern =
@@ -141,6 +146,39 @@ struct AddedToken {
   bool special;
 };
 
+// Added tokens by their text, for the longest match at a position.
+class TokenTrie {
+ public:
+  void insert(const std::string& key, size_t value) {
+    size_t node = 0;
+    for (char c : key) {
+      auto [it, fresh] = nodes_[node].children.emplace(c, nodes_.size());
+      if (fresh) nodes_.emplace_back();
+      node = it->second;
+    }
+    nodes_[node].value = value;
+  }
+  // {value, length} of the longest key that starts at text[at], if any.
+  std::optional<std::pair<size_t, size_t>> longest_match(std::string_view text, size_t at) const {
+    std::optional<std::pair<size_t, size_t>> best;
+    size_t node = 0;
+    for (size_t i = at; i < text.size(); ++i) {
+      const auto it = nodes_[node].children.find(text[i]);
+      if (it == nodes_[node].children.end()) break;
+      node = it->second;
+      if (nodes_[node].value) best = {{*nodes_[node].value, i + 1 - at}};
+    }
+    return best;
+  }
+
+ private:
+  struct Node {
+    std::unordered_map<char, size_t> children;
+    std::optional<size_t> value;
+  };
+  std::vector<Node> nodes_ = std::vector<Node>(1);
+};
+
 class BpeTokenizer : public Tokenizer {
  public:
   explicit BpeTokenizer(const std::filesystem::path& path) {
@@ -168,12 +206,16 @@ class BpeTokenizer : public Tokenizer {
       if (it != vocab_.end()) unk_ = it->second;
     }
     for (const nlohmann::json& t : j.value("added_tokens", nlohmann::json::array())) {
-      added_.push_back({t.at("content").get<std::string>(), t.at("id").get<int32_t>(), t.value("special", false)});
-      id_to_added_[added_.back().id] = added_.size() - 1;
+      std::string content = t.at("content").get<std::string>();
+      if (content.empty()) continue;  // matches nowhere (and would match everywhere)
+      added_.push_back({std::move(content), t.at("id").get<int32_t>(), t.value("special", false)});
     }
     // Longest first, so that "<|eot|>" is not cut by a shorter token that is its prefix.
     std::sort(added_.begin(), added_.end(), [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });
-    for (size_t i = 0; i < added_.size(); ++i) id_to_added_[added_[i].id] = i;
+    for (size_t i = 0; i < added_.size(); ++i) {
+      id_to_added_[added_[i].id] = i;
+      added_trie_.insert(added_[i].content, i);
+    }
     const nlohmann::json normalizer = j.value("normalizer", nlohmann::json());
     if (!normalizer.is_null() && normalizer.value("type", "") != "NFC")
       throw Error(path.string() + ": normalizer '" + normalizer.value("type", "?") + "' is not supported");
@@ -194,20 +236,21 @@ class BpeTokenizer : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text, bool add_special) const override {
     std::vector<int32_t> ids;
     if (add_special) ids = prefix_;
-    size_t at = 0;
-    while (at < text.size()) {
-      // The next added token at or after `at` (earliest start, longest at that start).
-      size_t best = text.size();
-      const AddedToken* found = nullptr;
-      for (const AddedToken& t : added_) {
-        const size_t pos = text.find(t.content, at);
-        if (pos < best) best = pos, found = &t;
+    // Added tokens split the text first: at each position the longest added token that starts there
+    // (a trie walk, so the scan is linear in the text for any number of added tokens).
+    size_t plain = 0;
+    for (size_t at = 0; at < text.size();) {
+      const auto found = added_trie_.longest_match(text, at);
+      if (!found) {
+        ++at;
+        continue;
       }
-      encode_plain(text.substr(at, best - at), ids);
-      if (!found) break;
-      ids.push_back(found->id);
-      at = best + found->content.size();
+      encode_plain(text.substr(plain, at - plain), ids);
+      ids.push_back(added_[found->first].id);
+      at += found->second;
+      plain = at;
     }
+    encode_plain(text.substr(plain), ids);
     return ids;
   }
 
@@ -340,23 +383,7 @@ class BpeTokenizer : public Tokenizer {
         return;
       }
     }
-    std::vector<std::string> symbols;
-    for (size_t i = 0; i < piece.size();) {
-      const size_t len = std::min(utf8_length(static_cast<unsigned char>(piece[i])), piece.size() - i);
-      symbols.push_back(piece.substr(i, len));
-      i += len;
-    }
-    while (symbols.size() > 1) {
-      int32_t best_rank = INT32_MAX;
-      size_t best = 0;
-      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-        const auto it = ranks_.find(symbols[i] + '\x01' + symbols[i + 1]);
-        if (it != ranks_.end() && it->second < best_rank) best_rank = it->second, best = i;
-      }
-      if (best_rank == INT32_MAX) break;
-      symbols[best] += symbols[best + 1];
-      symbols.erase(symbols.begin() + long(best) + 1);
-    }
+    const std::vector<std::string> symbols = merge(piece);
     std::vector<int32_t> out;
     for (const std::string& s : symbols) {
       if (const auto it = vocab_.find(s); it != vocab_.end()) {
@@ -376,8 +403,58 @@ class BpeTokenizer : public Tokenizer {
       }
     }
     ids.insert(ids.end(), out.begin(), out.end());
+    if (piece.size() > kMaxCachedPieceBytes) return;  // long pieces are rare: caching them only costs memory
     const std::lock_guard<std::mutex> guard(cache_lock_);
-    if (cache_.size() < 100000) cache_.emplace(piece, std::move(out));
+    if (cache_.size() >= kMaxCachedPieces) cache_.clear();  // bounded: a flood of distinct words cannot grow it
+    cache_.emplace(piece, std::move(out));
+  }
+
+  // The piece's characters merged by rank, lowest first and leftmost among equals (as Hugging Face's
+  // BPE): a heap of candidate pairs over a linked list, O(n log n) in the piece's length.
+  std::vector<std::string> merge(const std::string& piece) const {
+    struct Symbol {
+      std::string text;
+      int prev, next;
+    };
+    std::vector<Symbol> sym;
+    for (size_t i = 0; i < piece.size();) {
+      const size_t len = std::min(utf8_length(static_cast<unsigned char>(piece[i])), piece.size() - i);
+      sym.push_back({piece.substr(i, len), int(sym.size()) - 1, int(sym.size()) + 1});
+      i += len;
+    }
+    if (sym.empty()) return {};
+    sym.back().next = -1;
+    struct Candidate {
+      int32_t rank;
+      int left;
+      size_t size;  // left + right text sizes when pushed: a changed size marks a stale candidate
+      bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+    };
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+    const auto consider = [&](int left) {
+      if (left < 0 || sym[size_t(left)].next < 0) return;
+      const Symbol& a = sym[size_t(left)];
+      const Symbol& b = sym[size_t(a.next)];
+      const auto it = ranks_.find(a.text + '\x01' + b.text);
+      if (it != ranks_.end()) heap.push({it->second, left, a.text.size() + b.text.size()});
+    };
+    for (int i = 0; i + 1 < int(sym.size()); ++i) consider(i);
+    while (!heap.empty()) {
+      const Candidate c = heap.top();
+      heap.pop();
+      Symbol& a = sym[size_t(c.left)];
+      if (a.text.empty() || a.next < 0 || a.text.size() + sym[size_t(a.next)].text.size() != c.size) continue;
+      Symbol& b = sym[size_t(a.next)];
+      a.text += b.text;
+      b.text.clear();  // removed from the list
+      a.next = b.next;
+      if (a.next >= 0) sym[size_t(a.next)].prev = c.left;
+      consider(a.prev);
+      consider(c.left);
+    }
+    std::vector<std::string> out;
+    for (int i = 0; i >= 0; i = sym[size_t(i)].next) out.push_back(std::move(sym[size_t(i)].text));
+    return out;
   }
 
   std::unordered_map<std::string, int32_t> vocab_;
@@ -385,6 +462,7 @@ class BpeTokenizer : public Tokenizer {
   std::unordered_map<std::string, int32_t> ranks_;  // "a\x01b" -> merge rank
   std::vector<AddedToken> added_;
   std::unordered_map<int32_t, size_t> id_to_added_;
+  TokenTrie added_trie_;
   std::vector<SplitStep> steps_;
   std::vector<int32_t> prefix_, eos_;
   std::optional<int32_t> unk_;

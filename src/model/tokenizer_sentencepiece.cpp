@@ -2,6 +2,7 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
 
@@ -33,19 +34,24 @@ class SentencePieceTokenizer : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text, bool add_special) const override {
     std::vector<int32_t> out;
     if (add_special && add_bos_ && sp_.bos_id() >= 0) out.push_back(sp_.bos_id());
-    while (!text.empty()) {
-      size_t at = text.size(), len = 0;
+    // Each special text's next occurrence is searched again only once passed: linear in the text.
+    const std::array<int, 2> specials = {sp_.bos_id(), sp_.eos_id()};
+    std::array<size_t, 2> next = {0, 0};
+    std::array<bool, 2> stale = {true, true};
+    size_t from = 0;
+    for (;;) {
+      size_t at = std::string_view::npos, len = 0;
       int id = -1;
-      for (int special : {sp_.bos_id(), sp_.eos_id()}) {
-        if (special < 0) continue;
-        const std::string& piece = sp_.IdToPiece(special);
-        const size_t pos = text.find(piece);
-        if (pos < at) at = pos, len = piece.size(), id = special;
+      for (size_t k = 0; k < specials.size(); ++k) {
+        if (specials[k] < 0) continue;
+        const std::string& piece = sp_.IdToPiece(specials[k]);
+        if (stale[k] || (next[k] != std::string_view::npos && next[k] < from)) next[k] = text.find(piece, from), stale[k] = false;
+        if (next[k] < at) at = next[k], len = piece.size(), id = specials[k];
       }
-      encode_plain(text.substr(0, at), out);
+      encode_plain(text.substr(from, at == std::string_view::npos ? std::string_view::npos : at - from), out);
       if (id < 0) break;
       out.push_back(id);
-      text.remove_prefix(at + len);
+      from = at + len;
     }
     if (add_special && add_eos_ && sp_.eos_id() >= 0) out.push_back(sp_.eos_id());
     return out;

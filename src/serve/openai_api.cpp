@@ -82,11 +82,25 @@ std::optional<ApiError> read_messages(const json& body, GenerationRequest& r) {
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
       return ApiError::bad_request("each message needs a string 'role'", "messages");
     const std::string role = m["role"].get<std::string>();
-    if (role != "system" && role != "user" && role != "assistant")
-      return ApiError::bad_request("message role '" + role + "' (expected system, user or assistant)", "messages");
-    if (!m.contains("content") || !m["content"].is_string())
-      return ApiError::bad_request("each message needs a string 'content'", "messages");
-    r.messages.push_back({role, m["content"].get<std::string>()});
+    if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+      return ApiError::bad_request("message role '" + role + "' (expected system, user, assistant or tool)", "messages");
+    // content: a string, or OpenAI's array of content parts of which text parts are taken (joined by
+    // newlines, as vLLM does).
+    const json content = m.value("content", json());
+    std::string text;
+    if (content.is_string()) {
+      text = content.get<std::string>();
+    } else if (content.is_array()) {
+      for (const json& part : content) {
+        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+          return ApiError::bad_request("only text content parts ({\"type\": \"text\", \"text\": ...}) are supported", "messages");
+        if (!text.empty()) text += "\n";
+        text += part["text"].get<std::string>();
+      }
+    } else {
+      return ApiError::bad_request("each message needs a 'content' string or array of text parts", "messages");
+    }
+    r.messages.push_back({role, std::move(text)});
   }
   return std::nullopt;
 }

@@ -1,12 +1,18 @@
 #include "hifp8/serve/server.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -111,6 +117,44 @@ void send_error(httplib::Response& res, const ApiError& e) {
   res.set_content(wire(e.to_json()), "application/json");
 }
 
+// The socket of the connection a request came on. cpp-httplib 0.11 does not expose it to handlers, so
+// it is found by the peer address among this process's sockets (once per non-streaming request).
+int peer_socket(const httplib::Request& req) {
+  DIR* fds = ::opendir("/proc/self/fd");
+  if (!fds) return -1;
+  int found = -1;
+  while (const dirent* e = ::readdir(fds)) {
+    const int fd = std::atoi(e->d_name);
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    if (fd <= 2 || ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    char host[INET6_ADDRSTRLEN] = "";
+    int port = 0;
+    if (peer.ss_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+      ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host), port = ntohs(in->sin_port);
+    } else if (peer.ss_family == AF_INET6) {
+      const auto* in = reinterpret_cast<const sockaddr_in6*>(&peer);
+      ::inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof host), port = ntohs(in->sin6_port);
+    }
+    if (port == req.remote_port && req.remote_addr == host) {
+      found = fd;
+      break;
+    }
+  }
+  ::closedir(fds);
+  return found;
+}
+
+// The client closed its end (an orderly close reads as 0 bytes; a reset as an error).
+bool peer_closed(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return true;
+  char byte;
+  return ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 }  // namespace
 
 std::unique_ptr<Engine> cpu_engine(const model::Model& model, model::KvDType kv, int slots, int64_t context) {
@@ -167,6 +211,15 @@ struct Server::Impl {
     }
     if (eos_token) job.finish("stop");
     else if (length) job.finish("length");
+  }
+
+  // Stopping: a request that cannot finish gets 503 (not a 200 with an empty "cancelled" text).
+  void cancel_for_shutdown(Job& job) {
+    {
+      const std::lock_guard<std::mutex> g(job.lock);
+      if (!job.error.status) job.error = {503, "server_error", "the server is shutting down", "", ""};
+    }
+    job.cancelled = true;
   }
 
   void fail(Job& job, const std::string& what) {
@@ -256,15 +309,19 @@ struct Server::Impl {
                                                          options.served_model_name + "')",
                       "model", "model_not_found"};
     auto job = std::make_shared<Job>();
-    if (request.chat) {
-      if (!tokenizer || !chat_format)
-        return ApiError::bad_request("this model has no tokenizer or chat template: use /v1/completions");
-      job->prompt = tokenizer->encode(model::render_chat(*chat_format, request.messages), false);
-    } else if (std::holds_alternative<std::string>(request.prompt)) {
-      if (!tokenizer) return ApiError::bad_request("this model has no tokenizer: give the prompt as token ids", "prompt");
-      job->prompt = tokenizer->encode(std::get<std::string>(request.prompt));
-    } else {
-      job->prompt = std::get<std::vector<int32_t>>(request.prompt);
+    try {  // a conversation the chat format cannot express, or text the tokenizer refuses, is the client's
+      if (request.chat) {
+        if (!tokenizer || !chat_format)
+          return ApiError::bad_request("this model has no tokenizer or chat template: use /v1/completions");
+        job->prompt = tokenizer->encode(model::render_chat(*chat_format, request.messages), false);
+      } else if (std::holds_alternative<std::string>(request.prompt)) {
+        if (!tokenizer) return ApiError::bad_request("this model has no tokenizer: give the prompt as token ids", "prompt");
+        job->prompt = tokenizer->encode(std::get<std::string>(request.prompt));
+      } else {
+        job->prompt = std::get<std::vector<int32_t>>(request.prompt);
+      }
+    } catch (const Error& e) {
+      return ApiError::bad_request(e.what(), request.chat ? "messages" : "prompt");
     }
     const auto budget = completion_budget(request, int64_t(job->prompt.size()),
                                           {options.max_prompt_tokens, options.max_tokens, engine->context()});
@@ -340,8 +397,11 @@ struct Server::Impl {
     const std::string id = random_id(chat ? "chatcmpl" : "cmpl");
     const std::string model = options.served_model_name;
     if (!job->request.stream) {
+      // The client may go away while it waits: look between decode steps, as the stream writer does.
+      const int socket = peer_socket(req);
       std::unique_lock<std::mutex> g(job->lock);
-      job->changed.wait(g, [&] { return job->finished; });
+      while (!job->changed.wait_for(g, std::chrono::milliseconds(100), [&] { return job->finished; }))
+        if (socket >= 0 && peer_closed(socket)) job->cancelled = true;
       if (job->error.status) return send_error(res, job->error);
       res.set_content(wire(completion_response(id, model, created, chat, job->text, job->finish_reason, job->usage)),
                       "application/json");
@@ -369,13 +429,46 @@ struct Server::Impl {
         });
   }
 
+  // The body, bounded by max_body_bytes however it is sent (httplib checks Content-Length but not
+  // chunked uploads); false after answering 413.
+  bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string& body = const_cast<httplib::Request&>(req).body;
+    bool too_large = false;
+    const bool read = reader([&](const char* data, size_t size) {
+      if (body.size() + size > options.max_body_bytes) return !(too_large = true);
+      body.append(data, size);
+      return true;
+    });
+    // httplib refuses a Content-Length over the limit itself, before any byte reaches the receiver.
+    too_large = too_large || (!read && std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > options.max_body_bytes);
+    if (read && !too_large) return true;
+    if (!too_large) {
+      send_error(res, ApiError::bad_request("the request body could not be read"));
+      return false;
+    }
+    res.set_header("Connection", "close");
+    send_error(res, {413, "invalid_request_error", "the request body is larger than " + std::to_string(options.max_body_bytes) + " bytes", "", ""});
+    return false;
+  }
+
+  // "Bearer KEY" exactly, compared in time independent of where it differs.
+  bool key_matches(const std::string& header) const {
+    const std::string expected = "Bearer " + options.api_key;
+    unsigned diff = header.size() != expected.size();
+    for (size_t i = 0; i < expected.size(); ++i) diff |= unsigned(char(i < header.size() ? header[i] : 0) ^ expected[i]);
+    return diff == 0;
+  }
+
   void install_routes() {
     http.set_payload_max_length(options.max_body_bytes);
     http.set_read_timeout(options.read_timeout_seconds, 0);
-    http.new_task_queue = [this] { return new httplib::ThreadPool(size_t(engine->slots() + options.max_queue + 8)); };
+    // One thread per open connection: sized so that slow clients holding connections (each dropped after
+    // read_timeout_seconds of silence) leave room for the rest; the work itself is bounded by the queue.
+    http.new_task_queue = [this] { return new httplib::ThreadPool(size_t(options.max_connections)); };
+    http.set_keep_alive_timeout(options.read_timeout_seconds);
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (options.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
-      if (req.get_header_value("Authorization") == "Bearer " + options.api_key)
+      if (req.get_header_value_count("Authorization") == 1 && key_matches(req.get_header_value("Authorization")))
         return httplib::Server::HandlerResponse::Unhandled;
       send_error(res, {401, "authentication_error", "missing or wrong API key (Authorization: Bearer ...)", "",
                        "invalid_api_key"});
@@ -406,10 +499,11 @@ struct Server::Impl {
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(wire(models_response(options.served_model_name, created)), "application/json");
     });
-    http.Post("/v1/completions",
-              [this](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, false); });
-    http.Post("/v1/chat/completions",
-              [this](const httplib::Request& req, httplib::Response& res) { handle_generation(req, res, true); });
+    for (const bool chat : {false, true})
+      http.Post(chat ? "/v1/chat/completions" : "/v1/completions",
+                [this, chat](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+                  if (read_body(req, res, reader)) handle_generation(req, res, chat);
+                });
   }
 };
 
@@ -458,8 +552,8 @@ void Server::stop() {
       const std::lock_guard<std::mutex> g(m.lock);
       if (m.scheduler_done || (m.queue.empty() && m.active.empty())) break;
       if (Clock::now() > deadline) {
-        for (auto& j : m.queue) j->cancelled = true;
-        for (auto& j : m.active) j->cancelled = true;
+        for (auto& j : m.queue) m.cancel_for_shutdown(*j);
+        for (auto& j : m.active) m.cancel_for_shutdown(*j);
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

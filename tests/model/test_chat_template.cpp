@@ -29,7 +29,11 @@ TEST(ChatTemplate, RendersEachFormat) {
   EXPECT_EQ(render_chat(ChatFormat::llama2, kChat),
             "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi! [/INST] Hello. </s><s>[INST] Why? [/INST]");
   EXPECT_TRUE(render_chat(ChatFormat::chatml, kChat, false).ends_with("Why?<|im_end|>\n")) << "no generation prompt";
-  EXPECT_THROW(render_chat(ChatFormat::chatml, {{"tool", "x"}}), Error);
+  EXPECT_THROW(render_chat(ChatFormat::chatml, {{"function", "x"}}), Error);
+  EXPECT_THROW(render_chat(ChatFormat::llama2, {{"tool", "x"}}), Error);  // Llama 2 has no tool role
+  EXPECT_EQ(render_chat(ChatFormat::chatml, {{"tool", "42"}}, false), "<|im_start|>tool\n42<|im_end|>\n");
+  EXPECT_EQ(render_chat(ChatFormat::llama3, {{"tool", "42"}}, false),
+            "<|begin_of_text|><|start_header_id|>ipython<|end_header_id|>\n\n42<|eot_id|>");
   EXPECT_THROW(render_chat(ChatFormat::llama2, {{"user", "a"}, {"user", "b"}}), Error);
   EXPECT_THROW(parse_chat_format("jinja"), Error);
 }

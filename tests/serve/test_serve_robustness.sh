@@ -48,4 +48,82 @@ for model in "$WORK/bpe" "$SHARED/models/stories260K"; do
   check "$name: server alive after them" 200 "$(alive)"
   stop_server
 done
+# ---- limits that bodies, slow clients and token runs cannot get around ---------------------------------
+ST=$SHARED/models/stories260K
+launch_server "$WORK/server.log" --model "$ST" --served-model-name m --max-concurrency 2 --max-queue 8 --max-body-bytes 4096 \
+  --threads 2 --chat-format llama2 --max-connections 64
+head -c 100000 /dev/zero | tr '\0' x > "$WORK/big"
+check "chunked upload over --max-body-bytes" 413 \
+  "$(curl -s -m 30 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big" "$URL/v1/completions")"
+check "Content-Length over --max-body-bytes" 413 \
+  "$(curl -s -m 30 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$WORK/big" "$URL/v1/completions")"
+check "small chunked upload is served" 200 \
+  "$(echo '{"prompt": [1, 403], "max_tokens": 2}' | curl -s -m 30 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @- "$URL/v1/completions")"
+# 40 slow clients (half a request each, then silence) hold connections; /health and requests still answer.
+slow=()
+for i in $(seq 40); do
+  (exec 3<>/dev/tcp/127.0.0.1/$PORT && printf 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"pro' >&3 && sleep 20) 2> /dev/null &
+  slow+=($!)
+done
+sleep 1
+t0=$(date +%s%N)
+check "health with 40 slow clients connected" 200 "$(alive)"
+check "a request with 40 slow clients connected" 200 "$(post /v1/completions '{"prompt": [1, 403], "max_tokens": 2}')"
+echo "  (answered in $((($(date +%s%N) - t0) / 1000000)) ms)"
+kill "${slow[@]}" 2> /dev/null
+wait "${slow[@]}" 2> /dev/null
+# 1,300 "<s>" texts (3.9 KB) tokenize at once into more tokens than the 512-token context: a quick 400.
+check "a run of special-token texts is rejected quickly" 400 \
+  "$(post /v1/completions "{\"prompt\": \"$(printf '<s>%.0s' $(seq 1300))\"}")"
+# Chat edge cases (the llama2 format): text parts, roles it cannot express.
+check "chat content as an array of text parts" 200 \
+  "$(post /v1/chat/completions '{"messages": [{"role": "user", "content": [{"type": "text", "text": "Once"}, {"type": "text", "text": "upon"}]}], "max_tokens": 2}')"
+check "chat content part that is not text" 400 \
+  "$(post /v1/chat/completions '{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}')"
+check "chat with only an assistant message" 400 "$(post /v1/chat/completions '{"messages": [{"role": "assistant", "content": "hi"}]}')"
+check "chat tool message the format cannot express" 400 "$(post /v1/chat/completions '{"messages": [{"role": "tool", "content": "42"}]}')"
+check "server alive after the limit checks" 200 "$(alive)"
+stop_server
+
+# ---- shutdown with requests still queued: 503, not an empty 200 ------------------------------------
+launch_server "$WORK/server.log" --model "$SHARED/models/pd-llama-15M" --served-model-name m --max-concurrency 1 --max-queue 8 \
+  --threads 2 --shutdown-grace 1
+# A non-streaming client that goes away: its request is cancelled (counted by /health), not run to the end.
+curl -s -m 1 -H 'Content-Type: application/json' -d '{"prompt": [1], "max_tokens": 500, "temperature": 0}' "$URL/v1/completions" > /dev/null
+for _ in $(seq 50); do [[ $(curl -s -m 5 "$URL/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["running"])') == 0 ]] && break; sleep 0.2; done
+check "non-streaming client that disconnects is cancelled" 1 \
+  "$(curl -s -m 5 "$URL/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cancelled"])')"
+for i in 1 2 3; do
+  curl -s -m 60 -o "$WORK/q$i" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d '{"prompt": [1, 450], "max_tokens": 500, "temperature": 0}' "$URL/v1/completions" > "$WORK/q$i.code" &
+done
+sleep 1
+kill -TERM "$SERVER"
+wait
+# Each answer is either a finished completion (it ran within the grace) or a 503; the queued ones are 503.
+verdicts=$(for i in 1 2 3; do python3 -c '
+import json, sys
+code, body = open(sys.argv[1] + ".code").read(), json.load(open(sys.argv[1]))
+ok = (code == "200" and body["choices"][0]["finish_reason"] == "length") or (code == "503" and body["error"]["type"] == "server_error")
+print(code if ok else "bad:" + code)' "$WORK/q$i"; done | sort | tr '\n' ' ')
+check "requests cut off by shutdown answer 503 (none an empty 200)" 1 "$([[ $verdicts =~ ^(200\ )?503\ 503\ (503\ )?$ ]] && echo 1 || echo "$verdicts")"
+SERVER=
+
+# ---- bad options refused at start, never a hang --------------------------------------------------------
+opt_status() { timeout 20 "$HIFP8" serve --model "$ST" --port 0 "$@" > /dev/null 2>&1; echo $?; }
+check "--max-queue -20" 2 "$(opt_status --max-queue -20)"
+check "--max-concurrency 0" 2 "$(opt_status --max-concurrency 0)"
+check "--api-key with a trailing space" 2 "$(opt_status --api-key 'secret ')"
+check "--max-body-bytes 0" 2 "$(opt_status --max-body-bytes 0)"
+
+# ---- API key: exact, once ------------------------------------------------------------------------------
+launch_server "$WORK/server.log" --model "$ST" --served-model-name m --api-key secret --threads 2
+check "right key" 200 "$(post /v1/completions '{"prompt": [1], "max_tokens": 1}' -H 'Authorization: Bearer secret')"
+check "key with a suffix" 401 "$(post /v1/completions '{"prompt": [1], "max_tokens": 1}' -H 'Authorization: Bearer secretx')"
+check "key prefix" 401 "$(post /v1/completions '{"prompt": [1], "max_tokens": 1}' -H 'Authorization: Bearer secre')"
+check "two Authorization headers" 401 \
+  "$(post /v1/completions '{"prompt": [1], "max_tokens": 1}' -H 'Authorization: Bearer secret' -H 'Authorization: Bearer other')"
+check "two Authorization headers, the right one second" 401 \
+  "$(post /v1/completions '{"prompt": [1], "max_tokens": 1}' -H 'Authorization: Bearer other' -H 'Authorization: Bearer secret')"
+stop_server
 finish

@@ -42,7 +42,8 @@ struct ServerOptions {
   int64_t max_prompt_tokens = 0;  // 0: the context
   int64_t max_tokens = 0;         // per request; 0: the context
   size_t max_body_bytes = size_t{1} << 20;
-  int read_timeout_seconds = 10;  // a slow or partial request is dropped after this
+  int max_connections = 256;      // connections handled at once (threads); slow clients cannot take them all
+  int read_timeout_seconds = 5;   // a client silent for this long mid-request is dropped
   int shutdown_grace_seconds = 30;
 };
 
