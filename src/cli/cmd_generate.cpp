@@ -184,7 +184,8 @@ void add_model_options(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--device", a.device, "cpu (default) or cuda (the GPU engine: dense Llama-family models)");
   cmd->add_option("--kv-cache-dtype", a.kv_dtype, "KV cache: f32 (CPU default), bf16 (GPU default), fp8_e4m3, fp8_e5m2, hif8");
   cmd->add_option("--act-quant", a.act_quant, "Quantize 8-bit linears' inputs: none, dynamic (per token), static");
-  cmd->add_option("--max-context", a.max_context, "KV cache positions (default: the model's max positions)");
+  cmd->add_option("--max-context", a.max_context, "KV cache positions (default: the model's max positions)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 26));
   cmd->add_option("--threads", a.threads, "Threads (0: all cores)");
 }
 
@@ -196,7 +197,8 @@ void add_generate_commands(CLI::App& app) {
   add_model_options(gen, *g);
   gen->add_option("--prompt", g->prompt, "Prompt text (needs the model's tokenizer)");
   gen->add_option("--tokens", g->tokens, "Prompt token ids, comma-separated");
-  gen->add_option("--max-tokens", g->max_tokens, "Tokens to generate (default 64)");
+  gen->add_option("--max-tokens", g->max_tokens, "Tokens to generate (default 64; the KV cache's end stops it sooner)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   gen->add_option("--temperature", g->sampling.temperature, "0: greedy (default)");
   gen->add_option("--top-k", g->sampling.top_k, "Sample among the k most likely (0: all)");
   gen->add_option("--top-p", g->sampling.top_p, "Nucleus sampling mass (default 1)");

@@ -10,6 +10,9 @@
 #include "cli/progress.h"
 #include "hifp8/io/file_bytes.h"
 #include "hifp8/error.h"
+#include "hifp8/io/checkpoint.h"
+#include "hifp8/model/config.h"
+#include "hifp8/model/model.h"
 #include "hifp8/io/quantize_checkpoint.h"
 #include "hifp8/io/sharded_writer.h"
 #include "hifp8/io/synthetic_checkpoint.h"
@@ -32,6 +35,20 @@ struct QuantizeArgs {
   size_t calib_samples = 128;
   int64_t seq_len = 512;
 };
+
+
+// Before anything is written: a model of an architecture the engine knows must have that
+// architecture's tensors with the config's shapes (num_hidden_layers -1, vocab_size 0, a transposed
+// embedding are refused here). Another architecture's weights are quantized as found, with a warning;
+// calibration runs the engine, so it needs a known one.
+void check_architecture(const std::string& input, bool calibrating) {
+  const io::Checkpoint ckpt = io::Checkpoint::open(input);
+  const std::string arch = ckpt.architecture();
+  if (model::architecture_of(arch)) return model::Model::validate(input);
+  if (calibrating) throw Error("--calib runs the model, and architecture '" + arch + "' is not one hifp8 runs");
+  std::fprintf(stderr, "hifp8: warning: architecture '%s' is not one hifp8 runs: its 2-D weights are quantized as found, "
+               "without checking their shapes against the architecture\n", arch.c_str());
+}
 
 void run_quantize(const QuantizeArgs& a) {
   io::QuantizeCheckpointOptions opt;
@@ -60,6 +77,7 @@ void run_quantize(const QuantizeArgs& a) {
   }
   opt.keep_bf16 = a.keep_bf16;
   opt.smooth_full = a.smooth_full;
+  check_architecture(a.input, opt.calibration.has_value());
   auto bar = std::make_shared<ProgressBar>("quantize " + a.scheme);
   if (!a.quiet)
     opt.progress = [bar](const io::QuantizeProgress& p) {

@@ -64,6 +64,7 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
     if (it == owner.end() || shard_names[it->second] != file)
       throw Error(dir.string() + ": index maps '" + tensor + "' to " + file + ", which does not contain it");
   }
+  if (c.tensors_.empty()) throw Error(dir.string() + ": the checkpoint holds no tensors");
   if (!weight_map.empty() && weight_map.size() != c.tensors_.size())
     throw Error(dir.string() + ": shards hold tensors the index does not list");
   return c;

@@ -4,30 +4,39 @@
 #include <set>
 
 #include "hifp8/error.h"
+#include "hifp8/io/json_fields.h"
 #include "hifp8/io/tensor_selection.h"
 #include "hifp8/kernel/array_ops.h"
 
 namespace hifp8::io {
 namespace {
 
-std::vector<std::string> string_list(const nlohmann::json& j) {
+// A list of strings (module names or patterns); absent: empty.
+std::vector<std::string> string_list(const JsonFields& f, const std::string& key) {
   std::vector<std::string> out;
-  if (j.is_array())
-    for (const nlohmann::json& v : j)
-      if (v.is_string()) out.push_back(v.get<std::string>());
+  if (!f.has(key)) return out;
+  if (!f.raw(key).is_array()) f.fail(key, "a list of strings");
+  for (const nlohmann::json& v : f.raw(key)) {
+    if (!v.is_string()) f.fail(key, "a list of strings");
+    out.push_back(v.get<std::string>());
+  }
   return out;
 }
 
-Granularity granularity_from_strategy(const nlohmann::json& w) {
-  const std::string strategy = w.value("strategy", "channel");
+constexpr int64_t kMaxBlock = int64_t{1} << 20;
+
+Granularity granularity_from_strategy(const JsonFields& w) {
+  const std::string strategy = w.string("strategy").value_or("channel");
   Granularity g;
   if (strategy == "tensor") g.kind = GranularityKind::tensor;
   else if (strategy == "channel") g.kind = GranularityKind::channel;
-  else if (strategy == "group") g.kind = GranularityKind::group, g.group_size = w.value("group_size", int64_t{128});
+  else if (strategy == "group") g.kind = GranularityKind::group, g.group_size = w.integer("group_size", 1, kMaxBlock).value_or(128);
   else if (strategy == "block") {
     g.kind = GranularityKind::block;
-    const auto bs = w.find("block_structure");
-    if (bs != w.end() && bs->is_array() && bs->size() == 2) g.block_rows = (*bs)[0], g.block_cols = (*bs)[1];
+    if (const auto bs = w.integers("block_structure", 1, kMaxBlock)) {
+      if (bs->size() != 2) w.fail("block_structure", "[rows, columns]");
+      g.block_rows = (*bs)[0], g.block_cols = (*bs)[1];
+    }
   } else {
     throw Error("unsupported weight strategy '" + strategy + "'");
   }
@@ -65,25 +74,28 @@ QuantizationLayout read_quantization_layout(const nlohmann::json& config) {
   QuantizationLayout layout;
   const auto qc_it = config.find("quantization_config");
   if (qc_it == config.end() || qc_it->is_null()) return layout;
-  const nlohmann::json& qc = *qc_it;
-  const std::string method = qc.value("quant_method", "");
+  const JsonFields qc(*qc_it, "config.json quantization_config");
+  const std::string method = qc.string("quant_method").value_or("");
   if (method == "compressed-tensors") {
     layout.method = method;
-    const nlohmann::json& groups = qc.at("config_groups");
-    if (!groups.is_object() || groups.empty()) throw Error("compressed-tensors config without config_groups");
-    const nlohmann::json& w = groups.begin()->at("weights");
-    layout.granularity = granularity_from_strategy(w);
-    const bool is_int = w.value("type", "float") == "int";
+    const auto groups = qc.object("config_groups");
+    if (!groups || groups->raw_object().empty() || !groups->raw_object().begin()->is_object())
+      qc.fail("config_groups", "an object of scheme groups");
+    const JsonFields group(*groups->raw_object().begin(), "config.json quantization_config config_groups");
+    const auto w = group.object("weights");
+    if (!w) group.fail("weights", "an object");
+    layout.granularity = granularity_from_strategy(*w);
+    const bool is_int = w->string("type").value_or("float") == "int";
     layout.format = &format_info(is_int ? FormatId::int8 : FormatId::fp8_e4m3fn);
     layout.weight_dtype = is_int ? TensorDType::I8 : TensorDType::F8_E4M3;
-    layout.ignore = string_list(qc.value("ignore", nlohmann::json::array()));
+    layout.ignore = string_list(qc, "ignore");
   } else if (method == "fp8") {
     layout.format = &format_info(FormatId::fp8_e4m3fn);
-    layout.ignore = string_list(qc.value("ignored_layers", nlohmann::json::array()));
-    const auto block = qc.find("weight_block_size");
-    if (block != qc.end() && block->is_array() && block->size() == 2) {
+    layout.ignore = string_list(qc, "ignored_layers");
+    if (const auto block = qc.integers("weight_block_size", 1, kMaxBlock)) {
+      if (block->size() != 2) qc.fail("weight_block_size", "[rows, columns]");
       layout.method = "fp8-block";
-      layout.granularity = {GranularityKind::block, 128, (*block)[0].get<int64_t>(), (*block)[1].get<int64_t>()};
+      layout.granularity = {GranularityKind::block, 128, (*block)[0], (*block)[1]};
       layout.scale_suffix = "weight_scale_inv";
     } else {
       layout.method = "fp8";
@@ -91,11 +103,12 @@ QuantizationLayout read_quantization_layout(const nlohmann::json& config) {
     }
   } else if (method == "hif8") {
     layout.method = method;
-    if (qc.value("format", "hifloat8-ascend") != "hifloat8-ascend") throw Error("unsupported HiF8 byte layout in config");
+    if (qc.string("format").value_or("hifloat8-ascend") != "hifloat8-ascend") throw Error("unsupported HiF8 byte layout in config");
     layout.format = &format_info(FormatId::hif8);
     layout.weight_dtype = TensorDType::U8;
-    layout.granularity = granularity_from_strategy(qc.value("weights", nlohmann::json::object()));
-    layout.ignore = string_list(qc.value("ignore", nlohmann::json::array()));
+    const auto w = qc.object("weights");
+    layout.granularity = w ? granularity_from_strategy(*w) : granularity_from_strategy(JsonFields(nlohmann::json::object(), ""));
+    layout.ignore = string_list(qc, "ignore");
   } else {
     throw Error("unsupported quant_method '" + method + "'");
   }

@@ -1,112 +1,94 @@
 #include "hifp8/model/config.h"
 
 #include "hifp8/error.h"
+#include "hifp8/io/json_fields.h"
 
 namespace hifp8::model {
 namespace {
 
-int64_t required_int(const nlohmann::json& c, const char* key) {
-  const auto it = c.find(key);
-  if (it == c.end() || !it->is_number_integer() || it->get<int64_t>() <= 0)
-    throw Error(std::string("config.json: \"") + key + "\" is missing or not a positive integer");
-  return it->get<int64_t>();
-}
-
-int64_t int_or(const nlohmann::json& c, const char* key, int64_t fallback) {
-  const auto it = c.find(key);
-  return it != c.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
-}
-
-double number_or(const nlohmann::json& c, const char* key, double fallback) {
-  const auto it = c.find(key);
-  return it != c.end() && it->is_number() ? it->get<double>() : fallback;
-}
+// Sizes beyond these are not a model but a typo or a hostile file (they would overflow the arithmetic
+// of shapes long before any allocation could fail politely).
+constexpr int64_t kMaxWidth = int64_t{1} << 20, kMaxCount = int64_t{1} << 14, kMaxVocab = int64_t{1} << 24,
+                  kMaxPositions = int64_t{1} << 26;
 
 // transformers 4 writes rope_theta + rope_scaling; transformers 5 writes rope_parameters.
-RopeConfig read_rope(const nlohmann::json& c) {
+RopeConfig read_rope(const io::JsonFields& c) {
   RopeConfig r;
-  r.theta = number_or(c, "rope_theta", r.theta);
+  r.theta = c.number("rope_theta", 0, 1e12, true).value_or(r.theta);
   for (const char* key : {"rope_scaling", "rope_parameters"}) {
-    const auto it = c.find(key);
-    if (it == c.end() || !it->is_object()) continue;
-    r.theta = number_or(*it, "rope_theta", r.theta);
-    const std::string type = it->value("rope_type", it->value("type", std::string("default")));
+    const auto s = c.object(key);
+    if (!s) continue;
+    r.theta = s->number("rope_theta", 0, 1e12, true).value_or(r.theta);
+    const std::string type = s->string("rope_type").value_or(s->string("type").value_or("default"));
     if (type == "default") continue;
-    if (type != "llama3") throw Error("config.json: rope type '" + type + "' is not supported (default, llama3)");
+    if (type != "llama3") throw Error(std::string("config.json: ") + key + " type '" + type + "' is not supported (default, llama3)");
     r.llama3 = true;
-    r.factor = number_or(*it, "factor", 8.0);
-    r.low_freq_factor = number_or(*it, "low_freq_factor", 1.0);
-    r.high_freq_factor = number_or(*it, "high_freq_factor", 4.0);
-    r.original_max_positions = number_or(*it, "original_max_position_embeddings", 8192);
+    r.factor = s->number("factor", 0, 1e6, true).value_or(8.0);
+    r.low_freq_factor = s->number("low_freq_factor", 0, 1e6, true).value_or(1.0);
+    r.high_freq_factor = s->number("high_freq_factor", 0, 1e6, true).value_or(4.0);
+    r.original_max_positions = s->number("original_max_position_embeddings", 0, double(kMaxPositions), true).value_or(8192);
+    // The ramp between the two wavelengths divides by their difference.
+    if (r.high_freq_factor <= r.low_freq_factor)
+      s->fail("high_freq_factor", "greater than low_freq_factor (" + std::to_string(r.low_freq_factor) + ")");
   }
   return r;
 }
 
-std::vector<int64_t> token_list(const nlohmann::json& c, const char* key) {
-  const auto it = c.find(key);
-  if (it == c.end()) return {};
-  if (it->is_number_integer()) return {it->get<int64_t>()};
-  std::vector<int64_t> out;
-  if (it->is_array())
-    for (const auto& v : *it)
-      if (v.is_number_integer()) out.push_back(v.get<int64_t>());
-  return out;
-}
-
 }  // namespace
 
-ModelConfig ModelConfig::from_json(const nlohmann::json& c) {
+std::optional<Arch> architecture_of(const std::string& name) {
+  if (name == "LlamaForCausalLM") return Arch::llama;
+  if (name == "MistralForCausalLM") return Arch::mistral;
+  if (name == "Qwen2ForCausalLM") return Arch::qwen2;
+  if (name == "Qwen3ForCausalLM") return Arch::qwen3;
+  if (name == "Qwen3MoeForCausalLM") return Arch::qwen3_moe;
+  if (name == "MixtralForCausalLM") return Arch::mixtral;
+  return std::nullopt;
+}
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& json) {
+  const io::JsonFields c(json, "config.json");
   ModelConfig m;
-  const auto archs = c.find("architectures");
-  if (archs == c.end() || !archs->is_array() || archs->empty() || !(*archs)[0].is_string())
-    throw Error("config.json has no \"architectures\"");
-  m.architecture = (*archs)[0].get<std::string>();
-  if (m.architecture == "LlamaForCausalLM") m.arch = Arch::llama;
-  else if (m.architecture == "MistralForCausalLM") m.arch = Arch::mistral;
-  else if (m.architecture == "Qwen2ForCausalLM") m.arch = Arch::qwen2;
-  else if (m.architecture == "Qwen3ForCausalLM") m.arch = Arch::qwen3;
-  else if (m.architecture == "Qwen3MoeForCausalLM") m.arch = Arch::qwen3_moe;
-  else if (m.architecture == "MixtralForCausalLM") m.arch = Arch::mixtral;
-  else
+  if (!c.has("architectures") || !c.raw("architectures").is_array() || c.raw("architectures").empty() ||
+      !c.raw("architectures")[0].is_string())
+    c.fail("architectures", "a list of model class names");
+  m.architecture = c.raw("architectures")[0].get<std::string>();
+  const std::optional<Arch> arch = architecture_of(m.architecture);
+  if (!arch)
     throw Error("architecture '" + m.architecture + "' is not supported (LlamaForCausalLM, MistralForCausalLM, " +
                 "Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM)");
-  m.hidden = required_int(c, "hidden_size");
-  m.layers = required_int(c, "num_hidden_layers");
-  m.heads = required_int(c, "num_attention_heads");
-  m.kv_heads = int_or(c, "num_key_value_heads", m.heads);
-  m.vocab = required_int(c, "vocab_size");
-  m.head_dim = int_or(c, "head_dim", m.hidden / m.heads);
-  if (m.kv_heads <= 0 || m.heads % m.kv_heads != 0)
-    throw Error("config.json: num_attention_heads must be a multiple of num_key_value_heads");
-  if (m.head_dim <= 0 || m.head_dim % 2 != 0) throw Error("config.json: head_dim must be positive and even");
-  m.max_positions = int_or(c, "max_position_embeddings", 4096);
-  m.rms_eps = number_or(c, "rms_norm_eps", 1e-6);
+  m.arch = *arch;
+  m.hidden = c.required_integer("hidden_size", 1, kMaxWidth);
+  m.layers = c.required_integer("num_hidden_layers", 1, kMaxCount);
+  m.heads = c.required_integer("num_attention_heads", 1, kMaxCount);
+  m.kv_heads = c.integer("num_key_value_heads", 1, m.heads).value_or(m.heads);
+  m.vocab = c.required_integer("vocab_size", 1, kMaxVocab);
+  m.head_dim = c.integer("head_dim", 2, kMaxWidth).value_or(m.hidden / m.heads);
+  if (m.heads % m.kv_heads != 0) c.fail("num_key_value_heads", "a divisor of num_attention_heads (" + std::to_string(m.heads) + ")");
+  if (m.head_dim < 2 || m.head_dim % 2 != 0) c.fail("head_dim", "a positive even number (hidden_size / num_attention_heads if absent)");
+  m.max_positions = c.integer("max_position_embeddings", 1, kMaxPositions).value_or(4096);
+  m.rms_eps = c.number("rms_norm_eps", 0, 1, true).value_or(1e-6);
   m.rope = read_rope(c);
-  m.tie_embeddings = c.value("tie_word_embeddings", false);
+  m.tie_embeddings = c.boolean("tie_word_embeddings").value_or(false);
   m.qk_norm = m.arch == Arch::qwen3 || m.arch == Arch::qwen3_moe;
-  if (m.arch == Arch::mistral || m.arch == Arch::mixtral) {
-    const auto sw = c.find("sliding_window");
-    if (sw != c.end() && sw->is_number_integer()) m.sliding_window = sw->get<int64_t>();
-  }
+  if (m.arch == Arch::mistral || m.arch == Arch::mixtral) m.sliding_window = c.integer("sliding_window", 1, kMaxPositions);
   if (m.arch == Arch::qwen3_moe) {
     // transformers 4 writes num_experts, 5 writes num_local_experts.
-    m.experts = int_or(c, "num_experts", int_or(c, "num_local_experts", 0));
-    if (m.experts <= 0) throw Error("config.json: \"num_experts\" is missing or not a positive integer");
-    m.experts_per_token = required_int(c, "num_experts_per_tok");
-    m.expert_intermediate = required_int(c, "moe_intermediate_size");
-    m.normalize_top_k = c.value("norm_topk_prob", true);
-    m.intermediate = int_or(c, "intermediate_size", m.expert_intermediate);
+    m.experts = c.has("num_experts") ? c.required_integer("num_experts", 1, kMaxCount)
+                                     : c.required_integer("num_local_experts", 1, kMaxCount);
+    m.experts_per_token = c.required_integer("num_experts_per_tok", 1, m.experts);
+    m.expert_intermediate = c.required_integer("moe_intermediate_size", 1, kMaxWidth * 4);
+    m.normalize_top_k = c.boolean("norm_topk_prob").value_or(true);
+    m.intermediate = c.integer("intermediate_size", 1, kMaxWidth * 4).value_or(m.expert_intermediate);
   } else if (m.arch == Arch::mixtral) {
-    m.experts = required_int(c, "num_local_experts");
-    m.experts_per_token = required_int(c, "num_experts_per_tok");
-    m.expert_intermediate = m.intermediate = required_int(c, "intermediate_size");
+    m.experts = c.required_integer("num_local_experts", 1, kMaxCount);
+    m.experts_per_token = c.required_integer("num_experts_per_tok", 1, m.experts);
+    m.expert_intermediate = m.intermediate = c.required_integer("intermediate_size", 1, kMaxWidth * 4);
   } else {
-    m.intermediate = required_int(c, "intermediate_size");
+    m.intermediate = c.required_integer("intermediate_size", 1, kMaxWidth * 4);
   }
-  if (m.experts && m.experts_per_token > m.experts) throw Error("config.json: num_experts_per_tok > number of experts");
-  const std::vector<int64_t> bos = token_list(c, "bos_token_id");
-  if (!bos.empty()) m.bos_token = bos[0];
-  m.eos_tokens = token_list(c, "eos_token_id");
+  if (const auto bos = c.integers("bos_token_id", 0, m.vocab - 1); bos && !bos->empty()) m.bos_token = bos->front();
+  m.eos_tokens = c.integers("eos_token_id", 0, m.vocab - 1).value_or(std::vector<int64_t>{});
   return m;
 }
 

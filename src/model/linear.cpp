@@ -37,39 +37,49 @@ ActQuant parse_act_quant(const std::string& text) {
   throw Error("unknown --act-quant '" + text + "' (none, dynamic, static)");
 }
 
-Linear Linear::load(const io::Checkpoint& ckpt, const io::QuantizationLayout& layout, const std::string& module) {
+std::pair<int64_t, int64_t> Linear::shape_of(const io::Checkpoint& ckpt, const io::QuantizationLayout& layout,
+                                             const std::string& module) {
   const std::string name = module + ".weight";
   const io::Checkpoint::Entry* w = ckpt.find(name);
   if (!w) throw Error("missing tensor '" + name + "'");
   if (w->info->shape.size() != 2) throw Error("tensor '" + name + "' is not 2-D");
+  if (!io::is_float_wide(w->info->dtype)) {
+    if (!io::code_format(w->info->dtype, layout))
+      throw Error("tensor '" + name + "' has dtype " + std::string(io::dtype_name(w->info->dtype)) +
+                  " but the config's quantization_config does not describe it");
+    const std::string scale_name = module + "." + layout.scale_suffix;
+    const io::Checkpoint::Entry* s = ckpt.find(scale_name);
+    if (!s) throw Error("quantized tensor '" + name + "' has no scale tensor '" + scale_name + "'");
+    const int64_t expected = numel(layout.granularity.scale_shape(w->info->shape));
+    if (s->info->numel() != expected)
+      throw Error("scale tensor '" + scale_name + "' has " + std::to_string(s->info->numel()) + " values, expected " +
+                  std::to_string(expected));
+  }
+  if (const io::Checkpoint::Entry* b = ckpt.find(module + ".bias"); b && b->info->numel() != w->info->shape[0])
+    throw Error("tensor '" + module + ".bias' does not match the weight's rows");
+  return {w->info->shape[0], w->info->shape[1]};
+}
+
+Linear Linear::load(const io::Checkpoint& ckpt, const io::QuantizationLayout& layout, const std::string& module) {
+  const auto [out, in] = shape_of(ckpt, layout, module);  // validates
+  const io::Checkpoint::Entry* w = ckpt.find(module + ".weight");
   Linear l;
   l.name_ = module;
-  l.out_ = w->info->shape[0];
-  l.in_ = w->info->shape[1];
+  l.out_ = out;
+  l.in_ = in;
   l.storage_ = copy_to_huge_pages(ckpt.bytes(*w));
   l.weight_ = l.storage_.get();
   if (io::is_float_wide(w->info->dtype)) {
     l.wide_ = io::kernel_dtype(w->info->dtype);
   } else {
     l.format_ = io::code_format(w->info->dtype, layout);
-    if (!l.format_)
-      throw Error("tensor '" + name + "' has dtype " + std::string(io::dtype_name(w->info->dtype)) +
-                  " but the config's quantization_config does not describe it");
     l.granularity_ = layout.granularity;
-    const std::string scale_name = module + "." + layout.scale_suffix;
-    if (!ckpt.find(scale_name)) throw Error("quantized tensor '" + name + "' has no scale tensor '" + scale_name + "'");
-    l.scales_ = io::dequantize_tensor(ckpt, scale_name);
+    l.scales_ = io::dequantize_tensor(ckpt, module + "." + layout.scale_suffix);
     const std::vector<int64_t> scale_shape = l.granularity_.scale_shape(w->info->shape);
-    if (l.scales_.size() != numel(scale_shape))
-      throw Error("scale tensor '" + scale_name + "' has " + std::to_string(l.scales_.size()) + " values, expected " +
-                  std::to_string(numel(scale_shape)));
     l.scale_cols_ = scale_shape.size() == 2 ? scale_shape[1] : 1;
     if (ckpt.find(module + ".input_scale")) l.input_scale_ = io::dequantize_tensor(ckpt, module + ".input_scale").at(0);
   }
-  if (ckpt.find(module + ".bias")) {
-    l.bias_ = io::dequantize_tensor(ckpt, module + ".bias");
-    if (int64_t(l.bias_.size()) != l.out_) throw Error("tensor '" + module + ".bias' does not match the weight's rows");
-  }
+  if (ckpt.find(module + ".bias")) l.bias_ = io::dequantize_tensor(ckpt, module + ".bias");
   return l;
 }
 

@@ -19,10 +19,21 @@ std::vector<float> load_vector(const io::Checkpoint& ckpt, const std::string& na
   return v;
 }
 
-void check_shape(const Linear& l, const std::string& name, int64_t out, int64_t in) {
-  if (l.out() != out || l.in() != in)
-    throw Error("tensor '" + name + ".weight' is [" + std::to_string(l.out()) + ", " + std::to_string(l.in()) +
+void check_shape(std::pair<int64_t, int64_t> shape, const std::string& name, int64_t out, int64_t in) {
+  if (shape.first != out || shape.second != in)
+    throw Error("tensor '" + name + ".weight' is [" + std::to_string(shape.first) + ", " + std::to_string(shape.second) +
                 "], expected [" + std::to_string(out) + ", " + std::to_string(in) + "]");
+}
+
+// A NaN or infinity in the hidden state is a broken checkpoint (a NaN weight, an infinite scale), not
+// a result: argmax over NaN would print token 0 forever. One pass over [tokens, hidden] per layer,
+// small beside the layer's matrix products.
+void require_finite(const std::vector<float>& values, const std::string& where) {
+  float sum = 0;
+  for (float v : values) sum += v * 0.0f;  // NaN if any value is NaN or infinite; vectorises
+  if (sum == 0) return;
+  throw Error("non-finite values (NaN or Inf) produced by " + where + ": the checkpoint or its config holds a value the "
+              "model cannot compute with (hifp8 inspect --validate checks the weights)");
 }
 
 // HF's inverse frequencies in float32, with the llama3 long-context adjustment.
@@ -53,7 +64,11 @@ float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 }  // namespace
 
-Model Model::load(const std::filesystem::path& dir, const ModelOptions& options) {
+void Model::validate(const std::filesystem::path& dir) { load(dir, {}, true); }
+
+Model Model::load(const std::filesystem::path& dir, const ModelOptions& options) { return load(dir, options, false); }
+
+Model Model::load(const std::filesystem::path& dir, const ModelOptions& options, bool shapes_only) {
   Model m;
   m.ckpt_ = io::Checkpoint::open(dir);
   m.config_ = ModelConfig::from_json(m.ckpt_.config());
@@ -67,8 +82,12 @@ Model Model::load(const std::filesystem::path& dir, const ModelOptions& options)
     throw Error("tensor 'model.embed_tokens.weight' must be a float [vocab_size, hidden_size] matrix");
   const int64_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
   auto linear = [&](const std::string& module, int64_t out, int64_t in) {
+    if (shapes_only) {
+      check_shape(Linear::shape_of(ck, m.layout_, module), module, out, in);
+      return Linear();
+    }
     Linear l = Linear::load(ck, m.layout_, module);
-    check_shape(l, module, out, in);
+    check_shape({l.out(), l.in()}, module, out, in);
     return l;
   };
   for (int64_t i = 0; i < c.layers; ++i) {
@@ -265,6 +284,7 @@ std::vector<float> Model::forward(std::span<const int32_t> tokens, KvCache& cach
       throw Error("token id " + std::to_string(tokens[t]) + " is outside the vocabulary (0.." + std::to_string(c.vocab - 1) + ")");
     kernel::widen(ckpt_.bytes(*embed_).data() + size_t(tokens[t]) * n * kernel::dtype_size(ed), ed, &h[t * n], n, 1);
   }
+  require_finite(h, "the embedding rows of these tokens (model.embed_tokens.weight)");
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
     rms_norm(h.data(), L.input_norm, T, n, normed.data());
@@ -274,12 +294,14 @@ std::vector<float> Model::forward(std::span<const int32_t> tokens, KvCache& cach
     if (L.experts.empty()) mlp(L, normed.data(), T, delta.data());
     else experts(L, normed.data(), T, delta.data());
     for (size_t i = 0; i < h.size(); ++i) h[i] += delta[i];
+    require_finite(h, "decoder layer " + std::to_string(li) + " (model.layers." + std::to_string(li) + ")");
   }
   cache.commit(start + int64_t(T));
   const size_t first = all_positions ? 0 : T - 1, rows = T - first;
   rms_norm(h.data() + first * n, final_norm_, rows, n, normed.data());
   std::vector<float> logits(rows * size_t(c.vocab));
   run(lm_head_, normed.data(), rows, logits.data());
+  require_finite(logits, "the final norm and lm_head (model.norm, lm_head)");
   return logits;
 }
 

@@ -35,7 +35,9 @@ Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(optio
 
 int32_t Sampler::next(std::span<const float> logits) {
   if (logits.empty()) throw Error("sampler: empty logits");
-  if (options_.temperature == 0)
+  // Greedy at 0, and at a temperature so small (subnormal) that 1/T overflows: its limit is greedy,
+  // while exp((l - max) / T) would give 0 * inf = NaN weights.
+  if (options_.temperature == 0 || !std::isfinite(1.0f / options_.temperature))
     return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());  // first maximum, like argmax
   // Sorting the whole vocabulary for every token cost ~3 ms at 32k entries and dominated a served
   // decode step: candidates are put in order only as far as a cut needs (top-k, then top-p), and

@@ -11,6 +11,9 @@ namespace hifp8::model {
 
 enum class Arch { llama, mistral, qwen2, qwen3, qwen3_moe, mixtral };
 
+// The engine's architecture for a config.json "architectures" class name, if it runs it.
+std::optional<Arch> architecture_of(const std::string& name);
+
 struct RopeConfig {
   double theta = 10000.0;
   // rope_type "llama3": long-wavelength frequencies divided by factor, a smooth ramp in between.

@@ -30,6 +30,9 @@ class Linear {
   // Loads `module`.weight and, when present, `module`.bias and `module`.input_scale.
   // Throws Error naming the tensor if it is missing, not 2-D, or of an unusable dtype.
   static Linear load(const io::Checkpoint& ckpt, const io::QuantizationLayout& layout, const std::string& module);
+  // The same checks without copying the weight: {out, in}.
+  static std::pair<int64_t, int64_t> shape_of(const io::Checkpoint& ckpt, const io::QuantizationLayout& layout,
+                                              const std::string& module);
 
   const std::string& name() const { return name_; }  // the module, e.g. model.layers.0.mlp.up_proj
   int64_t in() const { return in_; }

@@ -30,6 +30,9 @@ class Model {
  public:
   // Throws Error for an unsupported architecture, a missing tensor (named) or a bad shape.
   static Model load(const std::filesystem::path& dir, const ModelOptions& options = {});
+  // The same checks without reading the weights (config values, every expected tensor's presence,
+  // dtype and shape): what `quantize` runs before it writes anything.
+  static void validate(const std::filesystem::path& dir);
 
   const ModelConfig& config() const { return config_; }
   const io::QuantizationLayout& quantization() const { return layout_; }
@@ -62,6 +65,7 @@ class Model {
 
  private:
   Model() = default;
+  static Model load(const std::filesystem::path& dir, const ModelOptions& options, bool shapes_only);
   void attention(const Layer& layer, int64_t li, const float* x, size_t tokens, int64_t start, KvCache& cache,
                  float* out) const;
   void mlp(const Layer& layer, const float* x, size_t tokens, float* out) const;
