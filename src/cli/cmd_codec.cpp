@@ -1,4 +1,8 @@
 // hifp8 encode / decode: raw little-endian streams, stdin/stdout by default, like a Unix filter.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,29 +44,58 @@ kernel::EncodePath parse_encoder(const std::string& name) {
   throw Error("unknown encoder '" + name + "' (known: auto, scalar, lut, math, vperm)");
 }
 
+// Reads `in` in chunks of whole elements and hands each to `convert`, which writes its output: memory
+// stays bounded (a few MiB) whatever the stream's length, as a Unix filter's should. A trailing
+// partial element is an error once the stream ends; the output file is then not committed.
+void stream_elements(const std::string& in, size_t width, const std::function<void(const uint8_t*, size_t)>& convert) {
+  std::FILE* f = in == "-" ? stdin : std::fopen(in.c_str(), "rb");
+  if (!f) throw Error("cannot open '" + in + "': " + std::strerror(errno));
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f == stdin ? nullptr : f, &std::fclose);
+  constexpr size_t kChunkElements = size_t{1} << 22;
+  std::vector<uint8_t> buffer(kChunkElements * width);
+  size_t filled = 0, total = 0;
+  for (;;) {
+    const size_t got = std::fread(buffer.data() + filled, 1, buffer.size() - filled, f);
+    filled += got;
+    total += got;
+    if (std::ferror(f)) throw Error("cannot read '" + in + "': " + std::strerror(errno));
+    const size_t whole = filled - filled % width;
+    if (whole && (filled == buffer.size() || got == 0)) {
+      convert(buffer.data(), whole / width);
+      std::memmove(buffer.data(), buffer.data() + whole, filled - whole);
+      filled -= whole;
+    }
+    if (got == 0) break;
+  }
+  if (filled)
+    throw Error("input is " + std::to_string(total) + " bytes, not a multiple of the element size (" + std::to_string(width) + ")");
+}
+
 void run_encode(const CodecArgs& a) {
   const FormatInfo& format = resolve_format(a);
   const kernel::DType dtype = kernel::parse_dtype(a.dtype);
   const kernel::EncodePath path = parse_encoder(a.encoder);
-  const std::vector<uint8_t> input = io::read_all(a.in);
-  const size_t width = kernel::dtype_size(dtype);
-  if (input.size() % width != 0)
-    throw Error("input is " + std::to_string(input.size()) + " bytes, not a multiple of the " +
-                std::string(kernel::dtype_name(dtype)) + " element size (" + std::to_string(width) + ")");
-  const size_t n = input.size() / width;
-  std::vector<uint8_t> codes(n);
-  kernel::encode(format, input.data(), dtype, codes.data(), n,
-                 {a.saturate ? Overflow::saturate : Overflow::plain, a.threads, path});
-  io::write_all(a.out, codes.data(), codes.size());
+  io::OutputFile out(a.out);
+  std::vector<uint8_t> codes;
+  stream_elements(a.in, kernel::dtype_size(dtype), [&](const uint8_t* input, size_t n) {
+    codes.resize(n);
+    kernel::encode(format, input, dtype, codes.data(), n, {a.saturate ? Overflow::saturate : Overflow::plain, a.threads, path});
+    out.write(codes.data(), n);
+  });
+  out.commit();
 }
 
 void run_decode(const CodecArgs& a) {
   const FormatInfo& format = resolve_format(a);
   const kernel::DType dtype = kernel::parse_dtype(a.dtype);
-  const std::vector<uint8_t> codes = io::read_all(a.in);
-  std::vector<uint8_t> output(codes.size() * kernel::dtype_size(dtype));
-  kernel::decode(format, codes.data(), output.data(), dtype, codes.size(), a.threads);
-  io::write_all(a.out, output.data(), output.size());
+  io::OutputFile out(a.out);
+  std::vector<uint8_t> output;
+  stream_elements(a.in, 1, [&](const uint8_t* codes, size_t n) {
+    output.resize(n * kernel::dtype_size(dtype));
+    kernel::decode(format, codes, output.data(), dtype, n, a.threads);
+    out.write(output.data(), output.size());
+  });
+  out.commit();
 }
 
 void add_common(CLI::App* cmd, CodecArgs& a) {

@@ -125,19 +125,6 @@ void write_file(const fs::path& path, std::string_view text) {
   out.commit();
 }
 
-std::vector<uint8_t> read_all(const std::string& path) {
-  std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-  if (!f) throw Error(system_error("cannot open", path));
-  std::vector<uint8_t> data;
-  uint8_t buffer[1 << 16];
-  size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0) data.insert(data.end(), buffer, buffer + got);
-  const bool failed = std::ferror(f) != 0;
-  if (f != stdin) std::fclose(f);
-  if (failed) throw Error(system_error("cannot read", path));
-  return data;
-}
-
 void write_all(const std::string& path, const void* data, size_t size) {
   OutputFile out(path);
   out.write(data, size);

@@ -83,6 +83,15 @@ mkdir -p "$WORK/.q4.tmp-999999999" && echo x > "$WORK/.q4.tmp-999999999/junk"
 "$HIFP8" quantize "$WORK/m" "$WORK/q4" --scheme fp8-dynamic --quiet > /dev/null 2>&1
 check "a dead run's temporary directory is removed by the next run" 0 "$(hidden "$WORK")"
 
+# ---- encode/decode stream with bounded memory: 768 MiB through a pipe, peak RSS read while the pipe
+# is still open (the whole stream held in memory would be >= 768 MiB)
+{ head -c 805306368 /dev/zero; sleep 3; } | "$HIFP8" encode --format hif8 > /dev/null &
+sleep 2.5
+enc=$(pgrep -n -f "$HIFP8 encode --format hif8")
+peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$enc/status" 2> /dev/null)
+wait
+check "encode streams in bounded memory (peak ${peak_kb:-?} KiB < 512 MiB)" 1 "$([[ -n $peak_kb && $peak_kb -lt 524288 ]] && echo 1 || echo 0)"
+
 # ---- standard output that cannot be written
 check "inspect > /dev/full" 2 "$(timeout 60 "$HIFP8" inspect "$WORK/q" > /dev/full 2> /dev/null; echo $?)"
 check "formats --json > /dev/full" 2 "$(timeout 60 "$HIFP8" formats --json > /dev/full 2> /dev/null; echo $?)"

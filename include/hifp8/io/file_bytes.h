@@ -42,9 +42,7 @@ class OutputFile {
 // A whole text file written through OutputFile.
 void write_file(const std::filesystem::path& path, std::string_view text);
 
-// Streams: "-" reads standard input to EOF.
-std::vector<uint8_t> read_all(const std::string& path);
-// "-" writes standard output.
+// A whole binary output through OutputFile ("-": standard output).
 void write_all(const std::string& path, const void* data, size_t size);
 
 // fsync of a directory, so that a rename inside it is durable; errors are reported.
