@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# Fuzzes the safetensors header/offset parser with libFuzzer (clang + ASan + UBSan, from Debian).
-# usage: scripts/fuzz.sh [SECONDS]   (default 600). New crashes land in fuzz/crashes/; copy each into
-# tests/io/safetensors_regressions/ so the unit tests replay it forever.
+# Fuzzes hifp8's parsers with libFuzzer (Debian's clang; the library built with ASan + UBSan):
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   (default 600 s for each of: safetensors_header config
+#                                            openai_request tokenizer_json detokenizer)
+# Each target starts from fuzz/corpus/TARGET and grows build-fuzz/corpus/TARGET; a crash lands in
+# fuzz/crashes/TARGET/ (copy it into fuzz/corpus/TARGET/ once fixed, so CI replays it). Logs and the
+# final statistics go to build-fuzz/TARGET.log; a summary line per target is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh fuzz
 seconds=${1:-600}
-mkdir -p build-fuzz fuzz/crashes build-fuzz/corpus
-clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude \
-  fuzz/fuzz_safetensors_header.cpp src/io/safetensors_reader.cpp src/io/tensor_dtype.cpp -o build-fuzz/fuzz_safetensors_header
-build-fuzz/fuzz_safetensors_header build-fuzz/corpus fuzz/seeds -max_total_time="$seconds" -max_len=4096 \
-  -artifact_prefix=fuzz/crashes/ -jobs=1 -print_final_stats=1
+shift || true
+targets=("${@:-safetensors_header config openai_request tokenizer_json detokenizer}")
+read -r -a targets <<< "${targets[*]}"
+flags="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
+[[ -f build-fuzz/CMakeCache.txt ]] || CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DHIFP8_FUZZ=ON -DHIFP8_BUILD_TESTS=OFF -DHIFP8_CUDA=OFF -DHIFP8_PYTHON=OFF \
+  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
+cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >&2
+for t in "${targets[@]}"; do
+  mkdir -p "build-fuzz/corpus/$t" "fuzz/crashes/$t"
+  echo "fuzz $t for $seconds s" >&2
+  build-fuzz/fuzz_"$t" "build-fuzz/corpus/$t" "fuzz/corpus/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+    -rss_limit_mb=4096 -artifact_prefix="fuzz/crashes/$t/" -print_final_stats=1 > "build-fuzz/$t.log" 2>&1 || true
+done
+for t in "${targets[@]}"; do
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build-fuzz/$t.log")
+  crashes=$(find "fuzz/crashes/$t" -type f | wc -l)
+  echo "$t: ${runs:-?} inputs in $seconds s, corpus $(ls "build-fuzz/corpus/$t" | wc -l) files, crash files: $crashes"
+done

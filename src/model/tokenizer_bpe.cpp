@@ -14,6 +14,7 @@
 
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/model/tokenizer.h"
 #include "hifp8/model/utf8.h"
 
@@ -181,8 +182,8 @@ class TokenTrie {
 
 class BpeTokenizer : public Tokenizer {
  public:
-  explicit BpeTokenizer(const std::filesystem::path& path) {
-    const nlohmann::json j = io::read_json_file(path);
+  // `path`: how errors name the file; tokenizer_config.json is read from beside it when present.
+  BpeTokenizer(const nlohmann::json& j, const std::filesystem::path& path) {
     const nlohmann::json& model = j.at("model");
     if (model.value("type", "") != "BPE") throw Error(path.string() + ": only BPE tokenizer.json models are supported");
     for (const auto& [token, id] : model.at("vocab").items()) vocab_[token] = id.get<int32_t>();
@@ -475,7 +476,17 @@ class BpeTokenizer : public Tokenizer {
 
 std::unique_ptr<Tokenizer> Tokenizer::load_bpe_json(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw Error("no tokenizer file " + path.string());
-  return std::make_unique<BpeTokenizer>(path);
+  return from_tokenizer_json(io::read_file(path), path);
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::from_tokenizer_json(std::string_view text, const std::filesystem::path& path) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw Error(path.string() + ": not valid JSON");
+  try {
+    return std::make_unique<BpeTokenizer>(j, path);
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type or missing
+    throw Error(path.string() + ": malformed tokenizer.json (" + e.what() + ")");
+  }
 }
 
 }  // namespace hifp8::model

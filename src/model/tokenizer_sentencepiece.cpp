@@ -9,6 +9,7 @@
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/file_bytes.h"
+#include "hifp8/io/json_fields.h"
 #include "hifp8/model/tokenizer.h"
 #include "hifp8/model/utf8.h"
 
@@ -23,9 +24,10 @@ class SentencePieceTokenizer : public Tokenizer {
     // transformers' LlamaTokenizer: add_bos_token (default true) and add_eos_token (default false).
     const std::filesystem::path config = path.parent_path() / "tokenizer_config.json";
     if (std::filesystem::exists(config)) {
-      const nlohmann::json c = io::read_json_file(config);
-      add_bos_ = c.value("add_bos_token", true);
-      add_eos_ = c.value("add_eos_token", false);
+      const nlohmann::json json = io::read_json_file(config);
+      const io::JsonFields c(json, config.string());
+      add_bos_ = c.boolean("add_bos_token").value_or(true);
+      add_eos_ = c.boolean("add_eos_token").value_or(false);
     }
   }
 

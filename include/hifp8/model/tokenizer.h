@@ -31,6 +31,8 @@ class Tokenizer {
   // tokenizer.json (byte-level BPE) if present, else tokenizer.model (SentencePiece); Error if neither.
   static std::unique_ptr<Tokenizer> load(const std::filesystem::path& dir);
   static std::unique_ptr<Tokenizer> load_bpe_json(const std::filesystem::path& tokenizer_json);
+  // From tokenizer.json's text; `path` names it in errors (and locates tokenizer_config.json, if any).
+  static std::unique_ptr<Tokenizer> from_tokenizer_json(std::string_view text, const std::filesystem::path& path);
   static std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& tokenizer_model);
 };
 
