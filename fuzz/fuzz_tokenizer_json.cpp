@@ -55,7 +55,7 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   const uint8_t* nul = static_cast<const uint8_t*>(std::memchr(data, 0, size));
   std::mt19937 rng(seed);
   if (nul && rng() % 4 != 0) {
-    nlohmann::json j = nlohmann::json::parse(data, nul, nullptr, false);
+    nlohmann::json j = nlohmann::json::parse(static_cast<const uint8_t*>(data), nul, nullptr, false);
     if (!j.is_discarded()) {
       mutate_json(j, rng);
       const std::string text(reinterpret_cast<const char*>(nul), size_t(data + size - nul));  // NUL + text

@@ -222,7 +222,11 @@ class BpeTokenizer : public Tokenizer {
       throw Error(path.string() + ": normalizer '" + normalizer.value("type", "?") + "' is not supported");
     read_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()));
     read_post_processor(j.value("post_processor", nlohmann::json()));
-    for (const auto& [token, id] : vocab_) id_to_token_[id] = token;
+    for (const auto& [token, id] : vocab_) {
+      id_to_token_[id] = token;
+      longest_ = std::max(longest_, token.size());  // a byte-level character stands for one byte
+    }
+    for (const AddedToken& t : added_) longest_ = std::max(longest_, t.content.size());
     const std::filesystem::path config = path.parent_path() / "tokenizer_config.json";
     if (std::filesystem::exists(config)) {
       const nlohmann::json c = io::read_json_file(config);
@@ -310,6 +314,7 @@ class BpeTokenizer : public Tokenizer {
     return it->second;
   }
   std::vector<int32_t> eos_ids() const override { return eos_; }
+  size_t longest_token_bytes() const override { return std::max<size_t>(longest_, 1); }
 
  private:
   void read_pre_tokenizer(const nlohmann::json& p) {
@@ -464,6 +469,7 @@ class BpeTokenizer : public Tokenizer {
   std::vector<AddedToken> added_;
   std::unordered_map<int32_t, size_t> id_to_added_;
   TokenTrie added_trie_;
+  size_t longest_ = 0;
   std::vector<SplitStep> steps_;
   std::vector<int32_t> prefix_, eos_;
   std::optional<int32_t> unk_;

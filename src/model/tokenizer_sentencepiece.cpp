@@ -81,6 +81,11 @@ class SentencePieceTokenizer : public Tokenizer {
   }
 
   int32_t vocab_size() const override { return sp_.GetPieceSize(); }
+  size_t longest_token_bytes() const override {  // a piece's "▁" (3 bytes) stands for one space
+    size_t longest = 1;
+    for (int i = 0; i < sp_.GetPieceSize(); ++i) longest = std::max(longest, sp_.IdToPiece(i).size());
+    return longest;
+  }
   std::optional<int32_t> token_id(std::string_view token) const override {
     const int id = sp_.PieceToId(std::string(token));
     if (id == sp_.unk_id() && token != sp_.IdToPiece(sp_.unk_id())) return std::nullopt;

@@ -165,6 +165,7 @@ struct Server::Impl {
   ServerOptions options;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<model::Tokenizer> tokenizer;
+  size_t longest_token = 1;  // the tokenizer's longest_token_bytes()
   std::optional<model::ChatFormat> chat_format;
   std::vector<int64_t> eos;
   httplib::Server http;
@@ -302,6 +303,23 @@ struct Server::Impl {
 
   // ---- HTTP -----------------------------------------------------------------------------------------
 
+  // A text so long that even at the tokenizer's longest token per token it exceeds the prompt limit
+  // is refused before the tokenizer spends time on it.
+  std::optional<ApiError> too_long_to_tokenize(const GenerationRequest& request) const {
+    if (!tokenizer) return std::nullopt;
+    size_t bytes = 0;
+    if (request.chat)
+      for (const model::ChatMessage& m : request.messages) bytes += m.content.size();
+    else if (std::holds_alternative<std::string>(request.prompt))
+      bytes = std::get<std::string>(request.prompt).size();
+    const int64_t limit = std::min(options.max_prompt_tokens > 0 ? options.max_prompt_tokens : engine->context(), engine->context() - 1);
+    const int64_t at_least = int64_t((bytes + longest_token - 1) / longest_token);
+    if (at_least <= limit) return std::nullopt;
+    return ApiError::bad_request("the prompt has at least " + std::to_string(at_least) + " tokens (" + std::to_string(bytes) +
+                                     " bytes); this server takes at most " + std::to_string(limit),
+                                 request.chat ? "messages" : "prompt");
+  }
+
   // Tokenizes, checks the budget and queues; an ApiError if the request cannot be taken.
   std::variant<std::shared_ptr<Job>, ApiError> submit(GenerationRequest request) {
     if (!request.model.empty() && request.model != options.served_model_name)
@@ -309,6 +327,7 @@ struct Server::Impl {
                                                          options.served_model_name + "')",
                       "model", "model_not_found"};
     auto job = std::make_shared<Job>();
+    if (auto e = too_long_to_tokenize(request)) return *e;
     try {  // a conversation the chat format cannot express, or text the tokenizer refuses, is the client's
       if (request.chat) {
         if (!tokenizer || !chat_format)
@@ -513,6 +532,7 @@ Server::Server(ServerOptions options, std::unique_ptr<Engine> engine, std::uniqu
   impl_->options = std::move(options);
   impl_->engine = std::move(engine);
   impl_->tokenizer = std::move(tokenizer);
+  if (impl_->tokenizer) impl_->longest_token = impl_->tokenizer->longest_token_bytes();
   impl_->chat_format = chat_format;
   impl_->eos = std::move(eos);
   impl_->install_routes();

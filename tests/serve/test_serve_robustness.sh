@@ -51,7 +51,7 @@ done
 # ---- limits that bodies, slow clients and token runs cannot get around ---------------------------------
 ST=$SHARED/models/stories260K
 launch_server "$WORK/server.log" --model "$ST" --served-model-name m --max-concurrency 2 --max-queue 8 --max-body-bytes 4096 \
-  --threads 2 --chat-format llama2 --max-connections 64
+  --threads 2 --chat-format llama2 --max-connections 64 --max-prompt-tokens 200
 head -c 100000 /dev/zero | tr '\0' x > "$WORK/big"
 check "chunked upload over --max-body-bytes" 413 \
   "$(curl -s -m 30 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big" "$URL/v1/completions")"
@@ -75,6 +75,9 @@ wait "${slow[@]}" 2> /dev/null
 # 1,300 "<s>" texts (3.9 KB) tokenize at once into more tokens than the 512-token context: a quick 400.
 check "a run of special-token texts is rejected quickly" 400 \
   "$(post /v1/completions "{\"prompt\": \"$(printf '<s>%.0s' $(seq 1300))\"}")"
+# A text that cannot fit even at the longest token per token is refused from its length, untokenized.
+check "an over-long text refused before tokenizing" "400 at least" \
+  "$(post /v1/completions "{\"prompt\": \"$(head -c 3500 /dev/zero | tr '\0' a)\"}") $(python3 -c 'import json; print(json.load(open("'"$WORK"'/body"))["error"]["message"].split()[3:5] == ["at", "least"] and "at least")')"
 # Chat edge cases (the llama2 format): text parts, roles it cannot express.
 check "chat content as an array of text parts" 200 \
   "$(post /v1/chat/completions '{"messages": [{"role": "user", "content": [{"type": "text", "text": "Once"}, {"type": "text", "text": "upon"}]}], "max_tokens": 2}')"

@@ -25,6 +25,9 @@ class Tokenizer {
   // become U+FFFD as the reference decoder renders them (model/detokenizer.h for streaming).
   virtual std::string decode(std::span<const int32_t> ids, bool skip_special = false) const = 0;
   virtual int32_t vocab_size() const = 0;
+  // No token stands for more bytes of text than this: a text of n bytes has at least
+  // ceil(n / longest_token_bytes()) tokens (what a server can reject before tokenizing).
+  virtual size_t longest_token_bytes() const = 0;
   virtual std::optional<int32_t> token_id(std::string_view token) const = 0;  // a whole token's id, if any
   virtual std::vector<int32_t> eos_ids() const = 0;
 
