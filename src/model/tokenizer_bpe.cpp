@@ -47,6 +47,19 @@ std::string utf8(uint32_t cp) {
 // Length of the UTF-8 sequence starting with byte b (1 for a stray continuation byte).
 size_t utf8_length(unsigned char b) { return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
 
+// Vocabularies larger than this are not a tokenizer but a broken or hostile file (as for config.json).
+constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+
+// A token id from tokenizer.json: an integer in [0, kMaxTokenId] (nlohmann's get<int32_t> would cast
+// a float such as 1e121 with undefined behaviour; the fuzzer found it).
+int32_t token_id_of(const nlohmann::json& v, const std::string& what, const std::filesystem::path& path) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(kMaxTokenId) : v.get<int64_t>() < 0 ||
+                                                                                                       v.get<int64_t>() > kMaxTokenId))
+    throw Error(path.string() + ": " + what + " must be a token id in [0, " + std::to_string(kMaxTokenId) + "] (got " +
+                v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ")");
+  return int32_t(v.get<int64_t>());
+}
+
 // The byte of a byte-fallback token "<0xHH>", if `token` is one.
 std::optional<uint8_t> byte_fallback_value(const std::string& token) {
   if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return std::nullopt;
@@ -186,7 +199,7 @@ class BpeTokenizer : public Tokenizer {
   BpeTokenizer(const nlohmann::json& j, const std::filesystem::path& path) {
     const nlohmann::json& model = j.at("model");
     if (model.value("type", "") != "BPE") throw Error(path.string() + ": only BPE tokenizer.json models are supported");
-    for (const auto& [token, id] : model.at("vocab").items()) vocab_[token] = id.get<int32_t>();
+    for (const auto& [token, id] : model.at("vocab").items()) vocab_[token] = token_id_of(id, "vocab entry '" + token + "'", path);
     int32_t rank = 0;
     for (const nlohmann::json& m : model.at("merges")) {
       std::string a, b;
@@ -209,7 +222,7 @@ class BpeTokenizer : public Tokenizer {
     for (const nlohmann::json& t : j.value("added_tokens", nlohmann::json::array())) {
       std::string content = t.at("content").get<std::string>();
       if (content.empty()) continue;  // matches nowhere (and would match everywhere)
-      added_.push_back({std::move(content), t.at("id").get<int32_t>(), t.value("special", false)});
+      added_.push_back({std::move(content), token_id_of(t.at("id"), "added token id", path), t.value("special", false)});
     }
     // Longest first, so that "<|eot|>" is not cut by a shorter token that is its prefix.
     std::sort(added_.begin(), added_.end(), [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });

@@ -113,3 +113,30 @@ TEST(TokenizerScaling, RunsOfAddedTokensLongWordsAndSpecialTexts) {
 
 }  // namespace
 }  // namespace hifp8::model
+
+namespace hifp8::model {
+namespace {
+
+// Found by fuzz_tokenizer_json (UBSan): a float token id was cast to int32_t with undefined behaviour.
+// Every malformed tokenizer.json is an Error naming the file, never another exception.
+TEST(Tokenizer, MalformedTokenizerJsonIsAClearError) {
+  const std::string base = R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}})";
+  EXPECT_NO_THROW(Tokenizer::from_tokenizer_json(base, "t.json"));
+  for (const std::string bad : {
+           R"({"model": {"type": "BPE", "vocab": {"a": 1.2e121}, "merges": []}})",
+           R"({"model": {"type": "BPE", "vocab": {"a": -1}, "merges": []}})",
+           R"({"model": {"type": "BPE", "vocab": {"a": "0"}, "merges": []}})",
+           R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [7]}})",
+           R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "added_tokens": [{"id": 1e30, "content": "x"}]})",
+           R"({"model": {"type": "BPE", "vocab": {"a": 0}}})", R"({"model": 5})", R"([])", R"({"model": {"type": "BPE")"}) {
+    try {
+      Tokenizer::from_tokenizer_json(bad, "t.json");
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("t.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hifp8::model
