@@ -25,6 +25,7 @@ for t in "${targets[@]}"; do
 done
 for t in "${targets[@]}"; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "build-fuzz/$t.log")
+  took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1 s/p' "build-fuzz/$t.log")
   crashes=$(find "fuzz/crashes/$t" -type f | wc -l)
-  echo "$t: ${runs:-?} inputs in $seconds s, corpus $(ls "build-fuzz/corpus/$t" | wc -l) files, crash files: $crashes"
+  echo "$t: ${runs:-?} inputs in ${took:-? s (stopped early: see build-fuzz/$t.log)}, corpus $(ls "build-fuzz/corpus/$t" | wc -l) files, crash files: $crashes"
 done
