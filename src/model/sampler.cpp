@@ -35,6 +35,10 @@ Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(optio
 
 int32_t Sampler::next(std::span<const float> logits) {
   if (logits.empty()) throw Error("sampler: empty logits");
+  // Every backend's logits pass here (the CPU engine names the layer earlier): NaN is a broken model,
+  // and argmax over NaN would pick token 0 forever.
+  if (std::any_of(logits.begin(), logits.end(), [](float v) { return v != v; }))
+    throw Error("the model produced NaN logits (a NaN or Inf weight or scale in the checkpoint?)");
   // Greedy at 0, and at a temperature so small (subnormal) that 1/T overflows: its limit is greedy,
   // while exp((l - max) / T) would give 0 * inf = NaN weights.
   if (options_.temperature == 0 || !std::isfinite(1.0f / options_.temperature))

@@ -3,6 +3,7 @@
 // exception ("internal error") nor a silently ignored or accepted value. Cases from issue 14's trial.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "hifp8/error.h"
@@ -89,6 +90,17 @@ TEST(Sampler, SubnormalTemperatureIsGreedy) {
   Sampler s(o);
   const std::vector<float> logits = {0.5f, 3.0f, -1.0f, 2.9f};
   for (int i = 0; i < 20; ++i) EXPECT_EQ(s.next(logits), 1);
+}
+
+// NaN logits (a broken checkpoint on any backend) are an Error, not token 0 forever.
+TEST(Sampler, NanLogitsAreAnError) {
+  const std::vector<float> logits = {0.5f, std::nanf(""), 1.0f};
+  for (float t : {0.0f, 1.0f}) {
+    SamplingOptions o;
+    o.temperature = t;
+    Sampler s(o);
+    EXPECT_THROW(s.next(logits), Error);
+  }
 }
 
 }  // namespace
