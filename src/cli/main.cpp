@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   hifp8::cli::add_generate_commands(app);
   hifp8::cli::add_eval_commands(app);
   hifp8::cli::add_serve_command(app);
+  hifp8::cli::add_tokenize_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

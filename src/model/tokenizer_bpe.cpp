@@ -328,6 +328,12 @@ class BpeTokenizer : public Tokenizer {
   }
   std::vector<int32_t> eos_ids() const override { return eos_; }
   size_t longest_token_bytes() const override { return std::max<size_t>(longest_, 1); }
+  std::string piece(int32_t id) const override {
+    if (const auto a = id_to_added_.find(id); a != id_to_added_.end()) return added_[a->second].content;
+    const auto t = id_to_token_.find(id);
+    if (t == id_to_token_.end()) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+    return t->second;
+  }
 
  private:
   void read_pre_tokenizer(const nlohmann::json& p) {

@@ -81,6 +81,10 @@ class SentencePieceTokenizer : public Tokenizer {
   }
 
   int32_t vocab_size() const override { return sp_.GetPieceSize(); }
+  std::string piece(int32_t id) const override {
+    if (id < 0 || id >= sp_.GetPieceSize()) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+    return sp_.IdToPiece(id);
+  }
   size_t longest_token_bytes() const override {  // a piece's "▁" (3 bytes) stands for one space
     size_t longest = 1;
     for (int i = 0; i < sp_.GetPieceSize(); ++i) longest = std::max(longest, sp_.IdToPiece(i).size());

@@ -92,7 +92,9 @@ std::optional<ApiError> read_messages(const json& body, GenerationRequest& r) {
       text = content.get<std::string>();
     } else if (content.is_array()) {
       for (const json& part : content) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+        // (value("type", "") would throw on a non-string type: found by fuzz_openai_request)
+        if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") ||
+            !part["text"].is_string())
           return ApiError::bad_request("only text content parts ({\"type\": \"text\", \"text\": ...}) are supported", "messages");
         if (!text.empty()) text += "\n";
         text += part["text"].get<std::string>();

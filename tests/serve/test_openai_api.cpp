@@ -134,3 +134,27 @@ TEST(OpenAiApi, ResponseBodiesHaveOpenAiShapes) {
 
 }  // namespace
 }  // namespace hifp8::serve
+
+namespace hifp8::serve {
+namespace {
+
+// Chat content as OpenAI's array of parts: text parts joined by newlines; any other part, or a part
+// whose fields have the wrong type, is a 400 (a number "type" threw inside the parser: found by
+// fuzz_openai_request).
+TEST(OpenAiApi, ChatContentParts) {
+  const GenerationRequest r = request_of(
+      R"({"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]})", true);
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].content, "a\nb");
+  EXPECT_EQ(request_of(R"({"messages": [{"role": "tool", "content": "42"}]})", true).messages[0].role, "tool");
+  for (const char* bad : {R"({"messages": [{"role": "user", "content": [{"type": 6, "text": "a"}]}]})",
+                          R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
+                          R"({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]})",
+                          R"({"messages": [{"role": "user", "content": [7]}]})",
+                          R"({"messages": [{"role": "user", "content": {"text": "a"}}]})",
+                          R"({"messages": [{"role": "function", "content": "a"}]})"})
+    EXPECT_EQ(error_of(bad, true).param, "messages") << bad;
+}
+
+}  // namespace
+}  // namespace hifp8::serve

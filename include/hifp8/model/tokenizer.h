@@ -29,6 +29,9 @@ class Tokenizer {
   // ceil(n / longest_token_bytes()) tokens (what a server can reject before tokenizing).
   virtual size_t longest_token_bytes() const = 0;
   virtual std::optional<int32_t> token_id(std::string_view token) const = 0;  // a whole token's id, if any
+  // The vocabulary's own spelling of a token ("Ġtime", "▁time", "<0x0A>", "<s>"), as transformers'
+  // convert_ids_to_tokens gives it; Error outside the vocabulary.
+  virtual std::string piece(int32_t id) const = 0;
   virtual std::vector<int32_t> eos_ids() const = 0;
 
   // tokenizer.json (byte-level BPE) if present, else tokenizer.model (SentencePiece); Error if neither.
