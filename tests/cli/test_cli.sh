@@ -175,5 +175,21 @@ else
   expect_error "eval ppl bad stride" "--stride must be" "$HIFP8" eval ppl --model "$SHARED/models/stories260K" --tokens-file "$SHARED/data/stories260K_samples.tokens" --ctx 8 --stride 9
 fi
 
+# tokenize / detokenize: the tokenizer alone (gpt2-bpe is a directory with tokenizer files only)
+GPT2=$SHARED/tokenizers/gpt2-bpe
+check "tokenize --ids-only" "15496 995" "$("$HIFP8" tokenize --model "$GPT2" --text "Hello world" --ids-only)"
+check "tokenize --json" '{"ids":[15496,995],"tokens":["Hello","Ġworld"]}' "$("$HIFP8" tokenize --model "$GPT2" --text "Hello world" --json)"
+check "tokenize lists id and piece" '   995 "Ġworld"' "$("$HIFP8" tokenize --model "$GPT2" --text "Hello world" | tail -1)"
+check "detokenize" "Hello world" "$("$HIFP8" detokenize --model "$GPT2" --ids 15496,995)"
+printf 'h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c' > "$WORK/utf8.txt"
+ids=$("$HIFP8" tokenize --model "$GPT2" --file "$WORK/utf8.txt" --ids-only | tr ' ' ',')
+check "tokenize --file then detokenize round-trips" "$(cat "$WORK/utf8.txt")" "$("$HIFP8" detokenize --model "$GPT2" --ids "$ids")"
+echo '[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]' > "$WORK/chat.json"
+check "tokenize --chat --print-text" "$(printf '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n')" \
+  "$("$HIFP8" tokenize --model "$GPT2" --chat "$WORK/chat.json" --chat-format chatml --add-generation-prompt --print-text)"
+expect_error "tokenize without text" "exactly one of" "$HIFP8" tokenize --model "$GPT2"
+expect_error "detokenize a bad id" "outside the vocabulary" "$HIFP8" detokenize --model "$GPT2" --ids 1,99999999
+expect_error "tokenize without a tokenizer" "no tokenizer" "$HIFP8" tokenize --model "$WORK" --text hi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
