@@ -1,10 +1,7 @@
-// Hugging Face tokenizer.json with a byte-level BPE model (GPT-2, Llama-3, Qwen2 families):
-// added tokens split out first, then the pre-tokenizer's regex splits (PCRE2 with Unicode properties),
-// bytes mapped to GPT-2's printable characters, merges applied by rank, ids looked up; decoding maps
-// the characters back to bytes (and <0xHH> byte-fallback tokens to their byte).
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
+// Hugging Face tokenizer.json with a BPE model (byte-level as GPT-2, Llama-3, Qwen; with byte fallback
+// as Llama-2, Mistral): added tokens split out first, then each text between them normalized and
+// pre-tokenized as the file says (tokenizer_json_pipeline.h), merges applied by rank, ids looked up;
+// decoding runs the file's decoder chain.
 #include <algorithm>
 #include <array>
 #include <map>
@@ -17,32 +14,16 @@
 #include "hifp8/io/file_bytes.h"
 #include "hifp8/model/tokenizer.h"
 #include "hifp8/model/utf8.h"
+#include "tokenizer_json_pipeline.h"
 
 namespace hifp8::model {
 namespace {
 
+using tokenizer_json::byte_fallback_value;
+
 // The BPE cache: pieces up to this size, at most this many (cleared when full).
 constexpr size_t kMaxCachedPieceBytes = 256;
 constexpr size_t kMaxCachedPieces = 65536;
-
-// GPT-2's pre-tokenizer regex (ByteLevel with use_regex).
-constexpr const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
-std::string utf8(uint32_t cp) {
-  std::string s;
-  if (cp < 0x80) {
-    s += char(cp);
-  } else if (cp < 0x800) {
-    s += char(0xC0 | (cp >> 6)), s += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    s += char(0xE0 | (cp >> 12)), s += char(0x80 | ((cp >> 6) & 0x3F)), s += char(0x80 | (cp & 0x3F));
-  } else {
-    s += char(0xF0 | (cp >> 18)), s += char(0x80 | ((cp >> 12) & 0x3F)), s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  }
-  return s;
-}
 
 // Length of the UTF-8 sequence starting with byte b (1 for a stray continuation byte).
 size_t utf8_length(unsigned char b) { return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
@@ -59,100 +40,6 @@ int32_t token_id_of(const nlohmann::json& v, const std::string& what, const std:
                 v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ")");
   return int32_t(v.get<int64_t>());
 }
-
-// The byte of a byte-fallback token "<0xHH>", if `token` is one.
-std::optional<uint8_t> byte_fallback_value(const std::string& token) {
-  if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return std::nullopt;
-  const auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
-  const int hi = hex(token[3]), lo = hex(token[4]);
-  if (hi < 0 || lo < 0) return std::nullopt;
-  return uint8_t(hi * 16 + lo);
-}
-
-// GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest map to 256, 257, ...
-struct ByteMap {
-  std::array<std::string, 256> to_char;
-  std::unordered_map<std::string, uint8_t> to_byte;
-  ByteMap() {
-    uint32_t next = 256;
-    for (uint32_t b = 0; b < 256; ++b) {
-      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-      to_char[b] = utf8(printable ? b : next++);
-      to_byte[to_char[b]] = uint8_t(b);
-    }
-  }
-};
-const ByteMap& byte_map() {
-  static const ByteMap m;
-  return m;
-}
-
-class Regex {
- public:
-  explicit Regex(const std::string& pattern) {
-    int code = 0;
-    PCRE2_SIZE offset = 0;
-    re_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &code,
-                        &offset, nullptr);
-    if (!re_) {
-      PCRE2_UCHAR message[256];
-      pcre2_get_error_message(code, message, sizeof message);
-      throw Error("tokenizer.json: bad pre-tokenizer regex at offset " + std::to_string(offset) + ": " +
-                  reinterpret_cast<const char*>(message));
-    }
-  }
-  Regex(const Regex&) = delete;
-  Regex& operator=(const Regex&) = delete;
-  ~Regex() { pcre2_code_free(re_); }
-
-  // Byte ranges of the successive non-overlapping matches in text.
-  std::vector<std::pair<size_t, size_t>> matches(std::string_view text) const {
-    std::vector<std::pair<size_t, size_t>> out;
-    pcre2_match_data* md = pcre2_match_data_create_from_pattern(re_, nullptr);
-    size_t at = 0;
-    while (at <= text.size()) {
-      const int rc = pcre2_match(re_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), at, 0, md, nullptr);
-      if (rc == PCRE2_ERROR_NOMATCH) break;
-      if (rc < 0) {
-        pcre2_match_data_free(md);
-        throw Error(rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21 ? "text is not valid UTF-8"
-                                                                                : "tokenizer regex failed (" + std::to_string(rc) + ")");
-      }
-      const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
-      if (ov[1] == ov[0]) {  // empty match: step over one character
-        at = ov[0] + (ov[0] < text.size() ? utf8_length(static_cast<unsigned char>(text[ov[0]])) : 1);
-        continue;
-      }
-      out.emplace_back(ov[0], ov[1]);
-      at = ov[1];
-    }
-    pcre2_match_data_free(md);
-    return out;
-  }
-
- private:
-  pcre2_code* re_ = nullptr;
-};
-
-// One step of the pre-tokenizer: split every piece by a regex, keeping (Isolated) or dropping
-// (Removed) the matches; gaps between matches are pieces too.
-struct SplitStep {
-  std::unique_ptr<Regex> regex;
-  bool keep_matches = true;
-  std::vector<std::string> apply(const std::vector<std::string>& pieces) const {
-    std::vector<std::string> out;
-    for (const std::string& p : pieces) {
-      size_t at = 0;
-      for (const auto& [b, e] : regex->matches(p)) {
-        if (b > at) out.push_back(p.substr(at, b - at));
-        if (keep_matches) out.push_back(p.substr(b, e - b));
-        at = e;
-      }
-      if (at < p.size()) out.push_back(p.substr(at));
-    }
-    return out;
-  }
-};
 
 struct AddedToken {
   std::string content;
@@ -198,7 +85,11 @@ class BpeTokenizer : public Tokenizer {
   // `path`: how errors name the file; tokenizer_config.json is read from beside it when present.
   BpeTokenizer(const nlohmann::json& j, const std::filesystem::path& path) {
     const nlohmann::json& model = j.at("model");
-    if (model.value("type", "") != "BPE") throw Error(path.string() + ": only BPE tokenizer.json models are supported");
+    if (model.value("type", "") != "BPE")
+      throw Error(path.string() + ": model '" + model.value("type", std::string("?")) + "' is not supported (BPE)");
+    for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
+      if (model.contains(key) && !model[key].is_null() && model[key] != "")
+        throw Error(path.string() + ": BPE " + key + " is not supported");
     for (const auto& [token, id] : model.at("vocab").items()) vocab_[token] = token_id_of(id, "vocab entry '" + token + "'", path);
     int32_t rank = 0;
     for (const nlohmann::json& m : model.at("merges")) {
@@ -230,10 +121,13 @@ class BpeTokenizer : public Tokenizer {
       id_to_added_[added_[i].id] = i;
       added_trie_.insert(added_[i].content, i);
     }
-    const nlohmann::json normalizer = j.value("normalizer", nlohmann::json());
-    if (!normalizer.is_null() && normalizer.value("type", "") != "NFC")
-      throw Error(path.string() + ": normalizer '" + normalizer.value("type", "?") + "' is not supported");
-    read_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()));
+    try {
+      normalizer_ = tokenizer_json::read_normalizer(j.value("normalizer", nlohmann::json()));
+      pre_tokenizer_ = tokenizer_json::read_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()));
+      decoder_ = tokenizer_json::read_decoder(j.value("decoder", nlohmann::json()));
+    } catch (const Error& e) {
+      throw Error(path.string() + ": " + e.what());
+    }
     read_post_processor(j.value("post_processor", nlohmann::json()));
     for (const auto& [token, id] : vocab_) {
       id_to_token_[id] = token;
@@ -263,55 +157,32 @@ class BpeTokenizer : public Tokenizer {
         ++at;
         continue;
       }
-      encode_plain(text.substr(plain, at - plain), ids);
+      encode_plain(text.substr(plain, at - plain), plain == 0, ids);
       ids.push_back(added_[found->first].id);
       at += found->second;
       plain = at;
     }
-    encode_plain(text.substr(plain), ids);
+    encode_plain(text.substr(plain), plain == 0, ids);
     return ids;
   }
 
-  // As Hugging Face's decoders: byte-level characters map back to bytes and the run is read with
-  // from_utf8_lossy (ByteLevel); a run of <0xHH> tokens that is not valid UTF-8 gives one U+FFFD per
-  // byte (ByteFallback). The result is always valid UTF-8.
+  // As Hugging Face's decode: the tokens' strings (special ones left out when asked) through the
+  // file's decoder chain, joined. Always valid UTF-8.
   std::string decode(std::span<const int32_t> ids, bool skip_special) const override {
-    std::string text, pending, fallback;  // pending: byte-level characters; fallback: <0xHH> bytes
-    auto flush = [&] {
-      std::string bytes;
-      for (size_t i = 0; i < pending.size();) {
-        const size_t len = std::max(1, utf8_sequence_length(std::string_view(pending).substr(i)));
-        const std::string ch = pending.substr(i, len);
-        const auto b = byte_map().to_byte.find(ch);
-        bytes += b != byte_map().to_byte.end() ? std::string(1, char(b->second)) : ch;
-        i += len;
-      }
-      text += utf8_lossy(bytes);
-      pending.clear();
-      if (is_valid_utf8(fallback)) text += fallback;
-      else for (size_t i = 0; i < fallback.size(); ++i) text += kReplacementCharacter;
-      fallback.clear();
-    };
+    std::vector<std::string> tokens;
+    tokens.reserve(ids.size());
     for (int32_t id : ids) {
       if (const auto a = id_to_added_.find(id); a != id_to_added_.end()) {
-        if (skip_special && added_[a->second].special) continue;
-        flush();
-        text += utf8_lossy(added_[a->second].content);
+        if (!(skip_special && added_[a->second].special)) tokens.push_back(added_[a->second].content);
         continue;
       }
       const auto t = id_to_token_.find(id);
       if (t == id_to_token_.end()) throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
-      const std::string& s = t->second;
-      if (const auto byte = byte_fallback_value(s)) {
-        if (!pending.empty()) flush();
-        fallback += char(*byte);
-        continue;
-      }
-      if (!fallback.empty()) flush();
-      pending += s;
+      tokens.push_back(t->second);
     }
-    flush();
-    return text;
+    std::string text;
+    for (const std::string& piece : decoder_(std::move(tokens))) text += piece;
+    return utf8_lossy(text);
   }
 
   int32_t vocab_size() const override {
@@ -336,33 +207,6 @@ class BpeTokenizer : public Tokenizer {
   }
 
  private:
-  void read_pre_tokenizer(const nlohmann::json& p) {
-    if (p.is_null()) return;
-    const std::string type = p.value("type", "");
-    if (type == "Sequence") {
-      for (const nlohmann::json& s : p.at("pretokenizers")) read_pre_tokenizer(s);
-    } else if (type == "ByteLevel") {
-      byte_level_ = true;
-      add_prefix_space_ = p.value("add_prefix_space", false);
-      if (p.value("use_regex", true)) steps_.push_back({std::make_unique<Regex>(kGpt2Pattern), true});
-    } else if (type == "Split") {
-      const nlohmann::json& pattern = p.at("pattern");
-      std::string regex;
-      if (pattern.contains("Regex")) regex = pattern["Regex"].get<std::string>();
-      else regex = quote(pattern.at("String").get<std::string>());
-      const std::string behavior = p.value("behavior", "Isolated");
-      if (p.value("invert", false) || (behavior != "Isolated" && behavior != "Removed"))
-        throw Error("tokenizer.json: Split behavior '" + behavior + "' (or invert) is not supported");
-      steps_.push_back({std::make_unique<Regex>(regex), behavior == "Isolated"});
-    } else if (type == "Digits") {
-      steps_.push_back({std::make_unique<Regex>(p.value("individual_digits", false) ? "\\p{N}" : "\\p{N}+"), true});
-    } else {
-      throw Error("tokenizer.json: pre-tokenizer '" + type + "' is not supported");
-    }
-  }
-
-  static std::string quote(const std::string& s) { return "\\Q" + s + "\\E"; }
-
   void read_post_processor(const nlohmann::json& p) {
     if (p.is_null()) return;
     const std::string type = p.value("type", "");
@@ -380,18 +224,14 @@ class BpeTokenizer : public Tokenizer {
     // ByteLevel and others add nothing to a single sequence.
   }
 
-  void encode_plain(std::string_view text, std::vector<int32_t>& ids) const {
+  // Text between added tokens: normalized, pre-tokenized, each piece through the BPE model. `first`:
+  // the text starts the input (for Metaspace's prepend_scheme "first").
+  void encode_plain(std::string_view text, bool first, std::vector<int32_t>& ids) const {
     if (text.empty()) return;
-    std::vector<std::string> pieces = {(add_prefix_space_ && text[0] != ' ' ? " " : "") + std::string(text)};
-    for (const SplitStep& s : steps_) pieces = s.apply(pieces);
-    for (const std::string& raw : pieces) {
-      std::string piece;
-      if (byte_level_)
-        for (unsigned char b : raw) piece += byte_map().to_char[b];
-      else
-        piece = raw;
-      bpe(piece, ids);
-    }
+    std::vector<tokenizer_json::Piece> pieces;
+    pieces.push_back({normalizer_(std::string(text)), first});
+    for (const tokenizer_json::Piece& piece : pre_tokenizer_(std::move(pieces)))
+      if (!piece.text.empty()) bpe(piece.text, ids);
   }
 
   void bpe(const std::string& piece, std::vector<int32_t>& ids) const {
@@ -489,10 +329,12 @@ class BpeTokenizer : public Tokenizer {
   std::unordered_map<int32_t, size_t> id_to_added_;
   TokenTrie added_trie_;
   size_t longest_ = 0;
-  std::vector<SplitStep> steps_;
+  tokenizer_json::Normalizer normalizer_;
+  tokenizer_json::PreTokenizer pre_tokenizer_;
+  tokenizer_json::Decoder decoder_;
   std::vector<int32_t> prefix_, eos_;
   std::optional<int32_t> unk_;
-  bool byte_level_ = false, add_prefix_space_ = false, ignore_merges_ = false, byte_fallback_ = false;
+  bool ignore_merges_ = false, byte_fallback_ = false;
   mutable std::mutex cache_lock_;
   mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
 };

@@ -28,6 +28,7 @@ const nlohmann::json& reference() {
 std::unique_ptr<Tokenizer> load(const std::string& name) {
   if (name == "gpt2") return Tokenizer::load(test::shared_path("tokenizers/gpt2-bpe"));
   if (name == "llama2_spm") return Tokenizer::load_sentencepiece(test::shared_path("tokenizers/llama2-spm/tokenizer.model"));
+  if (name == "stories260K") return Tokenizer::load_bpe_json(test::shared_path("models/stories260K/tokenizer.json"));
   return Tokenizer::load_sentencepiece(test::shared_path("models/stories260K/tokenizer.model"));
 }
 
@@ -59,8 +60,29 @@ TEST_P(Reference, DecodeEqualsTheReferenceDecoder) {
   }
 }
 
+// Hugging Face's ByteFallback decoder turns every byte of an invalid run of <0xHH> tokens into U+FFFD,
+// valid ASCII bytes included: a run that was complete characters can become U+FFFD when a later byte
+// token breaks it. A stream cannot take back what it sent, so there (and only there) the stream keeps
+// the characters it sent and may differ from decode(ids): such cases are skipped for tokenizer.json.
+bool has_a_run_that_breaks_late(const Tokenizer& tok, const std::vector<int32_t>& ids) {
+  std::string run;
+  bool sent_valid = false;
+  for (size_t i = 0; i <= ids.size(); ++i) {
+    const std::string piece = i < ids.size() ? tok.piece(ids[i]) : "";
+    if (piece.size() == 6 && piece.rfind("<0x", 0) == 0) {
+      run += char(std::stoi(piece.substr(3, 2), nullptr, 16));
+      sent_valid = sent_valid || (is_valid_utf8(run) && !run.empty());
+      continue;
+    }
+    if (sent_valid && !is_valid_utf8(run)) return true;
+    run.clear(), sent_valid = false;
+  }
+  return false;
+}
+
 TEST_P(Reference, StreamedPiecesAreWholeCharactersAndAddUpToTheDecode) {
   const auto tok = load(GetParam());
+  size_t compared = 0;
   for (const nlohmann::json& c : reference().at(GetParam()).at("cases")) {
     const auto ids = c["ids"].get<std::vector<int32_t>>();
     Detokenizer detok(*tok);
@@ -72,11 +94,14 @@ TEST_P(Reference, StreamedPiecesAreWholeCharactersAndAddUpToTheDecode) {
     }
     const std::string rest = detok.finish();
     EXPECT_TRUE(is_valid_utf8(rest));
+    if (GetParam() == "stories260K" && has_a_run_that_breaks_late(*tok, ids)) continue;
     EXPECT_EQ(streamed + rest, c["text"].get<std::string>()) << c["ids"].dump();
+    ++compared;
   }
+  EXPECT_GE(compared, 300u);  // of 377-425 cases (stories260K's tokenizer.json: 125 are such late-broken runs)
 }
 
-INSTANTIATE_TEST_SUITE_P(Detokenizer, Reference, testing::Values("gpt2", "llama2_spm", "stories260K_spm"));
+INSTANTIATE_TEST_SUITE_P(Detokenizer, Reference, testing::Values("gpt2", "llama2_spm", "stories260K_spm", "stories260K"));
 
 // A partial character is held back, never sent as U+FFFD and then "taken back".
 TEST(Detokenizer, HoldsAPartialCharacterUntilItCompletes) {

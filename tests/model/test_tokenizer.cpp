@@ -140,3 +140,31 @@ TEST(Tokenizer, MalformedTokenizerJsonIsAClearError) {
 
 }  // namespace
 }  // namespace hifp8::model
+
+namespace hifp8::model {
+namespace {
+
+// stories260K ships the same vocabulary twice: tokenizer.json (BPE with byte fallback, a Sequence of
+// Prepend and Replace normalizers, a Replace/ByteFallback/Fuse/Strip decoder chain, as Llama-2 and
+// Mistral's) and tokenizer.model. libsentencepiece is the independent oracle for the first: equal ids
+// and equal decodes on every test text and on real TinyStories lines (the model's README names one
+// difference: a literal "▁" in the input, left out here).
+TEST(TokenizerJson, Stories260KEqualsItsSentencePieceModel) {
+  const auto json = Tokenizer::load_bpe_json(test::shared_path("models/stories260K/tokenizer.json"));
+  const auto spm = Tokenizer::load_sentencepiece(test::shared_path("models/stories260K/tokenizer.model"));
+  std::vector<std::string> texts = reference()["cases"].get<std::vector<std::string>>();
+  std::ifstream stories(test::shared_path("data/tinystories_valid_dev.txt"));
+  for (std::string line; std::getline(stories, line) && texts.size() < 400;) texts.push_back(line);
+  size_t compared = 0;
+  for (const std::string& text : texts) {
+    if (text.find("\xE2\x96\x81") != std::string::npos) continue;
+    const std::vector<int32_t> ids = spm->encode(text);
+    ASSERT_EQ(json->encode(text), ids) << text;
+    EXPECT_EQ(json->decode(ids, true), spm->decode(ids, true)) << text;
+    ++compared;
+  }
+  EXPECT_GT(compared, 300u);
+}
+
+}  // namespace
+}  // namespace hifp8::model
