@@ -1,7 +1,6 @@
 // hifp8 generate / hifp8 logits: run a checkpoint on the CPU or (--device cuda) the GPU.
 #include <cstdio>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "cli/commands.h"
@@ -28,18 +27,6 @@ struct RunArgs {
   int threads = 0;
 };
 
-std::vector<int32_t> parse_ids(const std::string& text) {
-  std::vector<int32_t> ids;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const std::optional<int32_t> id = model::parse_token_id(item);
-    if (!id) throw Error("--tokens: '" + item + "' is not a token id (expected e.g. 1,2,3)");
-    ids.push_back(*id);
-  }
-  if (ids.empty()) throw Error("--tokens: no token ids");
-  return ids;
-}
 
 model::Model load_model(const RunArgs& a) {
   if (a.device != "cpu" && a.device != "cuda") throw Error("--device: '" + a.device + "' (expected cpu or cuda)");
@@ -67,7 +54,7 @@ int64_t context_for(const model::Model& m, const RunArgs& a, int64_t needed) {
 
 void run_logits(const RunArgs& a) {
   const model::Model m = load_model(a);
-  const std::vector<int32_t> ids = parse_ids(a.tokens);
+  const std::vector<int32_t> ids = parse_token_ids(a.tokens, "--tokens");
   std::vector<float> logits;
   if (a.device == "cuda") {
 #ifdef HIFP8_HAVE_CUDA
@@ -119,7 +106,7 @@ void run_generate(const RunArgs& a) {
       prompt = tok->encode(a.prompt);
     }
   } else {
-    prompt = parse_ids(a.tokens);
+    prompt = parse_token_ids(a.tokens, "--tokens");
     if (!a.print_ids) {
       try {
         tok = model::Tokenizer::load(a.model);

@@ -68,18 +68,24 @@ void run_tokenize(const TokenizeArgs& a) {
 }
 
 void run_detokenize(const TokenizeArgs& a) {
-  std::vector<int32_t> ids;
-  std::stringstream in(a.ids);
-  for (std::string item; std::getline(in, item, ',');) {
-    const std::optional<int32_t> id = model::parse_token_id(item);
-    if (!id) throw Error("--ids: '" + item + "' is not a token id (expected e.g. 1,2,3)");
-    ids.push_back(*id);
-  }
+  const std::vector<int32_t> ids = parse_token_ids(a.ids, "--ids");
   const auto tok = model::Tokenizer::load(a.model);
   std::printf("%s\n", tok->decode(ids, a.skip_special).c_str());
 }
 
 }  // namespace
+
+std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& option) {
+  std::vector<int32_t> ids;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const std::optional<int32_t> id = model::parse_token_id(item);
+    if (!id) throw Error(option + ": '" + item + "' is not a token id (expected e.g. 1,2,3)");
+    ids.push_back(*id);
+  }
+  if (ids.empty()) throw Error(option + ": no token ids");
+  return ids;
+}
 
 void add_tokenize_commands(CLI::App& app) {
   auto t = std::make_shared<TokenizeArgs>();

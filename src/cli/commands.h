@@ -3,7 +3,14 @@
 // which main() turns into a one-line message and exit code 2.
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 namespace hifp8::cli {
+
+// "1,2,3" as token ids; Error naming `option` for anything else.
+std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& option);
 
 void add_formats_command(CLI::App& app);
 void add_codec_commands(CLI::App& app);
