@@ -189,11 +189,10 @@ std::variant<GenerationRequest, ApiError> parse_generation_request(const std::st
 
 std::variant<int64_t, ApiError> completion_budget(const GenerationRequest& request, int64_t prompt_tokens,
                                                   const Limits& limits) {
-  const int64_t max_prompt = limits.max_prompt_tokens > 0 ? limits.max_prompt_tokens : limits.context;
   if (prompt_tokens == 0) return ApiError::bad_request("the prompt has no tokens", request.chat ? "messages" : "prompt");
-  if (prompt_tokens > max_prompt || prompt_tokens >= limits.context)
+  if (prompt_tokens > limits.prompt_limit())
     return ApiError::bad_request("the prompt has " + std::to_string(prompt_tokens) + " tokens; this server takes at most " +
-                                     std::to_string(std::min(max_prompt, limits.context - 1)),
+                                     std::to_string(limits.prompt_limit()),
                                  request.chat ? "messages" : "prompt");
   const int64_t room = limits.context - prompt_tokens;
   const int64_t cap = limits.max_tokens > 0 ? std::min(room, limits.max_tokens) : room;

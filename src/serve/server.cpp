@@ -303,6 +303,8 @@ struct Server::Impl {
 
   // ---- HTTP -----------------------------------------------------------------------------------------
 
+  Limits limits() const { return {options.max_prompt_tokens, options.max_tokens, engine->context()}; }
+
   // A text so long that even at the tokenizer's longest token per token it exceeds the prompt limit
   // is refused before the tokenizer spends time on it.
   std::optional<ApiError> too_long_to_tokenize(const GenerationRequest& request) const {
@@ -312,7 +314,7 @@ struct Server::Impl {
       for (const model::ChatMessage& m : request.messages) bytes += m.content.size();
     else if (std::holds_alternative<std::string>(request.prompt))
       bytes = std::get<std::string>(request.prompt).size();
-    const int64_t limit = std::min(options.max_prompt_tokens > 0 ? options.max_prompt_tokens : engine->context(), engine->context() - 1);
+    const int64_t limit = limits().prompt_limit();
     const int64_t at_least = int64_t((bytes + longest_token - 1) / longest_token);
     if (at_least <= limit) return std::nullopt;
     return ApiError::bad_request("the prompt has at least " + std::to_string(at_least) + " tokens (" + std::to_string(bytes) +
@@ -342,8 +344,7 @@ struct Server::Impl {
     } catch (const Error& e) {
       return ApiError::bad_request(e.what(), request.chat ? "messages" : "prompt");
     }
-    const auto budget = completion_budget(request, int64_t(job->prompt.size()),
-                                          {options.max_prompt_tokens, options.max_tokens, engine->context()});
+    const auto budget = completion_budget(request, int64_t(job->prompt.size()), limits());
     if (std::holds_alternative<ApiError>(budget)) return std::get<ApiError>(budget);
     job->max_new = std::get<int64_t>(budget);
     try {

@@ -2,6 +2,7 @@
 // The OpenAI-compatible API's data layer for `hifp8 serve`: request bodies parsed and validated into
 // plain structs, errors in OpenAI's JSON shape with their HTTP status, and the response / stream-chunk
 // bodies. No I/O here: the HTTP server (serve/server.h) moves these between sockets and the engine.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,6 +32,9 @@ struct Limits {
   int64_t max_prompt_tokens = 0;  // 0: the model's context
   int64_t max_tokens = 0;         // 0: the model's context
   int64_t context = 0;            // prompt + completion must fit
+
+  // The longest prompt taken: max_prompt_tokens, and at least one position left for the completion.
+  int64_t prompt_limit() const { return std::min(max_prompt_tokens > 0 ? max_prompt_tokens : context, context - 1); }
 };
 
 // What a completion or chat request asks for, validated (ranges, types, n == 1).
