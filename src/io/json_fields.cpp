@@ -34,13 +34,15 @@ void JsonFields::fail(const std::string& key, const std::string& expected) const
 
 std::optional<int64_t> JsonFields::integer(const std::string& key, int64_t lo, int64_t hi) const {
   if (!has(key)) return std::nullopt;
-  const nlohmann::json& v = object_.at(key);
-  const std::string range = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())) fail(key, range);
-  if (!v.is_number_integer()) fail(key, range);
-  const int64_t x = v.get<int64_t>();
-  if (x < lo || x > hi) fail(key, range);
-  return x;
+  return integer_value(object_.at(key), key, lo, hi);
+}
+
+int64_t JsonFields::integer_value(const nlohmann::json& v, const std::string& key, int64_t lo, int64_t hi) const {
+  // The message is built only on failure: this runs once per vocabulary entry of a tokenizer.json.
+  const bool too_big = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max());
+  if (too_big || !v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+    fail(key, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return v.get<int64_t>();
 }
 
 std::optional<double> JsonFields::number(const std::string& key, double lo, double hi, bool above_lo) const {

@@ -8,8 +8,7 @@ namespace {
 
 // Sizes beyond these are not a model but a typo or a hostile file (they would overflow the arithmetic
 // of shapes long before any allocation could fail politely).
-constexpr int64_t kMaxWidth = int64_t{1} << 20, kMaxCount = int64_t{1} << 14, kMaxVocab = int64_t{1} << 24,
-                  kMaxPositions = int64_t{1} << 26;
+constexpr int64_t kMaxWidth = int64_t{1} << 20, kMaxCount = int64_t{1} << 14, kMaxPositions = int64_t{1} << 26;
 
 // transformers 4 writes rope_theta + rope_scaling; transformers 5 writes rope_parameters.
 RopeConfig read_rope(const io::JsonFields& c) {
@@ -62,7 +61,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& json) {
   m.layers = c.required_integer("num_hidden_layers", 1, kMaxCount);
   m.heads = c.required_integer("num_attention_heads", 1, kMaxCount);
   m.kv_heads = c.integer("num_key_value_heads", 1, m.heads).value_or(m.heads);
-  m.vocab = c.required_integer("vocab_size", 1, kMaxVocab);
+  m.vocab = c.required_integer("vocab_size", 1, kMaxVocabulary);
   m.head_dim = c.integer("head_dim", 2, kMaxWidth).value_or(m.hidden / m.heads);
   if (m.heads % m.kv_heads != 0) c.fail("num_key_value_heads", "a divisor of num_attention_heads (" + std::to_string(m.heads) + ")");
   if (m.head_dim < 2 || m.head_dim % 2 != 0) c.fail("head_dim", "a positive even number (hidden_size / num_attention_heads if absent)");

@@ -12,6 +12,8 @@
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/file_bytes.h"
+#include "hifp8/io/json_fields.h"
+#include "hifp8/model/config.h"
 #include "hifp8/model/tokenizer.h"
 #include "hifp8/model/utf8.h"
 #include "tokenizer_json_pipeline.h"
@@ -24,22 +26,6 @@ using tokenizer_json::byte_fallback_value;
 // The BPE cache: pieces up to this size, at most this many (cleared when full).
 constexpr size_t kMaxCachedPieceBytes = 256;
 constexpr size_t kMaxCachedPieces = 65536;
-
-// Length of the UTF-8 sequence starting with byte b (1 for a stray continuation byte).
-size_t utf8_length(unsigned char b) { return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
-
-// Vocabularies larger than this are not a tokenizer but a broken or hostile file (as for config.json).
-constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
-
-// A token id from tokenizer.json: an integer in [0, kMaxTokenId] (nlohmann's get<int32_t> would cast
-// a float such as 1e121 with undefined behaviour; the fuzzer found it).
-int32_t token_id_of(const nlohmann::json& v, const std::string& what, const std::filesystem::path& path) {
-  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(kMaxTokenId) : v.get<int64_t>() < 0 ||
-                                                                                                       v.get<int64_t>() > kMaxTokenId))
-    throw Error(path.string() + ": " + what + " must be a token id in [0, " + std::to_string(kMaxTokenId) + "] (got " +
-                v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ")");
-  return int32_t(v.get<int64_t>());
-}
 
 struct AddedToken {
   std::string content;
@@ -90,7 +76,10 @@ class BpeTokenizer : public Tokenizer {
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
       if (model.contains(key) && !model[key].is_null() && model[key] != "")
         throw Error(path.string() + ": BPE " + key + " is not supported");
-    for (const auto& [token, id] : model.at("vocab").items()) vocab_[token] = token_id_of(id, "vocab entry '" + token + "'", path);
+    // Token ids: integers in [0, kMaxVocabulary) (nlohmann's get<int32_t> would cast a float such as
+    // 1e121 with undefined behaviour; the fuzzer found it).
+    const io::JsonFields vocab(model.at("vocab"), path.string() + " model vocab");
+    for (const auto& [token, id] : model.at("vocab").items()) vocab_[token] = int32_t(vocab.integer_value(id, token, 0, kMaxVocabulary - 1));
     int32_t rank = 0;
     for (const nlohmann::json& m : model.at("merges")) {
       std::string a, b;
@@ -113,7 +102,8 @@ class BpeTokenizer : public Tokenizer {
     for (const nlohmann::json& t : j.value("added_tokens", nlohmann::json::array())) {
       std::string content = t.at("content").get<std::string>();
       if (content.empty()) continue;  // matches nowhere (and would match everywhere)
-      added_.push_back({std::move(content), token_id_of(t.at("id"), "added token id", path), t.value("special", false)});
+      const int64_t id = io::JsonFields(t, path.string() + " added token").required_integer("id", 0, kMaxVocabulary - 1);
+      added_.push_back({std::move(content), int32_t(id), t.value("special", false)});
     }
     // Longest first, so that "<|eot|>" is not cut by a shorter token that is its prefix.
     std::sort(added_.begin(), added_.end(), [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });
@@ -283,7 +273,7 @@ class BpeTokenizer : public Tokenizer {
     };
     std::vector<Symbol> sym;
     for (size_t i = 0; i < piece.size();) {
-      const size_t len = std::min(utf8_length(static_cast<unsigned char>(piece[i])), piece.size() - i);
+      const size_t len = size_t(std::max(1, utf8_sequence_length(std::string_view(piece).substr(i))));
       sym.push_back({piece.substr(i, len), int(sym.size()) - 1, int(sym.size()) + 1});
       i += len;
     }

@@ -11,6 +11,7 @@
 #include "hifp8/model/detokenizer.h"
 #include "hifp8/model/tokenizer.h"
 #include "hifp8/model/utf8.h"
+#include "model/tokenizer_json_pipeline.h"
 #include "support/shared_data.h"
 
 namespace hifp8::model {
@@ -68,9 +69,8 @@ bool has_a_run_that_breaks_late(const Tokenizer& tok, const std::vector<int32_t>
   std::string run;
   bool sent_valid = false;
   for (size_t i = 0; i <= ids.size(); ++i) {
-    const std::string piece = i < ids.size() ? tok.piece(ids[i]) : "";
-    if (piece.size() == 6 && piece.rfind("<0x", 0) == 0) {
-      run += char(std::stoi(piece.substr(3, 2), nullptr, 16));
+    if (const auto byte = i < ids.size() ? tokenizer_json::byte_fallback_value(tok.piece(ids[i])) : std::nullopt) {
+      run += char(*byte);
       sent_valid = sent_valid || (is_valid_utf8(run) && !run.empty());
       continue;
     }

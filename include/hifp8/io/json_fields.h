@@ -24,6 +24,8 @@ class JsonFields {
   // Absent or null: nullopt. Present: the value, or Error if of another type or outside [lo, hi].
   std::optional<int64_t> integer(const std::string& key, int64_t lo = std::numeric_limits<int64_t>::min(),
                                  int64_t hi = std::numeric_limits<int64_t>::max()) const;
+  // `value`, the value of field `key` already in hand (iterating the object), checked as integer() does.
+  int64_t integer_value(const nlohmann::json& value, const std::string& key, int64_t lo, int64_t hi) const;
   // A finite number in [lo, hi]; `above_lo`: strictly greater than lo.
   std::optional<double> number(const std::string& key, double lo = -std::numeric_limits<double>::max(),
                                double hi = std::numeric_limits<double>::max(), bool above_lo = false) const;

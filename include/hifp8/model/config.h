@@ -9,6 +9,10 @@
 
 namespace hifp8::model {
 
+// Vocabularies larger than this are not a model's but a broken or hostile file's (config.json's
+// vocab_size, tokenizer.json's token ids).
+inline constexpr int64_t kMaxVocabulary = int64_t{1} << 24;
+
 enum class Arch { llama, mistral, qwen2, qwen3, qwen3_moe, mixtral };
 
 // The engine's architecture for a config.json "architectures" class name, if it runs it.
