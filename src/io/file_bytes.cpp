@@ -119,17 +119,13 @@ void OutputFile::commit() {
   committed_ = true;
 }
 
-void write_file(const fs::path& path, std::string_view text) {
-  OutputFile out(path.string());
-  out.write(text);
-  out.commit();
-}
-
 void write_all(const std::string& path, const void* data, size_t size) {
   OutputFile out(path);
   out.write(data, size);
   out.commit();
 }
+
+void write_file(const fs::path& path, std::string_view text) { write_all(path.string(), text.data(), text.size()); }
 
 void sync_directory(const fs::path& dir) {
   const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
