@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hifp8/error.h"
+#include "hifp8/model/chat_template.h"
 #include "hifp8/serve/openai_api.h"
 
 using namespace hifp8;
@@ -21,9 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const serve::GenerationRequest& r = std::get<serve::GenerationRequest>(parsed);
-  for (auto format : {model::ChatFormat::llama3, model::ChatFormat::chatml, model::ChatFormat::llama2}) {
+  for (const char* format : {"llama3", "chatml", "llama2"}) {
     try {
-      if (chat) (void)model::render_chat(format, r.messages);
+      if (chat) (void)model::ChatTemplate::load("", format).render(r.messages);
     } catch (const Error&) {
     }
   }

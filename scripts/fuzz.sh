@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes hifp8's parsers with libFuzzer (Debian's clang; the library built with ASan + UBSan):
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   (default 600 s for each of: safetensors_header config
-#                                            openai_request tokenizer_json detokenizer)
+#                                            openai_request tokenizer_json detokenizer jinja_template)
 # Each target starts from fuzz/corpus/TARGET and grows build-fuzz/corpus/TARGET; a crash lands in
 # fuzz/crashes/TARGET/ (copy it into fuzz/corpus/TARGET/ once fixed, so CI replays it). Logs and the
 # final statistics go to build-fuzz/TARGET.log; a summary line per target is printed at the end.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh fuzz
 seconds=${1:-600}
 shift || true
-targets=("${@:-safetensors_header config openai_request tokenizer_json detokenizer}")
+targets=("${@:-safetensors_header config openai_request tokenizer_json detokenizer jinja_template}")
 read -r -a targets <<< "${targets[*]}"
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 [[ -f build-fuzz/CMakeCache.txt ]] || CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -5,8 +5,8 @@
 #   scripts/install-deps.sh fuzz     also clang and its libFuzzer/sanitizer runtimes (scripts/fuzz.sh)
 set -euo pipefail
 PACKAGES=(build-essential cmake pkg-config libhwy-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-          libsentencepiece-dev libpcre2-dev libutf8proc-dev gnuplot-nox libcpp-httplib-dev curl nodejs
-          python3-dev pybind11-dev python3-numpy python3-torch python3-venv python3-pip)
+          libsentencepiece-dev libpcre2-dev libutf8proc-dev libsimdjson-dev gnuplot-nox libcpp-httplib-dev curl nodejs
+          python3-dev python3-jinja2 pybind11-dev python3-numpy python3-torch python3-venv python3-pip)
 [[ ${1:-} != fuzz ]] || PACKAGES+=(clang libclang-rt-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do

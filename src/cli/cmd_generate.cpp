@@ -20,7 +20,7 @@ namespace hifp8::cli {
 namespace {
 
 struct RunArgs {
-  std::string model, prompt, tokens, kv_dtype, act_quant = "none", system, chat_format, device = "cpu";
+  std::string model, prompt, tokens, kv_dtype, act_quant = "none", system, chat_format, chat_template_kwargs, device = "cpu";
   int64_t max_tokens = 64, max_context = 0;
   model::SamplingOptions sampling;
   bool print_ids = false, json = false, stats = false, chat = false;
@@ -96,12 +96,15 @@ void run_generate(const RunArgs& a) {
   if (!a.prompt.empty()) {
     tok = model::Tokenizer::load(a.model);
     if (a.chat) {
-      const model::ChatFormat format =
-          a.chat_format.empty() ? model::detect_chat_format(a.model) : model::parse_chat_format(a.chat_format);
-      std::vector<model::ChatMessage> messages;
-      if (!a.system.empty()) messages.push_back({"system", a.system});
-      messages.push_back({"user", a.prompt});
-      prompt = tok->encode(model::render_chat(format, messages), false);
+      nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+      if (!a.system.empty()) messages.push_back({{"role", "system"}, {"content", a.system}});
+      messages.push_back({{"role", "user"}, {"content", a.prompt}});
+      model::ChatOptions options;
+      if (!a.chat_template_kwargs.empty()) {
+        options.variables = nlohmann::ordered_json::parse(a.chat_template_kwargs, nullptr, false);
+        if (!options.variables.is_object()) throw Error("--chat-template-kwargs must be a JSON object");
+      }
+      prompt = tok->encode(model::ChatTemplate::load(a.model, a.chat_format).render(messages, options), false);
     } else {
       prompt = tok->encode(a.prompt);
     }
@@ -193,7 +196,8 @@ void add_generate_commands(CLI::App& app) {
   gen->add_flag("--print-ids", g->print_ids, "Print the generated token ids instead of text");
   gen->add_flag("--chat", g->chat, "Wrap --prompt as a user message in the model's chat format");
   gen->add_option("--system", g->system, "With --chat: a system message first");
-  gen->add_option("--chat-format", g->chat_format, "With --chat: llama3, chatml or llama2 (default: from tokenizer_config.json)");
+  gen->add_option("--chat-format", g->chat_format, "With --chat: a built-in format instead of the model's template: llama3, chatml or llama2");
+  gen->add_option("--chat-template-kwargs", g->chat_template_kwargs, "With --chat: template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
   gen->add_flag("--stats", g->stats, "Timing on stderr: prefill and decode tokens/s");
   gen->callback([g] { run_generate(*g); });
 

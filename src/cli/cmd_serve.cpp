@@ -84,21 +84,20 @@ void run_serve(const ServeArgs& a) {
   std::vector<int64_t> eos = m.config().eos_tokens;
   if (tokenizer)
     for (int32_t e : tokenizer->eos_ids()) eos.push_back(e);
-  // Without a recognisable chat template, /v1/chat/completions answers 400 (completions still work).
-  std::optional<model::ChatFormat> chat;
+  // Without a chat template, /v1/chat/completions answers 400 (completions still work). A template
+  // that does not parse is an error at start, not at the first request.
+  std::optional<model::ChatTemplate> chat;
   if (!a.chat_format.empty()) {
-    chat = model::parse_chat_format(a.chat_format);
+    chat = model::ChatTemplate::load(a.model, a.chat_format);
   } else if (tokenizer) {
-    try {
-      chat = model::detect_chat_format(a.model);
-    } catch (const Error& e) {
-      std::fprintf(stderr, "hifp8 serve: no chat format (%s): /v1/chat/completions is off\n", e.what());
-    }
+    chat = model::ChatTemplate::find(a.model);
+    if (!chat) std::fprintf(stderr, "hifp8 serve: %s has no chat template: /v1/chat/completions is off (or pass --chat-format)\n", a.model.c_str());
   }
+  if (chat) std::fprintf(stderr, "hifp8 serve: chat prompts from %s\n", chat->describe().c_str());
   serve::ServerOptions options = a.options;
   options.served_model_name = a.name.empty() ? a.model : a.name;
 
-  serve::Server server(options, std::move(engine), std::move(tokenizer), chat, eos);
+  serve::Server server(options, std::move(engine), std::move(tokenizer), std::move(chat), eos);
   std::thread watcher([&] {
     int signal = 0;
     sigwait(&signals, &signal);
@@ -139,7 +138,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));
   cmd->add_option("--kv-cache-dtype", a->kv_dtype, "f32 (CPU default), bf16 (GPU default), fp8_e4m3, fp8_e5m2, hif8");
   cmd->add_option("--device", a->device, "cpu (default) or cuda");
-  cmd->add_option("--chat-format", a->chat_format, "llama3, chatml or llama2 (default: from tokenizer_config.json)");
+  cmd->add_option("--chat-format", a->chat_format, "A built-in chat format instead of the model's template: llama3, chatml or llama2");
   cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)");
   cmd->callback([a] { run_serve(*a); });
 }

@@ -22,18 +22,20 @@ struct TokenizeArgs {
   bool skip_special = false;
 };
 
-// OpenAI-style messages from a JSON file: [{"role": ..., "content": ...}, ...] (or {"messages": [...]}).
-std::vector<model::ChatMessage> read_messages(const std::string& path) {
-  const nlohmann::json j = nlohmann::json::parse(io::read_file(path), nullptr, false);
-  const nlohmann::json& list = j.is_object() && j.contains("messages") ? j["messages"] : j;
-  if (!list.is_array()) throw Error(path + ": expected a list of {\"role\", \"content\"} messages");
-  std::vector<model::ChatMessage> messages;
-  for (const nlohmann::json& m : list) {
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") || !m["content"].is_string())
-      throw Error(path + ": each message needs a string \"role\" and a string \"content\"");
-    messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+// A chat from a JSON file: a list of OpenAI-style messages, or an object with "messages", optional
+// "tools", and any other keys as chat-template variables ({"enable_thinking": false, ...}).
+std::pair<nlohmann::ordered_json, model::ChatOptions> read_chat(const std::string& path) {
+  const auto j = nlohmann::ordered_json::parse(io::read_file(path), nullptr, false);
+  if (j.is_discarded()) throw Error(path + ": not valid JSON");
+  model::ChatOptions options;
+  if (j.is_array()) return {j, options};
+  if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array())
+    throw Error(path + ": expected a list of messages or an object with a \"messages\" list");
+  for (const auto& [k, v] : j.items()) {
+    if (k == "tools") options.tools = v;
+    else if (k != "messages") options.variables[k] = v;
   }
-  return messages;
+  return {j["messages"], options};
 }
 
 void run_tokenize(const TokenizeArgs& a) {
@@ -44,9 +46,9 @@ void run_tokenize(const TokenizeArgs& a) {
   bool add_special = !a.no_special;
   if (!a.file.empty()) text = io::read_file(a.file);
   if (!a.chat.empty()) {
-    const model::ChatFormat format =
-        a.chat_format.empty() ? model::detect_chat_format(a.model) : model::parse_chat_format(a.chat_format);
-    text = model::render_chat(format, read_messages(a.chat), a.add_generation_prompt);
+    auto [messages, options] = read_chat(a.chat);
+    options.add_generation_prompt = a.add_generation_prompt;
+    text = model::ChatTemplate::load(a.model, a.chat_format).render(messages, options);
     add_special = false;  // the rendered prompt carries its own BOS, as transformers' apply_chat_template
     if (a.print_text) {
       std::fputs(text.c_str(), stdout);
@@ -93,8 +95,8 @@ void add_tokenize_commands(CLI::App& app) {
   cmd->add_option("--model", t->model, "Model directory (tokenizer.json or tokenizer.model)")->required();
   cmd->add_option("--text", t->text, "The text");
   cmd->add_option("--file", t->file, "A file with the text (UTF-8)");
-  cmd->add_option("--chat", t->chat, "A JSON file of OpenAI-style messages, rendered with the model's chat format");
-  cmd->add_option("--chat-format", t->chat_format, "llama3, chatml or llama2 (default: from tokenizer_config.json)");
+  cmd->add_option("--chat", t->chat, "A JSON file: OpenAI-style messages, or {\"messages\", \"tools\", template variables}, rendered with the model's chat template");
+  cmd->add_option("--chat-format", t->chat_format, "A built-in format instead of the model's template: llama3, chatml or llama2");
   cmd->add_flag("--add-generation-prompt", t->add_generation_prompt, "With --chat: end with the assistant's turn header");
   cmd->add_flag("--print-text", t->print_text, "With --chat: print the rendered prompt instead of its ids");
   cmd->add_flag("--ids-only", t->ids_only, "Print only the ids, space-separated");

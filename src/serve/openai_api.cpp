@@ -74,35 +74,46 @@ std::optional<ApiError> read_prompt(const json& body, int64_t vocab, GenerationR
   return std::nullopt;
 }
 
-std::optional<ApiError> read_messages(const json& body, GenerationRequest& r) {
-  const Field f{body, "messages"};
-  if (!f.present()) return ApiError::bad_request("'messages' is required", "messages");
-  if (!f.value().is_array() || f.value().empty()) return wrong_type("messages", "a non-empty array");
-  for (const json& m : f.value()) {
+// messages, tools and chat_template_kwargs, read from the body parsed keeping key order (the chat
+// template may print them with tojson). The order of roles and tool-call fields are the template's to judge.
+std::optional<ApiError> read_messages(const nlohmann::ordered_json& body, GenerationRequest& r) {
+  if (!body.contains("messages") || body["messages"].is_null()) return ApiError::bad_request("'messages' is required", "messages");
+  const nlohmann::ordered_json& messages = body["messages"];
+  if (!messages.is_array() || messages.empty()) return wrong_type("messages", "a non-empty array");
+  for (const auto& m : messages) {
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
       return ApiError::bad_request("each message needs a string 'role'", "messages");
-    const std::string role = m["role"].get<std::string>();
-    if (role != "system" && role != "user" && role != "assistant" && role != "tool")
-      return ApiError::bad_request("message role '" + role + "' (expected system, user, assistant or tool)", "messages");
-    // content: a string, or OpenAI's array of content parts of which text parts are taken (joined by
-    // newlines, as vLLM does).
-    const json content = m.value("content", json());
-    std::string text;
+    const std::string& role = m["role"].get_ref<const std::string&>();
+    if (role != "system" && role != "developer" && role != "user" && role != "assistant" && role != "tool")
+      return ApiError::bad_request("message role '" + role + "' (expected system, developer, user, assistant or tool)", "messages");
+    // content: a string, null (an assistant turn with tool_calls), or OpenAI's array of content parts,
+    // of which only text parts are supported.
+    const auto content = m.value("content", nlohmann::ordered_json());
     if (content.is_string()) {
-      text = content.get<std::string>();
+      r.message_text_bytes += content.get_ref<const std::string&>().size();
     } else if (content.is_array()) {
-      for (const json& part : content) {
+      for (const auto& part : content) {
         // (value("type", "") would throw on a non-string type: found by fuzz_openai_request)
         if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") ||
             !part["text"].is_string())
           return ApiError::bad_request("only text content parts ({\"type\": \"text\", \"text\": ...}) are supported", "messages");
-        if (!text.empty()) text += "\n";
-        text += part["text"].get<std::string>();
+        r.message_text_bytes += part["text"].get_ref<const std::string&>().size();
       }
-    } else {
+    } else if (!(content.is_null() && m.contains("tool_calls"))) {
       return ApiError::bad_request("each message needs a 'content' string or array of text parts", "messages");
     }
-    r.messages.push_back({role, std::move(text)});
+  }
+  r.messages = messages;
+  if (body.contains("tools") && !body["tools"].is_null()) {
+    if (!body["tools"].is_array()) return wrong_type("tools", "an array");
+    r.tools = body["tools"];
+  }
+  if (body.contains("chat_template_kwargs") && !body["chat_template_kwargs"].is_null()) {
+    if (!body["chat_template_kwargs"].is_object()) return wrong_type("chat_template_kwargs", "an object");
+    for (const auto& [k, v] : body["chat_template_kwargs"].items())
+      if (k == "messages" || k == "tools" || k == "add_generation_prompt")
+        return ApiError::bad_request("chat_template_kwargs may not set '" + k + "'", "chat_template_kwargs");
+    r.chat_template_kwargs = body["chat_template_kwargs"];
   }
   return std::nullopt;
 }
@@ -166,7 +177,11 @@ std::variant<GenerationRequest, ApiError> parse_generation_request(const std::st
   const Field model{body, "model"};
   if (model.present() && !model.value().is_string()) return wrong_type("model", "a string");
   if (model.present()) r.model = model.value().get<std::string>();
-  if (auto e = chat ? read_messages(body, r) : read_prompt(body, vocab, r)) return *e;
+  if (chat) {
+    if (auto e = read_messages(nlohmann::ordered_json::parse(body_text), r)) return *e;
+  } else if (auto e = read_prompt(body, vocab, r)) {
+    return *e;
+  }
   std::optional<int64_t> max_tokens;
   // max_completion_tokens is the chat API's newer name for the same limit.
   if (auto e = read_integer({body, "max_tokens"}, 1, std::numeric_limits<int32_t>::max(), max_tokens)) return *e;

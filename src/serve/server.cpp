@@ -166,7 +166,7 @@ struct Server::Impl {
   std::unique_ptr<Engine> engine;
   std::unique_ptr<model::Tokenizer> tokenizer;
   size_t longest_token = 1;  // the tokenizer's longest_token_bytes()
-  std::optional<model::ChatFormat> chat_format;
+  std::optional<model::ChatTemplate> chat_template;
   std::vector<int64_t> eos;
   httplib::Server http;
   int64_t created = unix_time();
@@ -311,7 +311,7 @@ struct Server::Impl {
     if (!tokenizer) return std::nullopt;
     size_t bytes = 0;
     if (request.chat)
-      for (const model::ChatMessage& m : request.messages) bytes += m.content.size();
+      bytes = request.message_text_bytes;
     else if (std::holds_alternative<std::string>(request.prompt))
       bytes = std::get<std::string>(request.prompt).size();
     const int64_t limit = limits().prompt_limit();
@@ -332,9 +332,12 @@ struct Server::Impl {
     if (auto e = too_long_to_tokenize(request)) return *e;
     try {  // a conversation the chat format cannot express, or text the tokenizer refuses, is the client's
       if (request.chat) {
-        if (!tokenizer || !chat_format)
+        if (!tokenizer || !chat_template)
           return ApiError::bad_request("this model has no tokenizer or chat template: use /v1/completions");
-        job->prompt = tokenizer->encode(model::render_chat(*chat_format, request.messages), false);
+        model::ChatOptions chat_options;
+        chat_options.tools = request.tools;
+        chat_options.variables = request.chat_template_kwargs;
+        job->prompt = tokenizer->encode(chat_template->render(request.messages, chat_options), false);
       } else if (std::holds_alternative<std::string>(request.prompt)) {
         if (!tokenizer) return ApiError::bad_request("this model has no tokenizer: give the prompt as token ids", "prompt");
         job->prompt = tokenizer->encode(std::get<std::string>(request.prompt));
@@ -528,13 +531,13 @@ struct Server::Impl {
 };
 
 Server::Server(ServerOptions options, std::unique_ptr<Engine> engine, std::unique_ptr<model::Tokenizer> tokenizer,
-               std::optional<model::ChatFormat> chat_format, std::vector<int64_t> eos)
+               std::optional<model::ChatTemplate> chat_template, std::vector<int64_t> eos)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->engine = std::move(engine);
   impl_->tokenizer = std::move(tokenizer);
   if (impl_->tokenizer) impl_->longest_token = impl_->tokenizer->longest_token_bytes();
-  impl_->chat_format = chat_format;
+  impl_->chat_template = std::move(chat_template);
   impl_->eos = std::move(eos);
   impl_->install_routes();
 }

@@ -92,7 +92,21 @@ TEST(OpenAiApi, GoodRequestsParse) {
                      "max_completion_tokens": 3})",
                  true);
   ASSERT_EQ(chat.messages.size(), 2u);
-  EXPECT_EQ(chat.messages[1].content, "hi");
+  EXPECT_EQ(chat.messages[1]["content"], "hi");
+  EXPECT_TRUE(chat.tools.is_null());
+  const GenerationRequest tools = request_of(
+      R"({"messages": [{"role": "user", "content": "w?"}, {"role": "assistant", "content": null, "tool_calls": [{"id": "1"}]}],
+          "tools": [{"type": "function", "function": {"name": "f", "parameters": {"z": 1, "a": 2}}}],
+          "chat_template_kwargs": {"enable_thinking": false}})",
+      true);
+  EXPECT_EQ(tools.tools[0]["function"]["parameters"].dump(), R"({"z":1,"a":2})") << "key order kept for tojson";
+  EXPECT_EQ(tools.chat_template_kwargs["enable_thinking"], false);
+  EXPECT_EQ(tools.message_text_bytes, 2u);
+  EXPECT_EQ(error_of(R"({"messages": [{"role": "user", "content": "x"}], "tools": {}})", true).param, "tools");
+  EXPECT_EQ(error_of(R"({"messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": []})", true).param, "chat_template_kwargs");
+  EXPECT_EQ(error_of(R"({"messages": [{"role": "user", "content": "x"}], "chat_template_kwargs": {"messages": 1}})", true).param,
+            "chat_template_kwargs");
+  EXPECT_EQ(error_of(R"({"messages": [{"role": "user", "content": null}]})", true).param, "messages") << "null content needs tool_calls";
   EXPECT_EQ(chat.max_tokens, 3);
 }
 
@@ -138,15 +152,16 @@ TEST(OpenAiApi, ResponseBodiesHaveOpenAiShapes) {
 namespace hifp8::serve {
 namespace {
 
-// Chat content as OpenAI's array of parts: text parts joined by newlines; any other part, or a part
+// Chat content as OpenAI's array of parts: text parts kept for the template; any other part, or a part
 // whose fields have the wrong type, is a 400 (a number "type" threw inside the parser: found by
 // fuzz_openai_request).
 TEST(OpenAiApi, ChatContentParts) {
   const GenerationRequest r = request_of(
       R"({"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]})", true);
   ASSERT_EQ(r.messages.size(), 1u);
-  EXPECT_EQ(r.messages[0].content, "a\nb");
-  EXPECT_EQ(request_of(R"({"messages": [{"role": "tool", "content": "42"}]})", true).messages[0].role, "tool");
+  EXPECT_EQ(r.messages[0]["content"].size(), 2u);
+  EXPECT_EQ(r.message_text_bytes, 2u);
+  EXPECT_EQ(request_of(R"({"messages": [{"role": "tool", "content": "42"}]})", true).messages[0]["role"], "tool");
   for (const char* bad : {R"({"messages": [{"role": "user", "content": [{"type": 6, "text": "a"}]}]})",
                           R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
                           R"({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]})",

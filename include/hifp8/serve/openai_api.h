@@ -42,7 +42,11 @@ struct GenerationRequest {
   std::string model;
   // /v1/completions: text or token ids; /v1/chat/completions: messages.
   std::variant<std::string, std::vector<int32_t>> prompt;
-  std::vector<model::ChatMessage> messages;
+  nlohmann::ordered_json messages;  // OpenAI-style messages as sent (key order kept for the template)
+  nlohmann::ordered_json tools;     // null, or the request's tool definitions, passed to the chat template
+  // Further chat-template variables (vLLM's chat_template_kwargs), e.g. {"enable_thinking": false}.
+  nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();
+  size_t message_text_bytes = 0;    // the text of all messages: a lower bound on the prompt's size
   bool chat = false;
   std::optional<int64_t> max_tokens;  // unset: up to the context
   model::SamplingOptions sampling;    // temperature (default 1, as OpenAI), top_p, top_k (extension), seed

@@ -50,9 +50,9 @@ struct ServerOptions {
 class Server {
  public:
   // tokenizer may be null (token-id prompts only; completions are then returned as token ids).
-  // chat_format empty: /v1/chat/completions answers 400.
+  // chat_template empty: /v1/chat/completions answers 400.
   Server(ServerOptions options, std::unique_ptr<Engine> engine, std::unique_ptr<model::Tokenizer> tokenizer,
-         std::optional<model::ChatFormat> chat_format, std::vector<int64_t> eos);
+         std::optional<model::ChatTemplate> chat_template, std::vector<int64_t> eos);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
