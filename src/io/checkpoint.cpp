@@ -6,6 +6,7 @@
 
 #include "hifp8/error.h"
 #include "hifp8/io/file_bytes.h"
+#include "io/fused_experts.h"
 
 namespace hifp8::io {
 namespace fs = std::filesystem;
@@ -67,7 +68,20 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
   if (c.tensors_.empty()) throw Error(dir.string() + ": the checkpoint holds no tensors");
   if (!weight_map.empty() && weight_map.size() != c.tensors_.size())
     throw Error(dir.string() + ": shards hold tensors the index does not list");
+  c.split_experts();
   return c;
+}
+
+void Checkpoint::split_experts() {
+  std::optional<SplitExperts> split = split_fused_experts(*this);
+  if (!split) return;
+  std::erase_if(tensors_, [&](const Entry& e) {
+    return std::find(split->replaced.begin(), split->replaced.end(), e.info->name) != split->replaced.end();
+  });
+  shards_.push_back(std::move(split->tensors));
+  for (const TensorInfo& t : shards_.back().tensors()) tensors_.push_back({shards_.size() - 1, &t});
+  // The view is dequantized: the published checkpoint's mxfp4 quantization_config describes no tensor of it.
+  if (split->from_mxfp4) config_.erase("quantization_config");
 }
 
 std::string Checkpoint::architecture() const {

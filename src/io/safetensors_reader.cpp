@@ -137,11 +137,22 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   return file;
 }
 
+SafetensorsFile SafetensorsFile::in_memory(const std::string& label, std::vector<TensorInfo> tensors, std::vector<uint8_t> data) {
+  SafetensorsFile file;
+  file.path_ = label;
+  file.owned_ = std::make_shared<std::vector<uint8_t>>(std::move(data));
+  file.map_ = file.owned_->data();
+  file.size_ = file.owned_->size();
+  file.header_.tensors = std::move(tensors);
+  return file;
+}
+
 SafetensorsFile::SafetensorsFile(SafetensorsFile&& other) noexcept { *this = std::move(other); }
 
 SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& other) noexcept {
   if (this != &other) {
-    if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
+    if (map_ && !owned_) ::munmap(const_cast<uint8_t*>(map_), size_);
+    owned_ = std::move(other.owned_);
     path_ = std::move(other.path_);
     map_ = std::exchange(other.map_, nullptr);
     size_ = std::exchange(other.size_, 0);
@@ -151,7 +162,7 @@ SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& other) noexcept {
 }
 
 SafetensorsFile::~SafetensorsFile() {
-  if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
+  if (map_ && !owned_) ::munmap(const_cast<uint8_t*>(map_), size_);
 }
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
@@ -165,6 +176,7 @@ std::span<const uint8_t> SafetensorsFile::bytes(const TensorInfo& tensor) const 
 }
 
 void SafetensorsFile::release(const TensorInfo& tensor) const {
+  if (owned_) return;  // heap memory: MADV_DONTNEED would zero it
   const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   const uint64_t begin = (header_.data_start + tensor.begin + page - 1) / page * page;
   const uint64_t end = (header_.data_start + tensor.end) / page * page;

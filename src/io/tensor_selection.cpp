@@ -7,7 +7,7 @@ namespace {
 
 const std::regex kLinearWeight(
     R"((^|\.)(q_proj|k_proj|v_proj|o_proj|qkv_proj|gate_proj|up_proj|down_proj|gate_up_proj|w1|w2|w3)\.weight$)");
-const std::regex kRouter(R"((^|\.)(mlp|block_sparse_moe)\.gate\.weight$)");
+const std::regex kRouter(R"((^|\.)(mlp|block_sparse_moe)\.(gate|router)\.weight$)");
 const std::regex kLmHead(R"((^|\.)lm_head\.weight$)");
 
 }  // namespace

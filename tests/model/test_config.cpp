@@ -64,7 +64,7 @@ TEST(Config, ValuesOutOfRangeNameTheField) {
   expect_refused({{"num_key_value_heads", 3}}, "num_key_value_heads");
   expect_refused({{"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8}, {"low_freq_factor", 4}, {"high_freq_factor", 4}}}},
                  "high_freq_factor");
-  expect_refused({{"rope_scaling", {{"rope_type", "yarn"}}}}, "yarn");
+  expect_refused({{"rope_scaling", {{"rope_type", "dynamic"}}}}, "dynamic");
 }
 
 TEST(Config, QuantizationConfigTypesNameTheField) {

@@ -27,6 +27,8 @@ namespace fs = std::filesystem;
 using Matrix = std::vector<std::vector<double>>;  // [position][vocab]
 
 const std::string kArchs[] = {"llama3", "mistral", "qwen2", "qwen3", "qwen3_moe", "mixtral"};
+// Checked against transformers only (the float64 reference above is the Llama block).
+const std::string kFamilyArchs[] = {"llama32", "phi3", "phi3_longrope", "gemma2", "gemma3", "gpt_oss", "gpt_oss_mxfp4"};
 
 fs::path tiny_model(const std::string& arch) {
   return fs::path(HIFP8_SOURCE_DIR) / "tests/data/tiny-models" / arch;
@@ -97,7 +99,7 @@ struct Reference {
 
   double inv_freq(size_t i) const {
     double f = std::pow(c.rope.theta, -double(2 * i) / double(c.head_dim));
-    if (!c.rope.llama3) return f;
+    if (c.rope.type != RopeConfig::Type::llama3) return f;
     const double wavelen = 2 * M_PI / f, old = c.rope.original_max_positions;
     if (wavelen < old / c.rope.high_freq_factor) return f;
     if (wavelen > old / c.rope.low_freq_factor) return f / c.rope.factor;
@@ -314,9 +316,85 @@ TEST_P(EveryArch, ActivationQuantizationMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Archs, EveryArch, testing::ValuesIn(kArchs));
 
+class FamilyArch : public testing::TestWithParam<std::string> {};
+
+TEST_P(FamilyArch, MatchesTransformers) {
+  const nlohmann::json ref = read_json(tiny_model(GetParam()) / "reference_logits.json");
+  const Matrix got = engine_logits(tiny_model(GetParam()), ref["tokens"].get<std::vector<int32_t>>());
+  EXPECT_LT(max_relative_error(got, json_matrix(ref["logits"])), 1e-5);
+}
+
+// quantize keeps working: norms, routers, sinks and embeddings stay float, the linears become 8-bit,
+// and the engine runs the 8-bit checkpoint as it runs the float one holding the same weights
+// quantized and back (the fake-quant export).
+TEST_P(FamilyArch, QuantizedCheckpointRunsCloseToFloat) {
+  test::TempDir tmp;
+  const nlohmann::json ref = read_json(tiny_model(GetParam()) / "reference_logits.json");
+  const std::vector<int32_t> tokens = ref["tokens"].get<std::vector<int32_t>>();
+  const Matrix f32 = engine_logits(tiny_model(GetParam()), tokens);
+  for (const auto& [scheme, fake] : {std::pair{"fp8-dynamic", "fake-fp8"}, std::pair{"hif8", "fake-hif8"}}) {
+    SCOPED_TRACE(scheme);
+    io::QuantizeCheckpointOptions opt;
+    opt.scheme = scheme;
+    io::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / scheme, opt);
+    opt.scheme = fake;
+    io::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / fake, opt);
+    const io::Checkpoint out = io::Checkpoint::open(tmp.path() / scheme);
+    int eight_bit = 0;
+    for (const auto& e : out.tensors()) {
+      const std::string& n = e.info->name;
+      const bool kept = n.find("norm") != std::string::npos || n.find("router") != std::string::npos ||
+                        n.find("sinks") != std::string::npos || n.find("embed_tokens") != std::string::npos || n.ends_with(".bias");
+      if (kept) EXPECT_TRUE(io::is_float_wide(e.info->dtype)) << n;
+      if (n.ends_with("proj.weight")) {
+        EXPECT_FALSE(io::is_float_wide(e.info->dtype)) << n;
+        ++eight_bit;
+      }
+    }
+    EXPECT_GT(eight_bit, 0);
+    const Matrix eight_bit_logits = engine_logits(tmp.path() / scheme, tokens);
+    EXPECT_GT(max_relative_error(eight_bit_logits, f32), 1e-6) << "the weights should differ from f32";
+    // The fake-quant export keeps the source dtype: MXFP4 experts are BF16, which rounds the scaled values.
+    const double tolerance = GetParam() == "gpt_oss_mxfp4" ? 3e-3 : 1e-5;
+    EXPECT_LT(max_relative_error(eight_bit_logits, engine_logits(tmp.path() / fake, tokens)), tolerance);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, FamilyArch, testing::ValuesIn(kFamilyArchs));
+
+// A config.json as transformers 4 writes it (Gemma 3: rope_theta + rope_local_base_freq + rope_scaling,
+// sliding_window_pattern instead of layer_types) gives the same model as transformers 5's.
+TEST(Engine, Gemma3ConfigOfTransformers4) {
+  test::TempDir tmp;
+  fs::copy(tiny_model("gemma3"), tmp.path() / "v4");
+  nlohmann::json c = read_json(tmp.path() / "v4" / "config.json");
+  c.erase("rope_parameters");
+  c.erase("layer_types");
+  c["rope_theta"] = 1000000.0;
+  c["rope_local_base_freq"] = 10000.0;
+  c["rope_scaling"] = {{"rope_type", "linear"}, {"factor", 8.0}};
+  c["sliding_window_pattern"] = 3;
+  std::ofstream(tmp.path() / "v4" / "config.json") << c.dump();
+  const nlohmann::json ref = read_json(tiny_model("gemma3") / "reference_logits.json");
+  const Matrix got = engine_logits(tmp.path() / "v4", ref["tokens"].get<std::vector<int32_t>>());
+  EXPECT_LT(max_relative_error(got, json_matrix(ref["logits"])), 1e-5);
+}
+
+// The MXFP4 experts are split per expert, dequantized exactly: the same tensors as from BF16.
+TEST(Engine, GptOssMxfp4ExpertsLoadAsPerExpertLinears) {
+  const io::Checkpoint ck = io::Checkpoint::open(tiny_model("gpt_oss_mxfp4"));
+  EXPECT_FALSE(ck.config().contains("quantization_config")) << "the mxfp4 config no longer describes any tensor";
+  EXPECT_EQ(ck.find("model.layers.0.mlp.experts.gate_up_proj_blocks"), nullptr);
+  const auto* gate = ck.find("model.layers.1.mlp.experts.3.gate_proj.weight");
+  ASSERT_NE(gate, nullptr);
+  EXPECT_EQ(gate->info->dtype, io::TensorDType::BF16);
+  EXPECT_EQ(gate->info->shape, (std::vector<int64_t>{96, 64}));
+  ASSERT_NE(ck.find("model.layers.1.mlp.experts.3.down_proj.bias"), nullptr);
+}
+
 // Prefill then one token at a time through the KV cache equals one forward over all positions.
 TEST(Engine, IncrementalDecodingEqualsFullForward) {
-  for (const std::string arch : {"llama3", "mistral", "qwen3_moe"}) {
+  for (const std::string arch : {"llama3", "mistral", "qwen3_moe", "gemma2", "gemma3", "gpt_oss", "phi3"}) {
     SCOPED_TRACE(arch);
     const Model m = Model::load(tiny_model(arch), {ActQuant::none, 2});
     const std::vector<int32_t> tokens = {1, 2, 3, 50, 60, 70, 80, 90, 100, 110, 120, 7};  // longer than the sliding window

@@ -35,6 +35,9 @@ class Checkpoint {
   std::vector<std::filesystem::path> other_files() const;
 
  private:
+  // GPT-OSS's fused (or MXFP4) expert tensors become per-expert linears (io/fused_experts.h).
+  void split_experts();
+
   std::filesystem::path dir_;
   nlohmann::json config_;
   std::vector<SafetensorsFile> shards_;

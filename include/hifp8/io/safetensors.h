@@ -41,6 +41,9 @@ SafetensorsHeader parse_safetensors_header(std::span<const uint8_t> bytes, uint6
 class SafetensorsFile {
  public:
   static SafetensorsFile open(const std::filesystem::path& path);
+  // Tensors made in memory (a checkpoint's derived view, e.g. fused experts split per expert): `data`
+  // holds them back to back in `tensors` order; `label` names the file in errors.
+  static SafetensorsFile in_memory(const std::string& label, std::vector<TensorInfo> tensors, std::vector<uint8_t> data);
   SafetensorsFile(SafetensorsFile&&) noexcept;
   SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
   ~SafetensorsFile();
@@ -57,6 +60,7 @@ class SafetensorsFile {
  private:
   SafetensorsFile() = default;
   std::filesystem::path path_;
+  std::shared_ptr<std::vector<uint8_t>> owned_;  // in_memory(): the data (map_ points into it)
   const uint8_t* map_ = nullptr;
   uint64_t size_ = 0;
   SafetensorsHeader header_;

@@ -1,6 +1,8 @@
 #pragma once
-// A Llama-family decoder on the CPU: embeddings, N x (RMSNorm, attention with RoPE and grouped-query
-// heads, RMSNorm, MLP or routed experts), final norm, LM head. Loads F32/BF16/F16 checkpoints and
+// A decoder-only transformer on the CPU: embeddings, N x (RMSNorm, attention with RoPE and
+// grouped-query heads, RMSNorm, MLP or routed experts), final norm, LM head, with the variations of
+// the architectures config.h lists (Gemma's norms around each block, soft-capping, sinks, sliding
+// windows per layer, fused projections). Loads F32/BF16/F16 checkpoints, GPT-OSS's MXFP4 experts and
 // every layout `hifp8 quantize` writes; 8-bit weights stay 8-bit (see linear.h).
 #include <filesystem>
 #include <functional>
@@ -44,16 +46,27 @@ class Model {
     Linear gate, up, down;
   };
   struct Layer {
+    // Norm weights as applied: Gemma's (1 + w) already added.
     std::vector<float> input_norm, post_attention_norm, q_norm, k_norm;
+    std::vector<float> pre_feedforward_norm, post_feedforward_norm;  // Gemma
     Linear q, k, v, o;
+    Linear qkv;                  // Phi-3: q, k and v in one projection
+    std::vector<float> sinks;    // GPT-OSS: one logit per head
     Linear gate, up, down;       // dense MLP
+    Linear gate_up;              // Phi-3: gate then up in one projection
     Linear router;               // MoE
     std::vector<Expert> experts;  // MoE
+  };
+  // One RoPE: inverse frequencies (LongRoPE: for short and long contexts) and the cos/sin factor.
+  struct RopeTable {
+    std::vector<float> inv_freq, long_inv_freq;
+    float scale = 1.0f;
+    int64_t long_after = 0;  // LongRoPE: long_inv_freq once the context passes this many positions
   };
   const std::vector<Layer>& layers() const { return layers_; }
   const std::vector<float>& final_norm() const { return final_norm_; }
   const Linear& lm_head() const { return lm_head_; }
-  const std::vector<float>& rope_frequencies() const { return inv_freq_; }
+  const std::vector<float>& rope_frequencies() const { return rope_.inv_freq; }
   const std::vector<KvLayerScales>& kv_scales() const { return kv_scales_; }
   // The embedding matrix [vocab, hidden] as stored (F32/BF16/F16).
   const uint8_t* embedding_bytes() const;
@@ -72,7 +85,8 @@ class Model {
   void experts(const Layer& layer, const float* x, size_t tokens, float* out) const;
   void run(const Linear& l, const float* x, size_t tokens, float* y) const;  // observer, then forward
   void rms_norm(const float* x, const std::vector<float>& w, size_t rows, size_t n, float* out) const;
-  void rope(float* x, int64_t heads, int64_t pos) const;
+  void rope(float* x, int64_t heads, int64_t pos, const RopeTable& table, bool long_context) const;
+  bool sliding(int64_t layer) const { return config_.sliding_window && config_.sliding_layers[size_t(layer)]; }
 
   io::Checkpoint ckpt_;
   ModelConfig config_;
@@ -82,7 +96,7 @@ class Model {
   std::vector<Layer> layers_;
   std::vector<float> final_norm_;
   Linear lm_head_;
-  std::vector<float> inv_freq_;
+  RopeTable rope_, local_rope_;  // local: Gemma 3's sliding layers
   std::vector<KvLayerScales> kv_scales_;
 };
 

@@ -305,6 +305,11 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
   const ModelConfig& c = m->config = model.config();
   m->options = options;
   if (c.experts) throw Error("mixture-of-experts models (" + c.architecture + ") run on the CPU engine only");
+  // The GPU layers implement the Llama block: plain RMSNorm, SiLU MLP, one RoPE table, no caps or sinks.
+  if (c.gemma_norms || c.fused_projections || c.attention_sinks || c.local_rope || c.rope.attention_factor ||
+      c.rope.type == RopeConfig::Type::yarn || c.rope.type == RopeConfig::Type::longrope ||
+      std::count(c.sliding_layers.begin(), c.sliding_layers.end(), false) > 0)
+    throw Error(c.architecture + " runs on the CPU engine only (the GPU engine runs the Llama, Mistral and Qwen blocks)");
   if (c.head_dim % 2 != 0 || c.head_dim > 1024) throw Error("GPU engine: head_dim " + std::to_string(c.head_dim) + " is not supported");
   m->kv = {kv_format(options.kv), options.max_positions, c.kv_heads, c.head_dim};
   cuda::check(cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking), "cudaStreamCreate");
