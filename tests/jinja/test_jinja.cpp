@@ -3,6 +3,7 @@
 // checks jinja2 cannot make for us: error messages name the line, runaway templates stop.
 #include <cstdlib>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -51,6 +52,34 @@ TEST(JinjaOracle, EveryCaseRendersAsJinja2) {
     }
   }
   std::printf("%zu cases, %d of them errors in jinja2 too\n", rows.size(), errors_expected);
+}
+
+// The real family templates against transformers' own apply_chat_template (made on the device
+// machine, tests/data/chat_template_reference.json): the rows the oracle rendered with jinja2 must
+// also be what transformers renders.
+TEST(JinjaOracle, FamilyTemplatesEqualTransformers) {
+  const ordered_json rows = read_oracle();
+  if (rows.is_null()) GTEST_SKIP() << "HIFP8_JINJA_ORACLE not set: run tests/jinja/test_jinja_oracle.sh families";
+  std::ifstream f(std::string(HIFP8_SOURCE_DIR) + "/tests/data/chat_template_reference.json");
+  const ordered_json hf = ordered_json::parse(f);
+  std::map<std::string, ordered_json> by_name;
+  for (const auto& r : hf["rows"]) by_name[r["name"].get<std::string>()] = r;
+  int compared = 0;
+  for (const auto& c : rows) {
+    const auto it = by_name.find(c["name"].get<std::string>());
+    if (it == by_name.end()) continue;
+    ++compared;
+    if (it->second.contains("error")) {
+      EXPECT_THROW(render_case(c), Error) << c["name"];
+    } else {
+      try {
+        EXPECT_EQ(render_case(c), it->second["output"].get<std::string>()) << c["name"];
+      } catch (const Error& e) {
+        ADD_FAILURE() << c["name"] << ": " << e.what();
+      }
+    }
+  }
+  std::printf("%d renders compared with transformers %s\n", compared, hf["transformers"].get<std::string>().c_str());
 }
 
 TEST(Jinja, ErrorsNameTheLine) {
