@@ -45,6 +45,8 @@ std::string unicode_normalize(const std::string& text, utf8proc_option_t options
   return result;
 }
 
+}  // namespace
+
 // Rust's char::is_whitespace (the White_Space property).
 bool is_whitespace(int32_t cp) {
   if ((cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
@@ -53,6 +55,8 @@ bool is_whitespace(int32_t cp) {
   return false;
 }
 
+namespace {
+
 std::string type_of(const json& j) { return j.is_object() ? j.value("type", std::string("?")) : std::string("?"); }
 
 [[noreturn]] void unsupported(const char* what, const json& j) {
@@ -60,6 +64,50 @@ std::string type_of(const json& j) { return j.is_object() ? j.value("type", std:
 }
 
 // ---- normalizers ----------------------------------------------------------------------------------
+
+bool is_cjk(int32_t c) {
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+// BERT's: control characters dropped and whitespace made spaces (clean_text), spaces around CJK
+// ideographs, accents stripped (NFD, then nonspacing marks dropped; by default when lowercasing), lowercase.
+Normalizer bert_normalizer(const json& n) {
+  const bool clean = n.value("clean_text", true), chinese = n.value("handle_chinese_chars", true);
+  const bool lowercase = n.value("lowercase", true);
+  const bool strip = n.contains("strip_accents") && n["strip_accents"].is_boolean() ? n["strip_accents"].get<bool>() : lowercase;
+  return [=](std::string s) {
+    std::string out;
+    for_each_code_point(s, [&](int32_t cp, size_t at, size_t len) {
+      const auto k = utf8proc_category(cp);
+      // `tokenizers` reads categories from the unicode_categories crate, whose Cn leaves out the
+      // noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF): they stay, as [UNK].
+      const bool noncharacter = (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
+      const bool control = cp != '\t' && cp != '\n' && cp != '\r' &&
+                           (k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || (k == UTF8PROC_CATEGORY_CN && !noncharacter) ||
+                            k == UTF8PROC_CATEGORY_CO || k == UTF8PROC_CATEGORY_CS);
+      if (clean && (cp == 0 || cp == 0xFFFD || control)) return;
+      if (clean && is_whitespace(cp)) out += ' ';
+      else if (chinese && is_cjk(cp)) out += " " + s.substr(at, len) + " ";
+      else out.append(s, at, len);
+    });
+    if (strip) {
+      std::string kept;
+      const std::string decomposed = unicode_normalize(out, UTF8PROC_DECOMPOSE);
+      for_each_code_point(decomposed, [&](int32_t cp, size_t at, size_t len) {
+        if (utf8proc_category(cp) != UTF8PROC_CATEGORY_MN) kept.append(decomposed, at, len);
+      });
+      out = std::move(kept);
+    }
+    if (lowercase) {
+      std::string lower;
+      for_each_code_point(out, [&](int32_t cp, size_t, size_t) { lower += encode_utf8(utf8proc_tolower(cp)); });
+      out = std::move(lower);
+    }
+    return out;
+  };
+}
 
 Normalizer normalizer_of(const json& n) {
   const std::string type = type_of(n);
@@ -90,6 +138,7 @@ Normalizer normalizer_of(const json& n) {
       for_each_code_point(s, [&](int32_t cp, size_t, size_t) { out += encode_utf8(utf8proc_tolower(cp)); });
       return out;
     };
+  if (type == "BertNormalizer") return bert_normalizer(n);
   if (type == "StripAccents")  // drops nonspacing marks (after an NFD, the accents)
     return [](std::string s) {
       std::string out;
@@ -209,7 +258,13 @@ PreTokenizer pre_tokenizer_of(const json& p) {
   if (type == "Punctuation")  // Rust's is_ascii_punctuation or Unicode punctuation, one character each
     return splitter(std::make_shared<Regex>(R"([\p{P}!-/:-@\[-`{-~])"), behavior_of(p.value("behavior", std::string("Isolated"))),
                     false);
-  if (type == "Whitespace") return splitter(std::make_shared<Regex>(R"(\w+|[^\w\s]+)"), Behavior::removed, true);
+  // Rust's \w (Alphabetic, marks, decimal digits, connector punctuation, joiners): PCRE2 10.42's \w
+  // leaves out the marks, which split NFD text differently.
+  if (type == "Whitespace") {
+    const std::string word = R"([\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}])";
+    const std::string not_word_or_space = R"([^\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}\s])";
+    return splitter(std::make_shared<Regex>(word + "+|" + not_word_or_space + "+"), Behavior::removed, true);
+  }
   if (type == "WhitespaceSplit") return splitter(std::make_shared<Regex>(R"(\s+)"), Behavior::removed, false);
   if (type == "BertPreTokenizer")
     return pre_tokenizer_of(json{{"type", "Sequence"},
@@ -375,6 +430,15 @@ Decoder decoder_of(const json& d) {
         }
         tokens[i] = out;
       }
+      return tokens;
+    };
+  }
+  if (type == "BPEDecoder") {  // the end-of-word suffix becomes a space, except after the last token
+    const std::string suffix = d.value("suffix", std::string("</w>"));
+    return [suffix](std::vector<std::string> tokens) {
+      for (size_t i = 0; i < tokens.size(); ++i)
+        for (size_t at = tokens[i].find(suffix); !suffix.empty() && at != std::string::npos; at = tokens[i].find(suffix, at))
+          tokens[i].replace(at, suffix.size(), i + 1 == tokens.size() ? "" : " "), at += (i + 1 == tokens.size() ? 0 : 1);
       return tokens;
     };
   }

@@ -32,6 +32,9 @@ PreTokenizer read_pre_tokenizer(const nlohmann::json& pre_tokenizer);
 using Decoder = std::function<std::vector<std::string>(std::vector<std::string>)>;
 Decoder read_decoder(const nlohmann::json& decoder);
 
+// Rust's char::is_whitespace (the Unicode White_Space property), as `tokenizers` tests spaces.
+bool is_whitespace(int32_t code_point);
+
 // The byte of a byte-fallback token "<0xHH>", if `token` is one.
 std::optional<uint8_t> byte_fallback_value(std::string_view token);
 

@@ -1,0 +1,329 @@
+#include "tokenizer_json_models.h"
+
+#include <mutex>
+#include <optional>
+#include <queue>
+
+#include "hifp8/error.h"
+#include "hifp8/io/json_fields.h"
+#include "hifp8/model/config.h"
+#include "hifp8/model/utf8.h"
+
+namespace hifp8::model::tokenizer_json {
+namespace {
+
+// The BPE cache: pieces up to this size, at most this many (cleared when full).
+constexpr size_t kMaxCachedPieceBytes = 256;
+constexpr size_t kMaxCachedPieces = 65536;
+
+std::vector<std::string> characters(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = size_t(std::max(1, utf8_sequence_length(std::string_view(s).substr(i))));
+    out.push_back(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+std::optional<int32_t> optional_token(const std::unordered_map<std::string, int32_t>& vocab, const nlohmann::json& model,
+                                      const char* key) {
+  if (!model.contains(key) || !model[key].is_string()) return std::nullopt;
+  const auto it = vocab.find(model[key].get<std::string>());
+  if (it == vocab.end()) return std::nullopt;
+  return it->second;
+}
+
+// "<0xHH>" tokens for each byte of `s`, if the vocabulary has them all.
+bool push_byte_tokens(const std::unordered_map<std::string, int32_t>& vocab, const std::string& s, std::vector<int32_t>& ids) {
+  std::vector<int32_t> bytes;
+  for (unsigned char b : s) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    const auto f = vocab.find(name);
+    if (f == vocab.end()) return false;
+    bytes.push_back(f->second);
+  }
+  ids.insert(ids.end(), bytes.begin(), bytes.end());
+  return true;
+}
+
+void read_vocab_object(const nlohmann::json& model, const std::string& where, std::unordered_map<std::string, int32_t>& vocab) {
+  // Token ids: integers in [0, kMaxVocabulary) (nlohmann's get<int32_t> would cast a float such as
+  // 1e121 with undefined behaviour; the fuzzer found it).
+  const io::JsonFields fields(model.at("vocab"), where + " model vocab");
+  for (const auto& [token, id] : model.at("vocab").items()) vocab[token] = int32_t(fields.integer_value(id, token, 0, kMaxVocabulary - 1));
+}
+
+class Bpe : public Model {
+ public:
+  Bpe(const nlohmann::json& model, const std::string& where) {
+    read_vocab_object(model, where, vocab_);
+    prefix_ = model.value("continuing_subword_prefix", nlohmann::json()).is_string() ? model["continuing_subword_prefix"].get<std::string>() : "";
+    suffix_ = model.value("end_of_word_suffix", nlohmann::json()).is_string() ? model["end_of_word_suffix"].get<std::string>() : "";
+    int32_t rank = 0;
+    for (const nlohmann::json& m : model.at("merges")) {
+      std::string a, b;
+      if (m.is_string()) {
+        const std::string s = m.get<std::string>();
+        const size_t space = s.find(' ', 1);
+        if (space == std::string::npos) throw Error(where + ": bad merge '" + s + "'");
+        a = s.substr(0, space), b = s.substr(space + 1);
+      } else {
+        a = m.at(0).get<std::string>(), b = m.at(1).get<std::string>();
+      }
+      ranks_[a + '\x01' + b] = rank++;
+    }
+    ignore_merges_ = model.value("ignore_merges", false);
+    byte_fallback_ = model.value("byte_fallback", false);
+    fuse_unk_ = model.value("fuse_unk", false);
+    unk_ = optional_token(vocab_, model, "unk_token");
+  }
+
+  void tokenize(const std::string& piece, std::vector<int32_t>& ids) const override {
+    if (ignore_merges_)
+      if (const auto it = vocab_.find(piece); it != vocab_.end()) return ids.push_back(it->second);
+    {
+      const std::lock_guard<std::mutex> guard(cache_lock_);
+      if (const auto it = cache_.find(piece); it != cache_.end()) {
+        ids.insert(ids.end(), it->second.begin(), it->second.end());
+        return;
+      }
+    }
+    std::vector<int32_t> out;
+    bool last_unk = false;
+    for (const std::string& s : merge(piece)) {
+      if (const auto it = vocab_.find(s); it != vocab_.end()) {
+        out.push_back(it->second), last_unk = false;
+      } else if (byte_fallback_ && push_byte_tokens(vocab_, s, out)) {
+        last_unk = false;
+      } else if (unk_) {
+        if (!(fuse_unk_ && last_unk)) out.push_back(*unk_);
+        last_unk = true;
+      } else {
+        throw Error("tokenizer: '" + s + "' is not in the vocabulary and there is no unk token");
+      }
+    }
+    ids.insert(ids.end(), out.begin(), out.end());
+    if (piece.size() > kMaxCachedPieceBytes) return;  // long pieces are rare: caching them only costs memory
+    const std::lock_guard<std::mutex> guard(cache_lock_);
+    if (cache_.size() >= kMaxCachedPieces) cache_.clear();  // bounded: a flood of distinct words cannot grow it
+    cache_.emplace(piece, std::move(out));
+  }
+
+ private:
+  // The piece's characters (the prefix on all but the first, the suffix on the last) merged by rank,
+  // lowest first and leftmost among equals (as Hugging Face's BPE): a heap of candidate pairs over a
+  // linked list, O(n log n) in the piece's length. A merge drops the right symbol's prefix.
+  std::vector<std::string> merge(const std::string& piece) const {
+    struct Symbol {
+      std::string text;
+      int prev, next;
+    };
+    std::vector<Symbol> sym;
+    const std::vector<std::string> chars = characters(piece);
+    for (size_t i = 0; i < chars.size(); ++i)
+      sym.push_back({(i > 0 ? prefix_ : "") + chars[i] + (i + 1 == chars.size() ? suffix_ : ""), int(i) - 1, int(i) + 1});
+    if (sym.empty()) return {};
+    sym.back().next = -1;
+    struct Candidate {
+      int32_t rank;
+      int left;
+      size_t size;  // left + right text sizes when pushed: a changed size marks a stale candidate
+      bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+    };
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+    const auto consider = [&](int left) {
+      if (left < 0 || sym[size_t(left)].next < 0) return;
+      const Symbol& a = sym[size_t(left)];
+      const Symbol& b = sym[size_t(a.next)];
+      const auto it = ranks_.find(a.text + '\x01' + b.text);
+      if (it != ranks_.end()) heap.push({it->second, left, a.text.size() + b.text.size()});
+    };
+    for (int i = 0; i + 1 < int(sym.size()); ++i) consider(i);
+    while (!heap.empty()) {
+      const Candidate c = heap.top();
+      heap.pop();
+      Symbol& a = sym[size_t(c.left)];
+      if (a.text.empty() || a.next < 0 || a.text.size() + sym[size_t(a.next)].text.size() != c.size) continue;
+      Symbol& b = sym[size_t(a.next)];
+      a.text += b.text.substr(std::min(prefix_.size(), b.text.size()));
+      b.text.clear();  // removed from the list
+      a.next = b.next;
+      if (a.next >= 0) sym[size_t(a.next)].prev = c.left;
+      consider(a.prev);
+      consider(c.left);
+    }
+    std::vector<std::string> out;
+    for (int i = 0; i >= 0; i = sym[size_t(i)].next) out.push_back(std::move(sym[size_t(i)].text));
+    return out;
+  }
+
+  std::unordered_map<std::string, int32_t> ranks_;  // "a\x01b" -> merge rank
+  std::string prefix_, suffix_;
+  std::optional<int32_t> unk_;
+  bool ignore_merges_ = false, byte_fallback_ = false, fuse_unk_ = false;
+  mutable std::mutex cache_lock_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+};
+
+class WordLevel : public Model {
+ public:
+  WordLevel(const nlohmann::json& model, const std::string& where) {
+    read_vocab_object(model, where, vocab_);
+    unk_ = optional_token(vocab_, model, "unk_token");
+  }
+  void tokenize(const std::string& piece, std::vector<int32_t>& ids) const override {
+    if (const auto it = vocab_.find(piece); it != vocab_.end()) return ids.push_back(it->second);
+    if (!unk_) throw Error("tokenizer: '" + piece + "' is not in the vocabulary and there is no unk token");
+    ids.push_back(*unk_);
+  }
+
+ private:
+  std::optional<int32_t> unk_;
+};
+
+class WordPiece : public Model {
+ public:
+  WordPiece(const nlohmann::json& model, const std::string& where) {
+    read_vocab_object(model, where, vocab_);
+    unk_ = optional_token(vocab_, model, "unk_token");
+    prefix_ = model.value("continuing_subword_prefix", std::string("##"));
+    max_chars_ = model.value("max_input_chars_per_word", size_t{100});
+  }
+  // Longest vocabulary entry at each position, "##"-prefixed after the first; a word with any part
+  // that matches nothing is one unknown token.
+  void tokenize(const std::string& piece, std::vector<int32_t>& ids) const override {
+    const std::vector<std::string> chars = characters(piece);
+    std::vector<int32_t> out;
+    bool bad = chars.size() > max_chars_;
+    for (size_t start = 0; !bad && start < chars.size();) {
+      std::optional<int32_t> found;
+      size_t end = chars.size();
+      for (; end > start; --end) {
+        std::string sub = start > 0 ? prefix_ : "";
+        for (size_t i = start; i < end; ++i) sub += chars[i];
+        if (const auto it = vocab_.find(sub); it != vocab_.end()) {
+          found = it->second;
+          break;
+        }
+      }
+      if (!found) bad = true;
+      else out.push_back(*found), start = end;
+    }
+    if (!bad) return ids.insert(ids.end(), out.begin(), out.end()), void();
+    if (!unk_) throw Error("tokenizer: '" + piece + "' has no WordPiece segmentation and there is no unk token");
+    ids.push_back(*unk_);
+  }
+
+ private:
+  std::optional<int32_t> unk_;
+  std::string prefix_;
+  size_t max_chars_ = 100;
+};
+
+class Unigram : public Model {
+ public:
+  Unigram(const nlohmann::json& model, const std::string& where) {
+    const nlohmann::json& vocab = model.at("vocab");
+    if (!vocab.is_array() || int64_t(vocab.size()) > kMaxVocabulary) throw Error(where + ": Unigram vocab must be a list of [piece, score]");
+    for (const nlohmann::json& entry : vocab) {
+      if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number())
+        throw Error(where + ": Unigram vocab entries must be [piece, score]");
+      const auto id = int32_t(scores_.size());
+      vocab_.emplace(entry[0].get<std::string>(), id);
+      scores_.push_back(entry[1].get<double>());
+      min_score_ = std::min(min_score_, scores_.back());
+      insert(entry[0].get<std::string>(), id);
+    }
+    if (model.contains("unk_id") && model["unk_id"].is_number_integer()) {
+      const int64_t u = model["unk_id"].get<int64_t>();
+      if (u < 0 || u >= int64_t(scores_.size())) throw Error(where + ": Unigram unk_id is outside the vocabulary");
+      unk_ = int32_t(u);
+    }
+    byte_fallback_ = model.value("byte_fallback", false);
+  }
+
+  // Viterbi over the pieces that start at each character (Hugging Face's encode_optimized): the best
+  // total score ending at each byte; a character no piece covers costs min_score - 10 as unknown, and
+  // consecutive unknowns fuse into one.
+  void tokenize(const std::string& s, std::vector<int32_t>& ids) const override {
+    struct Best {
+      double score = 0;
+      int64_t start = -1;
+      int32_t id = -1;
+    };
+    std::vector<Best> best(s.size() + 1);
+    best[0].start = 0;
+    const double unk_score = min_score_ - 10.0;
+    for (size_t at = 0; at < s.size();) {
+      const auto char_len = size_t(std::max(1, utf8_sequence_length(std::string_view(s).substr(at))));
+      const double here = best[at].score;
+      bool covers_char = false;
+      size_t node = 0;
+      for (size_t i = at; i < s.size(); ++i) {  // every piece that starts here, shortest first
+        const auto it = nodes_[node].children.find(s[i]);
+        if (it == nodes_[node].children.end()) break;
+        node = it->second;
+        if (nodes_[node].id < 0) continue;
+        Best& target = best[i + 1];
+        const double candidate = here + scores_[size_t(nodes_[node].id)];
+        if (target.start < 0 || candidate > target.score) target = {candidate, int64_t(at), nodes_[node].id};
+        covers_char = covers_char || i + 1 - at == char_len;
+      }
+      if (!covers_char) {
+        if (!unk_) throw Error("tokenizer: '" + s.substr(at, char_len) + "' is not in the Unigram vocabulary and there is no unk_id");
+        Best& target = best[at + char_len];
+        const double candidate = here + unk_score;
+        if (target.start < 0 || candidate > target.score) target = {candidate, int64_t(at), *unk_};
+      }
+      at += char_len;
+    }
+    std::vector<std::pair<size_t, size_t>> spans;  // [begin, end) of each piece, last first
+    std::vector<int32_t> path;
+    for (size_t end = s.size(); end > 0; end = size_t(best[end].start)) {
+      const bool unk = best[end].id == unk_;
+      if (unk && !path.empty() && path.back() == *unk_) spans.back().first = size_t(best[end].start);  // fuse
+      else spans.emplace_back(size_t(best[end].start), end), path.push_back(best[end].id);
+    }
+    for (size_t k = path.size(); k-- > 0;) {
+      if (unk_ && path[k] == *unk_ && byte_fallback_ &&
+          push_byte_tokens(vocab_, s.substr(spans[k].first, spans[k].second - spans[k].first), ids))
+        continue;
+      ids.push_back(path[k]);
+    }
+  }
+
+ private:
+  struct Node {
+    std::unordered_map<char, size_t> children;
+    int32_t id = -1;
+  };
+  void insert(const std::string& key, int32_t id) {
+    size_t node = 0;
+    for (char c : key) {
+      auto [it, fresh] = nodes_[node].children.emplace(c, nodes_.size());
+      if (fresh) nodes_.emplace_back();
+      node = it->second;
+    }
+    if (nodes_[node].id < 0) nodes_[node].id = id;
+  }
+  std::vector<Node> nodes_ = std::vector<Node>(1);
+  std::vector<double> scores_;
+  double min_score_ = 0;
+  std::optional<int32_t> unk_;
+  bool byte_fallback_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> read_model(const nlohmann::json& model, const std::string& where) {
+  const std::string type = model.value("type", "");
+  if (type == "BPE" || (type.empty() && model.contains("merges"))) return std::make_unique<Bpe>(model, where);
+  if (type == "Unigram") return std::make_unique<Unigram>(model, where);
+  if (type == "WordLevel") return std::make_unique<WordLevel>(model, where);
+  if (type == "WordPiece") return std::make_unique<WordPiece>(model, where);
+  throw Error(where + ": model '" + (type.empty() ? std::string("?") : type) + "' is not supported (BPE, Unigram, WordLevel, WordPiece)");
+}
+
+}  // namespace hifp8::model::tokenizer_json
