@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hifp8/model/utf8.h"
+#include "tokenizer_json_pipeline.h"
 
 namespace hifp8::model {
 namespace {
@@ -14,6 +15,8 @@ constexpr size_t kContextTokens = 6;
 constexpr size_t kMaxHeldTokens = 16;
 // Tokens that add no text widen the decoded window; past this many it restarts (bounds the work).
 constexpr size_t kMaxWindowTokens = 64;
+// A run of byte-fallback tokens is held whole, up to this many (see push()).
+constexpr size_t kMaxByteRun = 64;
 
 bool ends_with_replacement(const std::string& s) {
   return s.size() >= kReplacementCharacter.size() &&
@@ -37,6 +40,13 @@ std::string Detokenizer::decode_from(size_t begin, size_t end) const {
 
 std::string Detokenizer::push(int32_t id) {
   ids_.push_back(id);
+  // The ByteFallback decoders render a run of <0xHH> tokens as UTF-8 if the whole run is valid, else
+  // every byte of it as U+FFFD: a later byte can rewrite the run's earlier text ("\x1b" becomes "�"
+  // when 0x80 follows). So the run is held until a token of another kind (or finish()) ends it; a run
+  // longer than kMaxByteRun is let out (a model emitting that many bytes writes valid text in
+  // practice; the cap bounds the work).
+  byte_run_ = tokenizer_json::byte_fallback_value(tokenizer_.piece(id)) ? byte_run_ + 1 : 0;
+  if (byte_run_ > 0 && byte_run_ < kMaxByteRun) return {};
   const std::string settled = decode_from(prefix_, read_);
   const std::string text = decode_from(prefix_, ids_.size());
   if (text == settled) {  // a token that adds nothing (a skipped special token) settles at once

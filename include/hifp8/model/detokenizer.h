@@ -3,7 +3,8 @@
 // the next token could still change. A character spelled over several tokens (byte-level BPE, byte
 // fallback) waits until it is complete; bytes that can never form a character come out as U+FFFD,
 // as the reference decoders render them. What push() and finish() return, concatenated, is valid
-// UTF-8 and equals tokenizer.decode(ids) (a stream cut inside a character ends with U+FFFD there).
+// UTF-8 and equals tokenizer.decode(ids) (a stream cut inside a character ends with U+FFFD there;
+// byte-fallback runs are held whole, up to 64 tokens).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ class Detokenizer {
   std::vector<int32_t> ids_;
   size_t prefix_ = 0;  // decoding starts here: one settled step back, for context
   size_t read_ = 0;    // ids before this are emitted
+  size_t byte_run_ = 0;  // byte-fallback tokens at the end of ids_
 };
 
 }  // namespace hifp8::model
