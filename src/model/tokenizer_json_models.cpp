@@ -5,7 +5,6 @@
 #include <queue>
 
 #include "hifp8/error.h"
-#include "hifp8/io/json_fields.h"
 #include "hifp8/model/config.h"
 #include "hifp8/model/utf8.h"
 
@@ -26,53 +25,78 @@ std::vector<std::string> characters(const std::string& s) {
   return out;
 }
 
-std::optional<int32_t> optional_token(const std::unordered_map<std::string, int32_t>& vocab, const nlohmann::json& model,
-                                      const char* key) {
+std::optional<int32_t> optional_token(const Vocabulary& vocab, const nlohmann::json& model, const char* key) {
   if (!model.contains(key) || !model[key].is_string()) return std::nullopt;
-  const auto it = vocab.find(model[key].get<std::string>());
-  if (it == vocab.end()) return std::nullopt;
-  return it->second;
+  return vocab.find(model[key].get<std::string>());
 }
 
 // "<0xHH>" tokens for each byte of `s`, if the vocabulary has them all.
-bool push_byte_tokens(const std::unordered_map<std::string, int32_t>& vocab, const std::string& s, std::vector<int32_t>& ids) {
+bool push_byte_tokens(const Vocabulary& vocab, const std::string& s, std::vector<int32_t>& ids) {
   std::vector<int32_t> bytes;
   for (unsigned char b : s) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", b);
     const auto f = vocab.find(name);
-    if (f == vocab.end()) return false;
-    bytes.push_back(f->second);
+    if (!f) return false;
+    bytes.push_back(*f);
   }
   ids.insert(ids.end(), bytes.begin(), bytes.end());
   return true;
 }
 
-void read_vocab_object(const nlohmann::json& model, const std::string& where, std::unordered_map<std::string, int32_t>& vocab) {
-  // Token ids: integers in [0, kMaxVocabulary) (nlohmann's get<int32_t> would cast a float such as
-  // 1e121 with undefined behaviour; the fuzzer found it).
-  const io::JsonFields fields(model.at("vocab"), where + " model vocab");
-  for (const auto& [token, id] : model.at("vocab").items()) vocab[token] = int32_t(fields.integer_value(id, token, 0, kMaxVocabulary - 1));
-}
+
+// Merge ranks by the pair of token ids: an open-addressing table (half a million merges load in a
+// fraction of the time of string keys in std::unordered_map).
+class PairRanks {
+ public:
+  void reserve(size_t n) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    keys_.assign(cap, kEmpty);
+    ranks_.assign(cap, 0);
+  }
+  void insert(int32_t a, int32_t b, int32_t rank) {
+    const uint64_t key = pack(a, b);
+    for (size_t i = slot(key);; i = (i + 1) & (keys_.size() - 1)) {
+      if (keys_[i] == key) return;  // a repeated merge keeps its first (lowest) rank
+      if (keys_[i] == kEmpty) {
+        keys_[i] = key, ranks_[i] = rank;
+        return;
+      }
+    }
+  }
+  std::optional<int32_t> find(int32_t a, int32_t b) const {
+    if (keys_.empty()) return std::nullopt;
+    const uint64_t key = pack(a, b);
+    for (size_t i = slot(key);; i = (i + 1) & (keys_.size() - 1)) {
+      if (keys_[i] == key) return ranks_[i];
+      if (keys_[i] == kEmpty) return std::nullopt;
+    }
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  static uint64_t pack(int32_t a, int32_t b) { return uint64_t(uint32_t(a)) << 32 | uint32_t(b); }
+  size_t slot(uint64_t key) const { return size_t((key * 0x9E3779B97F4A7C15ull) >> 20) & (keys_.size() - 1); }
+  std::vector<uint64_t> keys_;
+  std::vector<int32_t> ranks_;
+};
 
 class Bpe : public Model {
  public:
-  Bpe(const nlohmann::json& model, const std::string& where) {
-    read_vocab_object(model, where, vocab_);
+  explicit Bpe(ModelData& data) {
+    const nlohmann::json& model = data.params;
+    vocab_.build(data.vocab);
     prefix_ = model.value("continuing_subword_prefix", nlohmann::json()).is_string() ? model["continuing_subword_prefix"].get<std::string>() : "";
     suffix_ = model.value("end_of_word_suffix", nlohmann::json()).is_string() ? model["end_of_word_suffix"].get<std::string>() : "";
+    // A merge of tokens the vocabulary lacks can never apply: it is skipped.
+    ranks_.reserve(data.merges.size());
     int32_t rank = 0;
-    for (const nlohmann::json& m : model.at("merges")) {
-      std::string a, b;
-      if (m.is_string()) {
-        const std::string s = m.get<std::string>();
-        const size_t space = s.find(' ', 1);
-        if (space == std::string::npos) throw Error(where + ": bad merge '" + s + "'");
-        a = s.substr(0, space), b = s.substr(space + 1);
-      } else {
-        a = m.at(0).get<std::string>(), b = m.at(1).get<std::string>();
-      }
-      ranks_[a + '\x01' + b] = rank++;
+    for (const std::string& key : data.merges) {
+      const size_t split = key.find('\x01');
+      const auto a = vocab_.find(std::string_view(key).substr(0, split)), b = vocab_.find(std::string_view(key).substr(split + 1));
+      if (a && b) ranks_.insert(*a, *b, rank);
+      ++rank;
     }
     ignore_merges_ = model.value("ignore_merges", false);
     byte_fallback_ = model.value("byte_fallback", false);
@@ -82,7 +106,7 @@ class Bpe : public Model {
 
   void tokenize(const std::string& piece, std::vector<int32_t>& ids) const override {
     if (ignore_merges_)
-      if (const auto it = vocab_.find(piece); it != vocab_.end()) return ids.push_back(it->second);
+      if (const auto id = vocab_.find(piece)) return ids.push_back(*id);
     {
       const std::lock_guard<std::mutex> guard(cache_lock_);
       if (const auto it = cache_.find(piece); it != cache_.end()) {
@@ -93,8 +117,8 @@ class Bpe : public Model {
     std::vector<int32_t> out;
     bool last_unk = false;
     for (const std::string& s : merge(piece)) {
-      if (const auto it = vocab_.find(s); it != vocab_.end()) {
-        out.push_back(it->second), last_unk = false;
+      if (const auto id = vocab_.find(s)) {
+        out.push_back(*id), last_unk = false;
       } else if (byte_fallback_ && push_byte_tokens(vocab_, s, out)) {
         last_unk = false;
       } else if (unk_) {
@@ -118,12 +142,19 @@ class Bpe : public Model {
   std::vector<std::string> merge(const std::string& piece) const {
     struct Symbol {
       std::string text;
+      int32_t id;  // in the vocabulary, or -1
       int prev, next;
+    };
+    auto id_of = [&](const std::string& text) {
+      return vocab_.find(text).value_or(-1);
     };
     std::vector<Symbol> sym;
     const std::vector<std::string> chars = characters(piece);
-    for (size_t i = 0; i < chars.size(); ++i)
-      sym.push_back({(i > 0 ? prefix_ : "") + chars[i] + (i + 1 == chars.size() ? suffix_ : ""), int(i) - 1, int(i) + 1});
+    for (size_t i = 0; i < chars.size(); ++i) {
+      std::string text = (i > 0 ? prefix_ : "") + chars[i] + (i + 1 == chars.size() ? suffix_ : "");
+      const int32_t id = id_of(text);
+      sym.push_back({std::move(text), id, int(i) - 1, int(i) + 1});
+    }
     if (sym.empty()) return {};
     sym.back().next = -1;
     struct Candidate {
@@ -137,8 +168,8 @@ class Bpe : public Model {
       if (left < 0 || sym[size_t(left)].next < 0) return;
       const Symbol& a = sym[size_t(left)];
       const Symbol& b = sym[size_t(a.next)];
-      const auto it = ranks_.find(a.text + '\x01' + b.text);
-      if (it != ranks_.end()) heap.push({it->second, left, a.text.size() + b.text.size()});
+      if (a.id < 0 || b.id < 0) return;
+      if (const auto rank = ranks_.find(a.id, b.id)) heap.push({*rank, left, a.text.size() + b.text.size()});
     };
     for (int i = 0; i + 1 < int(sym.size()); ++i) consider(i);
     while (!heap.empty()) {
@@ -148,6 +179,7 @@ class Bpe : public Model {
       if (a.text.empty() || a.next < 0 || a.text.size() + sym[size_t(a.next)].text.size() != c.size) continue;
       Symbol& b = sym[size_t(a.next)];
       a.text += b.text.substr(std::min(prefix_.size(), b.text.size()));
+      a.id = id_of(a.text);
       b.text.clear();  // removed from the list
       a.next = b.next;
       if (a.next >= 0) sym[size_t(a.next)].prev = c.left;
@@ -159,7 +191,7 @@ class Bpe : public Model {
     return out;
   }
 
-  std::unordered_map<std::string, int32_t> ranks_;  // "a\x01b" -> merge rank
+  PairRanks ranks_;
   std::string prefix_, suffix_;
   std::optional<int32_t> unk_;
   bool ignore_merges_ = false, byte_fallback_ = false, fuse_unk_ = false;
@@ -169,12 +201,12 @@ class Bpe : public Model {
 
 class WordLevel : public Model {
  public:
-  WordLevel(const nlohmann::json& model, const std::string& where) {
-    read_vocab_object(model, where, vocab_);
-    unk_ = optional_token(vocab_, model, "unk_token");
+  explicit WordLevel(ModelData& data) {
+    vocab_.build(data.vocab);
+    unk_ = optional_token(vocab_, data.params, "unk_token");
   }
   void tokenize(const std::string& piece, std::vector<int32_t>& ids) const override {
-    if (const auto it = vocab_.find(piece); it != vocab_.end()) return ids.push_back(it->second);
+    if (const auto id = vocab_.find(piece)) return ids.push_back(*id);
     if (!unk_) throw Error("tokenizer: '" + piece + "' is not in the vocabulary and there is no unk token");
     ids.push_back(*unk_);
   }
@@ -185,8 +217,9 @@ class WordLevel : public Model {
 
 class WordPiece : public Model {
  public:
-  WordPiece(const nlohmann::json& model, const std::string& where) {
-    read_vocab_object(model, where, vocab_);
+  explicit WordPiece(ModelData& data) {
+    const nlohmann::json& model = data.params;
+    vocab_.build(data.vocab);
     unk_ = optional_token(vocab_, model, "unk_token");
     prefix_ = model.value("continuing_subword_prefix", std::string("##"));
     max_chars_ = model.value("max_input_chars_per_word", size_t{100});
@@ -203,8 +236,8 @@ class WordPiece : public Model {
       for (; end > start; --end) {
         std::string sub = start > 0 ? prefix_ : "";
         for (size_t i = start; i < end; ++i) sub += chars[i];
-        if (const auto it = vocab_.find(sub); it != vocab_.end()) {
-          found = it->second;
+        if (const auto id = vocab_.find(sub)) {
+          found = *id;
           break;
         }
       }
@@ -224,17 +257,14 @@ class WordPiece : public Model {
 
 class Unigram : public Model {
  public:
-  Unigram(const nlohmann::json& model, const std::string& where) {
-    const nlohmann::json& vocab = model.at("vocab");
-    if (!vocab.is_array() || int64_t(vocab.size()) > kMaxVocabulary) throw Error(where + ": Unigram vocab must be a list of [piece, score]");
-    for (const nlohmann::json& entry : vocab) {
-      if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number())
-        throw Error(where + ": Unigram vocab entries must be [piece, score]");
+  Unigram(ModelData& data, const std::string& where) {
+    const nlohmann::json& model = data.params;
+    for (const auto& [piece, score] : data.pieces) {
       const auto id = int32_t(scores_.size());
-      vocab_.emplace(entry[0].get<std::string>(), id);
-      scores_.push_back(entry[1].get<double>());
-      min_score_ = std::min(min_score_, scores_.back());
-      insert(entry[0].get<std::string>(), id);
+      vocab_.add(piece, id);
+      scores_.push_back(score);
+      min_score_ = std::min(min_score_, score);
+      insert(piece, id);
     }
     if (model.contains("unk_id") && model["unk_id"].is_number_integer()) {
       const int64_t u = model["unk_id"].get<int64_t>();
@@ -317,12 +347,63 @@ class Unigram : public Model {
 
 }  // namespace
 
-std::unique_ptr<Model> read_model(const nlohmann::json& model, const std::string& where) {
-  const std::string type = model.value("type", "");
-  if (type == "BPE" || (type.empty() && model.contains("merges"))) return std::make_unique<Bpe>(model, where);
+void Vocabulary::build(const std::vector<std::pair<std::string, int32_t>>& entries) {
+  size_t bytes = 0;
+  for (const auto& e : entries) bytes += e.first.size();
+  blocks_.push_back(std::make_unique<char[]>(std::max<size_t>(bytes, 1)));
+  char* at = blocks_.back().get();
+  entries_.reserve(entries_.size() + entries.size());
+  rehash(2 * (entries_.size() + entries.size()));
+  for (const auto& [text, id] : entries) {
+    std::copy(text.begin(), text.end(), at);
+    entries_.push_back({std::string_view(at, text.size()), id});
+    at += text.size();
+    index(entries_.size() - 1);
+  }
+}
+
+void Vocabulary::add(std::string_view text, int32_t id) {
+  blocks_.push_back(std::make_unique<char[]>(std::max<size_t>(text.size(), 1)));
+  std::copy(text.begin(), text.end(), blocks_.back().get());
+  entries_.push_back({std::string_view(blocks_.back().get(), text.size()), id});
+  if (2 * entries_.size() > slots_.size()) rehash(4 * entries_.size());
+  else index(entries_.size() - 1);
+}
+
+std::optional<int32_t> Vocabulary::find(std::string_view text) const {
+  if (slots_.empty()) return std::nullopt;
+  for (size_t i = std::hash<std::string_view>{}(text) & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+    if (slots_[i] == 0) return std::nullopt;
+    const Entry& e = entries_[slots_[i] - 1];
+    if (e.text == text) return e.id;
+  }
+}
+
+void Vocabulary::index(size_t entry) {
+  for (size_t i = std::hash<std::string_view>{}(entries_[entry].text) & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+    if (slots_[i] == 0) {
+      slots_[i] = uint32_t(entry + 1);
+      return;
+    }
+    if (entries_[slots_[i] - 1].text == entries_[entry].text) return;  // first id wins
+  }
+}
+
+void Vocabulary::rehash(size_t capacity) {
+  size_t n = 16;
+  while (n < capacity) n *= 2;
+  slots_.assign(n, 0);
+  for (size_t i = 0; i < entries_.size(); ++i) index(i);
+}
+
+std::unique_ptr<Model> read_model(ModelData model, const std::string& where) {
+  const std::string type = model.params.value("type", "");
+  if (!model.has_vocab) throw Error(where + ": the model has no \"vocab\"");
+  if ((type == "BPE" || type.empty()) && !model.has_merges) throw Error(where + ": the BPE model has no \"merges\"");
+  if (type == "BPE" || type.empty()) return std::make_unique<Bpe>(model);
   if (type == "Unigram") return std::make_unique<Unigram>(model, where);
-  if (type == "WordLevel") return std::make_unique<WordLevel>(model, where);
-  if (type == "WordPiece") return std::make_unique<WordPiece>(model, where);
+  if (type == "WordLevel") return std::make_unique<WordLevel>(model);
+  if (type == "WordPiece") return std::make_unique<WordPiece>(model);
   throw Error(where + ": model '" + (type.empty() ? std::string("?") : type) + "' is not supported (BPE, Unigram, WordLevel, WordPiece)");
 }
 
