@@ -31,39 +31,6 @@ struct AddedToken {
   bool special, normalized, lstrip, rstrip, single_word;
 };
 
-// Added tokens by their text, for the longest match at a position.
-class TokenTrie {
- public:
-  void insert(const std::string& key, size_t value) {
-    size_t node = 0;
-    for (char c : key) {
-      auto [it, fresh] = nodes_[node].children.emplace(c, nodes_.size());
-      if (fresh) nodes_.emplace_back();
-      node = it->second;
-    }
-    nodes_[node].value = value;
-  }
-  // {value, length} of the longest key that starts at text[at], if any.
-  std::optional<std::pair<size_t, size_t>> longest_match(std::string_view text, size_t at) const {
-    std::optional<std::pair<size_t, size_t>> best;
-    size_t node = 0;
-    for (size_t i = at; i < text.size(); ++i) {
-      const auto it = nodes_[node].children.find(text[i]);
-      if (it == nodes_[node].children.end()) break;
-      node = it->second;
-      if (nodes_[node].value) best = {{*nodes_[node].value, i + 1 - at}};
-    }
-    return best;
-  }
-
- private:
-  struct Node {
-    std::unordered_map<char, size_t> children;
-    std::optional<size_t> value;
-  };
-  std::vector<Node> nodes_ = std::vector<Node>(1);
-};
-
 // Where added tokens split a text (Hugging Face's AddedVocabulary::find_matches): leftmost-longest
 // matches, a single_word token only between non-word characters, lstrip/rstrip taking the spaces
 // beside it along.
@@ -255,7 +222,7 @@ class JsonTokenizer : public Tokenizer {
     return std::string(*id_to_token_[size_t(id)]);
   }
 
-  std::vector<Split> find_added(std::string_view text, const TokenTrie& trie) const {
+  std::vector<Split> find_added(std::string_view text, const tokenizer_json::KeyTrie& trie) const {
     std::vector<Split> out;
     size_t done = 0;  // text before this is in `out`
     for (size_t at = 0; at < text.size();) {
@@ -350,7 +317,7 @@ class JsonTokenizer : public Tokenizer {
   std::vector<std::optional<std::string_view>> id_to_token_;  // into the model's vocabulary; unused ids empty
   std::vector<AddedToken> added_;
   std::unordered_map<int32_t, size_t> id_to_added_;
-  TokenTrie raw_trie_, normalized_trie_;  // added tokens matched before / after normalization
+  tokenizer_json::KeyTrie raw_trie_, normalized_trie_;  // added tokens matched before / after normalization
   size_t longest_ = 0;
   tokenizer_json::Normalizer normalizer_;
   tokenizer_json::PreTokenizer pre_tokenizer_;

@@ -264,7 +264,7 @@ class Unigram : public Model {
       vocab_.add(piece, id);
       scores_.push_back(score);
       min_score_ = std::min(min_score_, score);
-      insert(piece, id);
+      pieces_.insert(piece, size_t(id));
     }
     if (model.contains("unk_id") && model["unk_id"].is_number_integer()) {
       const int64_t u = model["unk_id"].get<int64_t>();
@@ -290,17 +290,12 @@ class Unigram : public Model {
       const auto char_len = size_t(std::max(1, utf8_sequence_length(std::string_view(s).substr(at))));
       const double here = best[at].score;
       bool covers_char = false;
-      size_t node = 0;
-      for (size_t i = at; i < s.size(); ++i) {  // every piece that starts here, shortest first
-        const auto it = nodes_[node].children.find(s[i]);
-        if (it == nodes_[node].children.end()) break;
-        node = it->second;
-        if (nodes_[node].id < 0) continue;
-        Best& target = best[i + 1];
-        const double candidate = here + scores_[size_t(nodes_[node].id)];
-        if (target.start < 0 || candidate > target.score) target = {candidate, int64_t(at), nodes_[node].id};
-        covers_char = covers_char || i + 1 - at == char_len;
-      }
+      pieces_.for_each_match(s, at, [&](size_t id, size_t length) {  // every piece that starts here, shortest first
+        Best& target = best[at + length];
+        const double candidate = here + scores_[id];
+        if (target.start < 0 || candidate > target.score) target = {candidate, int64_t(at), int32_t(id)};
+        covers_char = covers_char || length == char_len;
+      });
       if (!covers_char) {
         if (!unk_) throw Error("tokenizer: '" + s.substr(at, char_len) + "' is not in the Unigram vocabulary and there is no unk_id");
         Best& target = best[at + char_len];
@@ -325,20 +320,7 @@ class Unigram : public Model {
   }
 
  private:
-  struct Node {
-    std::unordered_map<char, size_t> children;
-    int32_t id = -1;
-  };
-  void insert(const std::string& key, int32_t id) {
-    size_t node = 0;
-    for (char c : key) {
-      auto [it, fresh] = nodes_[node].children.emplace(c, nodes_.size());
-      if (fresh) nodes_.emplace_back();
-      node = it->second;
-    }
-    if (nodes_[node].id < 0) nodes_[node].id = id;
-  }
-  std::vector<Node> nodes_ = std::vector<Node>(1);
+  KeyTrie pieces_;  // piece -> id
   std::vector<double> scores_;
   double min_score_ = 0;
   std::optional<int32_t> unk_;
@@ -346,6 +328,16 @@ class Unigram : public Model {
 };
 
 }  // namespace
+
+void KeyTrie::insert(std::string_view key, size_t value) {
+  size_t node = 0;
+  for (char c : key) {
+    auto [it, fresh] = nodes_[node].children.emplace(c, nodes_.size());
+    if (fresh) nodes_.emplace_back();
+    node = it->second;
+  }
+  if (!nodes_[node].value) nodes_[node].value = value;
+}
 
 void Vocabulary::build(const std::vector<std::pair<std::string, int32_t>>& entries) {
   size_t bytes = 0;

@@ -38,6 +38,37 @@ class Vocabulary {
   std::vector<uint32_t> slots_;  // entry index + 1; 0: empty
 };
 
+// Keys by their bytes, for the keys that start at a position of a text: added tokens (the longest
+// match) and Unigram's pieces (every match).
+class KeyTrie {
+ public:
+  void insert(std::string_view key, size_t value);  // a key inserted twice keeps its first value
+  // fn(value, length) for each key that starts at text[at], shortest first.
+  template <typename F>
+  void for_each_match(std::string_view text, size_t at, F fn) const {
+    size_t node = 0;
+    for (size_t i = at; i < text.size(); ++i) {
+      const auto it = nodes_[node].children.find(text[i]);
+      if (it == nodes_[node].children.end()) return;
+      node = it->second;
+      if (nodes_[node].value) fn(*nodes_[node].value, i + 1 - at);
+    }
+  }
+  // {value, length} of the longest key that starts at text[at], if any.
+  std::optional<std::pair<size_t, size_t>> longest_match(std::string_view text, size_t at) const {
+    std::optional<std::pair<size_t, size_t>> best;
+    for_each_match(text, at, [&](size_t value, size_t length) { best = {{value, length}}; });
+    return best;
+  }
+
+ private:
+  struct Node {
+    std::unordered_map<char, size_t> children;
+    std::optional<size_t> value;
+  };
+  std::vector<Node> nodes_ = std::vector<Node>(1);
+};
+
 class Model {
  public:
   virtual ~Model() = default;
