@@ -150,9 +150,9 @@ class Renderer {
         if (const Value* v = a.get(i, name)) local->vars[name] = *v;
         else local->vars[name] = default_value ? eval(*default_value, local) : Value(Undefined{"'" + name + "' is undefined"});
       }
-      for (const auto& [k, v] : a.keyword)
-        if (std::none_of(n.parameters.begin(), n.parameters.end(), [&](const auto& p) { return p.first == k; }))
-          throw Error("macro '" + n.text + "' takes no keyword argument '" + k + "'");
+      for (const auto& keyword : a.keyword)
+        if (std::none_of(n.parameters.begin(), n.parameters.end(), [&](const auto& p) { return p.first == keyword.first; }))
+          throw Error("macro '" + n.text + "' takes no keyword argument '" + keyword.first + "'");
       std::string text;
       ++depth_;
       try {
