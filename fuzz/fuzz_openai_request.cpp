@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto budget = serve::completion_budget(r, prompt, {0, 0, 512});
   if (std::holds_alternative<serve::ApiError>(budget)) return 0;
   const std::string text = r.stop.empty() ? "x" : r.stop.front();
-  (void)serve::completion_response("id", r.model, 0, chat, text, "stop", {prompt, 1}).dump();
+  const std::vector<serve::TokenLogprob> scored = {{text, std::nullopt, {}}, {text, -1.5f, {{text, -1.5f}}}};
+  const std::vector<serve::Choice> choices = {{text, "stop", chat ? serve::chat_logprobs(scored) : serve::completion_logprobs(scored, 0)}};
+  (void)serve::completion_response("id", r.model, 0, chat, choices, {prompt, 1}).dump();
   (void)serve::completion_chunk("id", r.model, 0, chat, text, "", true).dump();
   (void)serve::find_stop(text + text, r.stop);
   return 0;

@@ -37,9 +37,9 @@ class GpuEngine : public serve::Engine {
   int slots() const override { return gpu_.max_batch(); }
   int64_t context() const override { return context_; }
   int64_t vocab() const override { return gpu_.config().vocab; }
-  std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt) override {
+  std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt, bool all_positions) override {
     gpu_.reset(slot);
-    return gpu_.prefill(slot, prompt);
+    return gpu_.prefill(slot, prompt, all_positions);
   }
   std::vector<float> decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens) override {
     return gpu_.decode(slots, tokens);

@@ -63,4 +63,10 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+size_t utf8_length(std::string_view text) {
+  size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;  // every byte but continuation bytes starts a character
+  return n;
+}
+
 }  // namespace hifp8::model

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "hifp8/model/utf8.h"
+
 namespace hifp8::serve {
 namespace {
 
@@ -46,21 +48,11 @@ std::optional<ApiError> read_integer(const Field& f, int64_t lo, int64_t hi, std
   return std::nullopt;
 }
 
-std::optional<ApiError> read_prompt(const json& body, int64_t vocab, GenerationRequest& r) {
-  const Field f{body, "prompt"};
-  if (!f.present()) return ApiError::bad_request("'prompt' is required", "prompt");
-  const json& p = f.value();
-  if (p.is_string()) {
-    r.prompt = p.get<std::string>();
-    return std::nullopt;
-  }
-  // An array of token ids (OpenAI also takes a one-element array of strings).
-  if (p.is_array() && p.size() == 1 && p[0].is_string()) {
-    r.prompt = p[0].get<std::string>();
-    return std::nullopt;
-  }
-  if (!p.is_array() || p.empty()) return wrong_type("prompt", "a string or a non-empty array of token ids");
-  std::vector<int32_t> ids;
+// Prompts in one request: lm-eval-harness batches its scoring requests this way.
+constexpr size_t kMaxPrompts = 256;
+
+std::optional<ApiError> read_token_ids(const json& p, int64_t vocab, std::vector<int32_t>& ids) {
+  if (!p.is_array() || p.empty()) return wrong_type("prompt", "a string, an array of token ids, or an array of those");
   for (const json& t : p) {
     if (!t.is_number_integer()) return wrong_type("prompt", "a string or an array of integer token ids");
     const int64_t id = t.get<int64_t>();
@@ -70,7 +62,53 @@ std::optional<ApiError> read_prompt(const json& body, int64_t vocab, GenerationR
                                    "prompt");
     ids.push_back(int32_t(id));
   }
-  r.prompt = std::move(ids);
+  return std::nullopt;
+}
+
+// A string, an array of token ids, or an array of strings / token-id arrays (one choice each).
+std::optional<ApiError> read_prompt(const json& body, int64_t vocab, GenerationRequest& r) {
+  const Field f{body, "prompt"};
+  if (!f.present()) return ApiError::bad_request("'prompt' is required", "prompt");
+  const json& p = f.value();
+  if (p.is_string()) {
+    r.prompts.emplace_back(p.get<std::string>());
+    return std::nullopt;
+  }
+  if (p.is_array() && !p.empty() && (p[0].is_string() || p[0].is_array())) {
+    if (p.size() > kMaxPrompts) return ApiError::bad_request("at most " + std::to_string(kMaxPrompts) + " prompts in one request", "prompt");
+    for (const json& one : p) {
+      if (one.is_string()) {
+        r.prompts.emplace_back(one.get<std::string>());
+        continue;
+      }
+      std::vector<int32_t> ids;
+      if (auto e = read_token_ids(one, vocab, ids)) return e;
+      r.prompts.emplace_back(std::move(ids));
+    }
+    return std::nullopt;
+  }
+  std::vector<int32_t> ids;
+  if (auto e = read_token_ids(p, vocab, ids)) return e;
+  r.prompts.emplace_back(std::move(ids));
+  return std::nullopt;
+}
+
+// completions: echo, logprobs N; chat: logprobs true with top_logprobs N. At most 20 alternatives, as OpenAI.
+std::optional<ApiError> read_logprobs(const json& body, bool chat, GenerationRequest& r) {
+  std::optional<int64_t> top;
+  if (chat) {
+    const Field want{body, "logprobs"};
+    if (want.present() && !want.value().is_boolean()) return wrong_type("logprobs", "a boolean");
+    if (auto e = read_integer({body, "top_logprobs"}, 0, 20, top)) return e;
+    if (want.present() && want.value().get<bool>()) r.logprobs = int(top.value_or(0));
+    else if (top) return ApiError::bad_request("'top_logprobs' needs 'logprobs': true", "top_logprobs");
+  } else {
+    if (auto e = read_integer({body, "logprobs"}, 0, 20, top)) return e;
+    if (top) r.logprobs = int(*top);
+    const Field echo{body, "echo"};
+    if (echo.present() && !echo.value().is_boolean()) return wrong_type("echo", "a boolean");
+    r.echo = echo.present() && echo.value().get<bool>();
+  }
   return std::nullopt;
 }
 
@@ -184,9 +222,12 @@ std::variant<GenerationRequest, ApiError> parse_generation_request(const std::st
   }
   std::optional<int64_t> max_tokens;
   // max_completion_tokens is the chat API's newer name for the same limit.
-  if (auto e = read_integer({body, "max_tokens"}, 1, std::numeric_limits<int32_t>::max(), max_tokens)) return *e;
+  if (auto e = read_integer({body, "max_tokens"}, 0, std::numeric_limits<int32_t>::max(), max_tokens)) return *e;
   if (auto e = read_integer({body, "max_completion_tokens"}, 1, std::numeric_limits<int32_t>::max(), max_tokens)) return *e;
   r.max_tokens = max_tokens;
+  if (auto e = read_logprobs(body, chat, r)) return *e;
+  // max_tokens 0 scores the prompt only: it needs echo (lm-eval-harness's log-likelihood requests).
+  if (max_tokens == 0 && !r.echo) return ApiError::bad_request("'max_tokens' must be at least 1 (0 only with 'echo': true)", "max_tokens");
   if (auto e = read_sampling(body, r)) return *e;
   if (auto e = read_stop(body, r)) return *e;
   const Field stream{body, "stream"};
@@ -199,6 +240,8 @@ std::variant<GenerationRequest, ApiError> parse_generation_request(const std::st
     if (usage.present() && !usage.value().is_boolean()) return wrong_type("include_usage", "a boolean");
     r.include_usage = usage.present() && usage.value().get<bool>();
   }
+  if (r.stream && r.prompts.size() > 1) return ApiError::bad_request("'stream' takes one prompt per request", "prompt");
+  if (r.stream && r.logprobs) return ApiError::bad_request("'logprobs' is supported without 'stream'", "logprobs");
   return r;
 }
 
@@ -224,16 +267,50 @@ nlohmann::json Usage::to_json() const {
           {"total_tokens", prompt_tokens + completion_tokens}};
 }
 
+nlohmann::json completion_logprobs(const std::vector<TokenLogprob>& tokens, int64_t offset) {
+  json out = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()}, {"text_offset", json::array()}};
+  for (const TokenLogprob& t : tokens) {
+    out["tokens"].push_back(t.token);
+    out["token_logprobs"].push_back(t.logprob ? json(*t.logprob) : json(nullptr));
+    json top = json::object();
+    for (const auto& [token, lp] : t.top)
+      if (!top.contains(token)) top[token] = lp;  // two ids spelled alike: the likelier one
+    out["top_logprobs"].push_back(t.logprob ? top : json(nullptr));
+    out["text_offset"].push_back(offset);
+    offset += int64_t(model::utf8_length(t.token));
+  }
+  return out;
+}
+
+nlohmann::json chat_logprobs(const std::vector<TokenLogprob>& tokens) {
+  auto bytes = [](const std::string& s) {
+    json b = json::array();
+    for (unsigned char c : s) b.push_back(int(c));
+    return b;
+  };
+  json content = json::array();
+  for (const TokenLogprob& t : tokens) {
+    json top = json::array();
+    for (const auto& [token, lp] : t.top) top.push_back({{"token", token}, {"logprob", lp}, {"bytes", bytes(token)}});
+    content.push_back({{"token", t.token}, {"logprob", t.logprob.value_or(0.0f)}, {"bytes", bytes(t.token)}, {"top_logprobs", top}});
+  }
+  return {{"content", content}};
+}
+
 nlohmann::json completion_response(const std::string& id, const std::string& model, int64_t created, bool chat,
-                                   const std::string& text, const std::string& finish_reason, const Usage& usage) {
-  json choice = {{"index", 0}, {"finish_reason", finish_reason}, {"logprobs", nullptr}};
-  if (chat) choice["message"] = {{"role", "assistant"}, {"content", text}};
-  else choice["text"] = text;
+                                   const std::vector<Choice>& choices, const Usage& usage) {
+  json list = json::array();
+  for (size_t i = 0; i < choices.size(); ++i) {
+    json choice = {{"index", i}, {"finish_reason", choices[i].finish_reason}, {"logprobs", choices[i].logprobs}};
+    if (chat) choice["message"] = {{"role", "assistant"}, {"content", choices[i].text}};
+    else choice["text"] = choices[i].text;
+    list.push_back(choice);
+  }
   return {{"id", id},
           {"object", chat ? "chat.completion" : "text_completion"},
           {"created", created},
           {"model", model},
-          {"choices", json::array({choice})},
+          {"choices", list},
           {"usage", usage.to_json()}};
 }
 

@@ -19,6 +19,7 @@
 
 #include "hifp8/error.h"
 #include "hifp8/model/detokenizer.h"
+#include "hifp8/model/utf8.h"
 #include "hifp8/model/sampler.h"
 #include "hifp8/serve/openai_api.h"
 
@@ -36,10 +37,10 @@ class CpuEngine : public Engine {
   int slots() const override { return int(caches_.size()); }
   int64_t context() const override { return caches_.front().capacity(); }
   int64_t vocab() const override { return model_.config().vocab; }
-  std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt) override {
+  std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt, bool all_positions) override {
     model::KvCache& c = caches_[size_t(slot)];
     c = model_.new_cache(c.dtype(), c.capacity());
-    return model_.forward(prompt, c);
+    return model_.forward(prompt, c, all_positions);
   }
   std::vector<float> decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens) override {
     std::vector<float> out;
@@ -79,6 +80,7 @@ struct Job {
   std::unique_ptr<model::Detokenizer> detokenizer;  // null without a tokenizer
   std::string full;    // the continuation's settled text
   size_t emitted = 0;  // bytes of `full` already emitted
+  std::vector<TokenLogprob> logprobs;  // request.logprobs: the prompt's (echo) and the generated tokens'
 
   void emit(const std::string& piece) {
     const std::lock_guard<std::mutex> g(lock);
@@ -182,11 +184,51 @@ struct Server::Impl {
 
   // ---- scheduler ----------------------------------------------------------------------------------
 
+  // A token as the log-probs objects spell it: its text alone (or its id without a tokenizer).
+  std::string token_text(int32_t id) const {
+    return tokenizer ? tokenizer->decode(std::span<const int32_t>(&id, 1), false) : std::to_string(id);
+  }
+
+  // The log-prob of `token` under `logits` (a log-softmax of the raw logits, before temperature, as
+  // vLLM reports them) and the `top` likeliest alternatives.
+  TokenLogprob score(int32_t token, std::span<const float> logits, int top) const {
+    const float max = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (float v : logits) sum += std::exp(double(v - max));
+    const auto log_z = float(double(max) + std::log(sum));
+    TokenLogprob t{token_text(token), logits[size_t(token)] - log_z, {}};
+    std::vector<int32_t> order(logits.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
+    const auto k = std::min<size_t>(size_t(top), order.size());
+    std::partial_sort(order.begin(), order.begin() + long(k), order.end(),
+                      [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)] || (logits[size_t(a)] == logits[size_t(b)] && a < b); });
+    for (size_t i = 0; i < k; ++i) t.top.emplace_back(token_text(order[i]), logits[size_t(order[i])] - log_z);
+    return t;
+  }
+
+  // Prefill; with echo and log-probs every prompt token is scored by the position before it.
+  void start(Job& job) {
+    const bool score_prompt = job.request.echo && job.request.logprobs;
+    const std::vector<float> logits = engine->prefill(job.slot, job.prompt, score_prompt);
+    const auto vocab = size_t(engine->vocab());
+    const std::span<const float> last = std::span<const float>(logits).last(vocab);
+    if (score_prompt) {
+      job.logprobs.push_back({token_text(job.prompt[0]), std::nullopt, {}});
+      for (size_t i = 1; i < job.prompt.size(); ++i)
+        job.logprobs.push_back(score(job.prompt[i], std::span<const float>(logits).subspan((i - 1) * vocab, vocab), *job.request.logprobs));
+    }
+    if (job.max_new == 0) return job.finish("length");  // echo with max_tokens 0: the prompt scored, nothing generated
+    handle_token(job, job.sampler->next(last), last);
+  }
+
   // The continuation's new text (or, without a tokenizer, " <id>" per token) in whole characters
   // (model::Detokenizer), held back while it could still be the start of a stop string.
-  void handle_token(Job& job, int32_t token) {
+  void handle_token(Job& job, int32_t token, std::span<const float> logits) {
     const bool eos_token = std::find(eos.begin(), eos.end(), token) != eos.end();
     if (!eos_token) job.generated.push_back(token);
+    // The EOS token is scored too (its text is not sent): lm-eval-harness drops the last entry of an
+    // echo request's log-probs as the generated token, whatever it was.
+    if (job.request.logprobs) job.logprobs.push_back(score(token, logits, *job.request.logprobs));
     const bool length = !eos_token && (int64_t(job.generated.size()) >= job.max_new ||
                                        int64_t(job.prompt.size() + job.generated.size()) >= engine->context());
     if (!job.detokenizer) {
@@ -249,10 +291,7 @@ struct Server::Impl {
       }
       for (auto& job : admitted) {
         try {
-          if (!job->cancelled) {
-            const std::vector<float> logits = engine->prefill(job->slot, job->prompt);
-            handle_token(*job, job->sampler->next(logits));
-          }
+          if (!job->cancelled) start(*job);
         } catch (const std::exception& e) {
           fail(*job, e.what());
         }
@@ -278,8 +317,10 @@ struct Server::Impl {
         try {
           const std::vector<float> logits = engine->decode(slots, tokens);
           const auto vocab = size_t(engine->vocab());
-          for (size_t i = 0; i < stepping.size(); ++i)
-            handle_token(*stepping[i], stepping[i]->sampler->next(std::span<const float>(logits).subspan(i * vocab, vocab)));
+          for (size_t i = 0; i < stepping.size(); ++i) {
+            const std::span<const float> row = std::span<const float>(logits).subspan(i * vocab, vocab);
+            handle_token(*stepping[i], stepping[i]->sampler->next(row), row);
+          }
         } catch (const std::exception& e) {
           for (Job* job : stepping) fail(*job, e.what());
         }
@@ -312,8 +353,9 @@ struct Server::Impl {
     size_t bytes = 0;
     if (request.chat)
       bytes = request.message_text_bytes;
-    else if (std::holds_alternative<std::string>(request.prompt))
-      bytes = std::get<std::string>(request.prompt).size();
+    else
+      for (const Prompt& p : request.prompts)
+        if (std::holds_alternative<std::string>(p)) bytes = std::max(bytes, std::get<std::string>(p).size());
     const int64_t limit = limits().prompt_limit();
     const int64_t at_least = int64_t((bytes + longest_token - 1) / longest_token);
     if (at_least <= limit) return std::nullopt;
@@ -322,7 +364,8 @@ struct Server::Impl {
                                  request.chat ? "messages" : "prompt");
   }
 
-  // Tokenizes, checks the budget and queues; an ApiError if the request cannot be taken.
+  // Tokenizes, checks the budget and queues; an ApiError if the request cannot be taken. A
+  // completions request with several prompts is submitted once per prompt (`request.prompts` holds one).
   std::variant<std::shared_ptr<Job>, ApiError> submit(GenerationRequest request) {
     if (!request.model.empty() && request.model != options.served_model_name)
       return ApiError{404, "invalid_request_error", "the model '" + request.model + "' does not exist (this server has '" +
@@ -338,11 +381,11 @@ struct Server::Impl {
         chat_options.tools = request.tools;
         chat_options.variables = request.chat_template_kwargs;
         job->prompt = tokenizer->encode(chat_template->render(request.messages, chat_options), false);
-      } else if (std::holds_alternative<std::string>(request.prompt)) {
+      } else if (std::holds_alternative<std::string>(request.prompts.at(0))) {
         if (!tokenizer) return ApiError::bad_request("this model has no tokenizer: give the prompt as token ids", "prompt");
-        job->prompt = tokenizer->encode(std::get<std::string>(request.prompt));
+        job->prompt = tokenizer->encode(std::get<std::string>(request.prompts[0]));
       } else {
-        job->prompt = std::get<std::vector<int32_t>>(request.prompt);
+        job->prompt = std::get<std::vector<int32_t>>(request.prompts[0]);
       }
     } catch (const Error& e) {
       return ApiError::bad_request(e.what(), request.chat ? "messages" : "prompt");
@@ -411,23 +454,59 @@ struct Server::Impl {
     return true;
   }
 
+  // The choice a finished job answers with: echo puts the prompt's text first; the log-probs in the
+  // endpoint's shape.
+  Choice choice_of(const Job& job, const Prompt& prompt, bool chat) const {
+    std::string prompt_text;
+    if (job.request.echo)
+      prompt_text = std::holds_alternative<std::string>(prompt) ? std::get<std::string>(prompt)
+                    : tokenizer ? tokenizer->decode(job.prompt, true)
+                                : [&] { std::string s; for (int32_t t : job.prompt) s += " " + std::to_string(t); return s; }();
+    json logprobs = nullptr;
+    if (job.request.logprobs)
+      logprobs = chat ? chat_logprobs(job.logprobs) : completion_logprobs(job.logprobs, job.request.echo ? 0 : int64_t(model::utf8_length(prompt_text)));
+    return {prompt_text + job.text, job.finish_reason, logprobs};
+  }
+
   void handle_generation(const httplib::Request& req, httplib::Response& res, bool chat) {
     auto parsed = parse_generation_request(req.body, chat, engine->vocab());
     if (std::holds_alternative<ApiError>(parsed)) return send_error(res, std::get<ApiError>(parsed));
-    auto submitted = submit(std::move(std::get<GenerationRequest>(parsed)));
-    if (std::holds_alternative<ApiError>(submitted)) return send_error(res, std::get<ApiError>(submitted));
-    std::shared_ptr<Job> job = std::get<std::shared_ptr<Job>>(submitted);
+    GenerationRequest request = std::move(std::get<GenerationRequest>(parsed));
+    const std::vector<Prompt> prompts = request.prompts;
+    std::vector<std::shared_ptr<Job>> jobs;
+    for (size_t i = 0; i < std::max<size_t>(prompts.size(), 1); ++i) {
+      GenerationRequest one = request;
+      if (!prompts.empty()) one.prompts = {prompts[i]};
+      auto submitted = submit(std::move(one));
+      if (std::holds_alternative<ApiError>(submitted)) {
+        for (auto& j : jobs) j->cancelled = true;
+        return send_error(res, std::get<ApiError>(submitted));
+      }
+      jobs.push_back(std::get<std::shared_ptr<Job>>(submitted));
+    }
+    std::shared_ptr<Job> job = jobs.front();
     const std::string id = random_id(chat ? "chatcmpl" : "cmpl");
     const std::string model = options.served_model_name;
     if (!job->request.stream) {
       // The client may go away while it waits: look between decode steps, as the stream writer does.
       const int socket = peer_socket(req);
-      std::unique_lock<std::mutex> g(job->lock);
-      while (!job->changed.wait_for(g, std::chrono::milliseconds(100), [&] { return job->finished; }))
-        if (socket >= 0 && peer_closed(socket)) job->cancelled = true;
-      if (job->error.status) return send_error(res, job->error);
-      res.set_content(wire(completion_response(id, model, created, chat, job->text, job->finish_reason, job->usage)),
-                      "application/json");
+      std::vector<Choice> choices;
+      Usage usage;
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        Job& j = *jobs[i];
+        std::unique_lock<std::mutex> g(j.lock);
+        while (!j.changed.wait_for(g, std::chrono::milliseconds(100), [&] { return j.finished; }))
+          if (socket >= 0 && peer_closed(socket))
+            for (auto& other : jobs) other->cancelled = true;
+        if (j.error.status) {
+          for (auto& other : jobs) other->cancelled = true;
+          return send_error(res, j.error);
+        }
+        choices.push_back(choice_of(j, prompts.empty() ? Prompt{} : prompts[i], chat));
+        usage.prompt_tokens += j.usage.prompt_tokens;
+        usage.completion_tokens += j.usage.completion_tokens;
+      }
+      res.set_content(wire(completion_response(id, model, created, chat, choices, usage)), "application/json");
       return;
     }
     auto first = std::make_shared<bool>(true);

@@ -72,7 +72,8 @@ TEST(OpenAiApi, GoodRequestsParse) {
       R"({"model": "m", "prompt": [1, 2, 99], "max_tokens": 7, "temperature": 0, "top_p": 0.9, "top_k": 40,
           "seed": 5, "stop": "\n", "stream": true, "stream_options": {"include_usage": true}})");
   EXPECT_EQ(ids.model, "m");
-  EXPECT_EQ(std::get<std::vector<int32_t>>(ids.prompt), (std::vector<int32_t>{1, 2, 99}));
+  ASSERT_EQ(ids.prompts.size(), 1u);
+  EXPECT_EQ(std::get<std::vector<int32_t>>(ids.prompts[0]), (std::vector<int32_t>{1, 2, 99}));
   EXPECT_EQ(ids.max_tokens, 7);
   EXPECT_EQ(ids.sampling.temperature, 0.0f);
   EXPECT_FLOAT_EQ(ids.sampling.top_p, 0.9f);
@@ -82,11 +83,11 @@ TEST(OpenAiApi, GoodRequestsParse) {
   EXPECT_TRUE(ids.stream);
   EXPECT_TRUE(ids.include_usage);
   const GenerationRequest text = request_of(R"({"prompt": "Once upon"})");
-  EXPECT_EQ(std::get<std::string>(text.prompt), "Once upon");
+  EXPECT_EQ(std::get<std::string>(text.prompts.at(0)), "Once upon");
   EXPECT_FALSE(text.max_tokens);
   EXPECT_EQ(text.sampling.temperature, 1.0f);  // OpenAI's default
   EXPECT_FALSE(text.stream);
-  EXPECT_EQ(std::get<std::string>(request_of(R"({"prompt": ["one string"]})").prompt), "one string");
+  EXPECT_EQ(std::get<std::string>(request_of(R"({"prompt": ["one string"]})").prompts.at(0)), "one string");
   const GenerationRequest chat =
       request_of(R"({"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
                      "max_completion_tokens": 3})",
@@ -128,12 +129,12 @@ TEST(OpenAiApi, ResponseBodiesHaveOpenAiShapes) {
   EXPECT_EQ(err["error"]["type"], "authentication_error");
   EXPECT_EQ(err["error"]["code"], "invalid_api_key");
   EXPECT_TRUE(err["error"]["param"].is_null());
-  const json c = completion_response("cmpl-1", "m", 10, false, "text", "length", {3, 4});
+  const json c = completion_response("cmpl-1", "m", 10, false, {{"text", "length", nullptr}}, {3, 4});
   EXPECT_EQ(c["object"], "text_completion");
   EXPECT_EQ(c["choices"][0]["text"], "text");
   EXPECT_EQ(c["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(c["usage"]["total_tokens"], 7);
-  const json chat = completion_response("chatcmpl-1", "m", 10, true, "hi", "stop", {3, 1});
+  const json chat = completion_response("chatcmpl-1", "m", 10, true, {{"hi", "stop", nullptr}}, {3, 1});
   EXPECT_EQ(chat["object"], "chat.completion");
   EXPECT_EQ(chat["choices"][0]["message"]["role"], "assistant");
   const json first = completion_chunk("c", "m", 1, true, "", "", true);
@@ -151,6 +152,35 @@ TEST(OpenAiApi, ResponseBodiesHaveOpenAiShapes) {
 
 namespace hifp8::serve {
 namespace {
+
+// What lm-eval-harness's local-completions backend sends for log-likelihood (a batch of token-id
+// prompts, echo, max_tokens 0 or 1, logprobs 1) and evalscope's chat log-probs parse; the options
+// that cannot combine are 400s naming the field.
+TEST(OpenAiApi, HarnessScoringRequests) {
+  const GenerationRequest batch = request_of(
+      R"({"model": "m", "prompt": [[1, 2, 3], [4, 5]], "echo": true, "max_tokens": 0, "logprobs": 1, "temperature": 0, "seed": 1234})");
+  ASSERT_EQ(batch.prompts.size(), 2u);
+  EXPECT_EQ(std::get<std::vector<int32_t>>(batch.prompts[1]), (std::vector<int32_t>{4, 5}));
+  EXPECT_TRUE(batch.echo);
+  EXPECT_EQ(batch.logprobs, 1);
+  EXPECT_EQ(batch.max_tokens, 0);
+  EXPECT_EQ(request_of(R"({"prompt": ["a", "b", "c"]})").prompts.size(), 3u);
+  const GenerationRequest chat = request_of(R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 3})", true);
+  EXPECT_EQ(chat.logprobs, 3);
+  EXPECT_EQ(error_of(R"({"prompt": "x", "max_tokens": 0})").param, "max_tokens") << "max_tokens 0 needs echo";
+  EXPECT_EQ(error_of(R"({"prompt": "x", "logprobs": 21})").param, "logprobs");
+  EXPECT_EQ(error_of(R"({"prompt": ["a", "b"], "stream": true})").param, "prompt");
+  EXPECT_EQ(error_of(R"({"prompt": "a", "stream": true, "logprobs": 1})").param, "logprobs");
+  EXPECT_EQ(error_of(R"({"prompt": [[1], [9999]]})").param, "prompt");
+  EXPECT_EQ(error_of(R"({"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2})", true).param, "top_logprobs");
+  const json lp = completion_logprobs({{"Hé", std::nullopt, {}}, {"llo", -0.5f, {{"llo", -0.5f}, {"lp", -2.0f}}}}, 0);
+  EXPECT_EQ(lp["text_offset"], json({0, 2})) << "offsets count characters";
+  EXPECT_TRUE(lp["token_logprobs"][0].is_null());
+  EXPECT_TRUE(lp["top_logprobs"][0].is_null());
+  EXPECT_FLOAT_EQ(lp["top_logprobs"][1]["lp"].get<float>(), -2.0f);
+  const json clp = chat_logprobs({{"a", -1.0f, {{"a", -1.0f}}}});
+  EXPECT_EQ(clp["content"][0]["bytes"], json({97}));
+}
 
 // Chat content as OpenAI's array of parts: text parts kept for the template; any other part, or a part
 // whose fields have the wrong type, is a 400 (a number "type" threw inside the parser: found by

@@ -18,4 +18,7 @@ std::string utf8_lossy(std::string_view bytes);
 
 bool is_valid_utf8(std::string_view text);
 
+// Characters (code points) of valid UTF-8 text: Python's len(), for character offsets in APIs.
+size_t utf8_length(std::string_view text);
+
 }  // namespace hifp8::model

@@ -37,11 +37,14 @@ struct Limits {
   int64_t prompt_limit() const { return std::min(max_prompt_tokens > 0 ? max_prompt_tokens : context, context - 1); }
 };
 
+// A /v1/completions prompt: text, or token ids.
+using Prompt = std::variant<std::string, std::vector<int32_t>>;
+
 // What a completion or chat request asks for, validated (ranges, types, n == 1).
 struct GenerationRequest {
   std::string model;
-  // /v1/completions: text or token ids; /v1/chat/completions: messages.
-  std::variant<std::string, std::vector<int32_t>> prompt;
+  // /v1/completions: one or more prompts (each answered by its own choice); /v1/chat/completions: messages.
+  std::vector<Prompt> prompts;
   nlohmann::ordered_json messages;  // OpenAI-style messages as sent (key order kept for the template)
   nlohmann::ordered_json tools;     // null, or the request's tool definitions, passed to the chat template
   // Further chat-template variables (vLLM's chat_template_kwargs), e.g. {"enable_thinking": false}.
@@ -53,6 +56,10 @@ struct GenerationRequest {
   std::vector<std::string> stop;      // up to 4 strings
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  bool echo = false;           // completions: the prompt's tokens lead the text (and the log-probs)
+  // Set: return each token's log-prob and this many most likely alternatives (completions `logprobs`;
+  // chat `logprobs: true` with `top_logprobs`). Not with stream.
+  std::optional<int> logprobs;
 };
 
 // Parses a request body for /v1/completions (chat = false) or /v1/chat/completions (chat = true).
@@ -70,9 +77,26 @@ struct Usage {
   nlohmann::json to_json() const;
 };
 
+// One answer of a response: its text, "stop" or "length", and its log-probs object (null when not asked).
+struct Choice {
+  std::string text, finish_reason;
+  nlohmann::json logprobs;
+};
+
+// A token's log-prob and its most likely alternatives, as the log-probs objects list them.
+struct TokenLogprob {
+  std::string token;
+  std::optional<float> logprob;  // none: the first prompt token (nothing predicts it)
+  std::vector<std::pair<std::string, float>> top;
+};
+// OpenAI's shapes: completions {tokens, token_logprobs, top_logprobs, text_offset} (offsets in
+// characters from `offset`), chat {content: [{token, logprob, bytes, top_logprobs}]}.
+nlohmann::json completion_logprobs(const std::vector<TokenLogprob>& tokens, int64_t offset);
+nlohmann::json chat_logprobs(const std::vector<TokenLogprob>& tokens);
+
 // Response bodies. `finish_reason` is "stop" or "length" (or empty in a stream chunk before the end).
 nlohmann::json completion_response(const std::string& id, const std::string& model, int64_t created, bool chat,
-                                   const std::string& text, const std::string& finish_reason, const Usage& usage);
+                                   const std::vector<Choice>& choices, const Usage& usage);
 nlohmann::json completion_chunk(const std::string& id, const std::string& model, int64_t created, bool chat,
                                 const std::string& text, const std::string& finish_reason, bool first);
 nlohmann::json models_response(const std::string& model, int64_t created);

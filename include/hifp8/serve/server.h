@@ -24,8 +24,9 @@ class Engine {
   virtual int slots() const = 0;
   virtual int64_t context() const = 0;  // positions per sequence
   virtual int64_t vocab() const = 0;
-  // Logits of the last prompt position (slot emptied first).
-  virtual std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt) = 0;
+  // Logits of the last prompt position, or of every position when all_positions ([prompt][vocab]);
+  // the slot is emptied first.
+  virtual std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt, bool all_positions = false) = 0;
   // One token for each slot in `slots`; logits [slots.size()][vocab].
   virtual std::vector<float> decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens) = 0;
 };
