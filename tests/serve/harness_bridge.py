@@ -35,6 +35,7 @@ check("the first prompt token has no log-prob", lp["token_logprobs"][0] is None)
 nll = -sum(lp["token_logprobs"][1:])
 ref = ppl["mean_nll"] * ppl["tokens"]
 check("summed log-probs equal eval ppl's NLL (1e-4 relative)", abs(nll - ref) <= 1e-4 * abs(ref), f"{nll} vs {ref}")
+print(f"     NLL over {len(ids) - 1} tokens: {nll:.6f} (server) vs {ref:.6f} (eval ppl), relative {abs(nll - ref) / abs(ref):.1e}")
 check("echo text is the prompt", r["choices"][0]["text"] == open(text_file, encoding="utf-8").read(), repr(r["choices"][0]["text"][:60]))
 check("max_tokens 0 generates nothing", r["usage"]["completion_tokens"] == 0 and r["choices"][0]["finish_reason"] == "length")
 
