@@ -10,6 +10,7 @@
 #include "cli/progress.h"
 #include "hifp8/error.h"
 #include "hifp8/eval/compare.h"
+#include "hifp8/eval/benchmark_items.h"
 #include "hifp8/eval/multiple_choice.h"
 #include "hifp8/eval/perplexity.h"
 #include "hifp8/model/generate.h"
@@ -21,6 +22,8 @@ namespace {
 
 struct EvalArgs {
   std::string model, baseline, text, tokens_file, tasks, prompts, kv_dtype = "f32", act_quant = "none", out;
+  std::string format = "auto", fewshot_file;  // eval mc
+  size_t fewshot = 0;
   std::vector<std::string> models;
   int64_t ctx = 512, stride = 256, max_tokens = 32;
   int threads = 0;
@@ -101,7 +104,10 @@ void run_compare(const EvalArgs& a) {
 void run_mc(const EvalArgs& a) {
   const model::Model m = load(a.model, a);
   const auto tok = model::Tokenizer::load(a.model);
-  const eval::ChoiceResult r = eval::multiple_choice(m, *tok, eval::read_choice_items(a.tasks));
+  std::vector<eval::ChoiceItem> items = eval::read_benchmark_items(a.tasks, a.format);
+  if (a.fewshot > 0)
+    items = eval::with_fewshot(items, a.fewshot_file.empty() ? items : eval::read_benchmark_items(a.fewshot_file, a.format), a.fewshot);
+  const eval::ChoiceResult r = eval::multiple_choice(m, *tok, items);
   if (a.json) {
     std::printf("%s\n", nlohmann::json{{"model", a.model}, {"items", r.items}, {"acc", r.acc}, {"acc_norm", r.acc_norm},
                                       {"loglik", r.loglik}}.dump(2).c_str());
@@ -186,7 +192,10 @@ void add_eval_commands(CLI::App& app) {
   auto c = std::make_shared<EvalArgs>();
   CLI::App* mc = ev->add_subcommand("mc", "Multiple-choice log-likelihood accuracy (acc, acc_norm)");
   mc->add_option("--model", c->model, "Model directory (with a tokenizer)")->required();
-  mc->add_option("--tasks", c->tasks, "JSONL: {\"question\", \"choices\": [...], \"answer\": index}")->required();
+  mc->add_option("--tasks", c->tasks, "JSONL items: native {question, choices, answer}, ARC, HellaSwag, PIQA, MMLU or lm-eval {context, choices, gold}")->required();
+  mc->add_option("--format", c->format, "auto (default), native, arc, hellaswag, piqa, mmlu, lm-eval");
+  mc->add_option("--num-fewshot", c->fewshot, "Solved examples before each item (lm-eval-harness's few-shot prompt)");
+  mc->add_option("--fewshot-file", c->fewshot_file, "Where the examples come from (default: the tasks file, never the item itself)");
   mc->add_flag("--json", c->json, "JSON output with every log-likelihood");
   add_common(mc, *c);
   mc->callback([c] { run_mc(*c); });

@@ -1,36 +1,12 @@
 #include "hifp8/eval/multiple_choice.h"
 
 #include <algorithm>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "hifp8/error.h"
 #include "hifp8/eval/perplexity.h"
+#include "hifp8/model/utf8.h"
 
 namespace hifp8::eval {
-
-std::vector<ChoiceItem> read_choice_items(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read tasks file " + path.string());
-  std::vector<ChoiceItem> items;
-  std::string line;
-  for (size_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path.string() + ":" + std::to_string(number) + ": ";
-    try {
-      const nlohmann::json j = nlohmann::json::parse(line);
-      ChoiceItem item{j.at("question").get<std::string>(), j.at("choices").get<std::vector<std::string>>(),
-                      j.at("answer").get<size_t>()};
-      if (item.choices.size() < 2) throw Error(where + "needs at least two choices");
-      if (item.answer >= item.choices.size()) throw Error(where + "answer index is out of range");
-      items.push_back(std::move(item));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(where + "not a {\"question\", \"choices\", \"answer\"} object (" + e.what() + ")");
-    }
-  }
-  if (items.empty()) throw Error(path.string() + " has no items");
-  return items;
-}
 
 ChoiceResult multiple_choice(const model::Model& m, const model::Tokenizer& tok, const std::vector<ChoiceItem>& items) {
   ChoiceResult r;
@@ -52,7 +28,7 @@ ChoiceResult multiple_choice(const model::Model& m, const model::Tokenizer& tok,
       double sum = 0;
       for (size_t p = split; p < whole.size(); ++p) sum += log_softmax(&logits[(p - 1) * V], V)[size_t(whole[p])];
       ll.push_back(sum);
-      ll_norm.push_back(sum / double(continuation.size()));
+      ll_norm.push_back(sum / double(std::max<size_t>(model::utf8_length(choice), 1)));  // lm-eval: characters of the choice
     }
     correct += size_t(std::max_element(ll.begin(), ll.end()) - ll.begin()) == item.answer;
     correct_norm += size_t(std::max_element(ll_norm.begin(), ll_norm.end()) - ll_norm.begin()) == item.answer;

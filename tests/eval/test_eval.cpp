@@ -9,6 +9,7 @@
 
 #include "hifp8/error.h"
 #include "hifp8/eval/compare.h"
+#include "hifp8/eval/benchmark_items.h"
 #include "hifp8/eval/multiple_choice.h"
 #include "hifp8/eval/perplexity.h"
 #include "hifp8/io/quantize_checkpoint.h"
@@ -79,7 +80,7 @@ TEST(MultipleChoice, LogLikelihoodsAndAccuracy) {
   std::ofstream(tmp.path() / "tasks.jsonl")
       << R"({"question": "The king sat upon his", "choices": ["throne", "spoon quickly"], "answer": 0})" << "\n"
       << R"({"question": "Once upon a", "choices": ["banana", "time"], "answer": 1})" << "\n\n";
-  const std::vector<ChoiceItem> items = read_choice_items(tmp.path() / "tasks.jsonl");
+  const std::vector<ChoiceItem> items = read_benchmark_items(tmp.path() / "tasks.jsonl");
   ASSERT_EQ(items.size(), 2u);
   const ChoiceResult r = multiple_choice(m, *tok, items);
   const auto V = size_t(m.config().vocab);
@@ -95,9 +96,9 @@ TEST(MultipleChoice, LogLikelihoodsAndAccuracy) {
   EXPECT_EQ(r.acc, 1.0) << "both items are easy for the model";
   EXPECT_GE(r.acc_norm, 0.5);
   std::ofstream(tmp.path() / "bad.jsonl") << R"({"question": "q", "choices": ["a"], "answer": 0})" << "\n";
-  EXPECT_THROW(read_choice_items(tmp.path() / "bad.jsonl"), Error);
+  EXPECT_THROW(read_benchmark_items(tmp.path() / "bad.jsonl"), Error);
   std::ofstream(tmp.path() / "bad2.jsonl") << "{not json\n";
-  EXPECT_THROW(read_choice_items(tmp.path() / "bad2.jsonl"), Error);
+  EXPECT_THROW(read_benchmark_items(tmp.path() / "bad2.jsonl"), Error);
 }
 
 }  // namespace
@@ -127,6 +128,59 @@ TEST(Compare, WeightSqnrAndReportFiles) {
   png.read(magic, 4);
   EXPECT_EQ(std::string(magic + 1, 3), "PNG");
   EXPECT_GT(fs::file_size(tmp.path() / "report" / "compare.png"), 10000u);
+}
+
+}  // namespace
+}  // namespace hifp8::eval
+
+namespace hifp8::eval {
+namespace {
+
+// Each benchmark shape becomes lm-eval-harness's prompt and choices for that task.
+TEST(BenchmarkItems, EveryShapeBecomesTheHarnessPrompt) {
+  test::TempDir tmp;
+  auto one = [&](const std::string& line, const std::string& format = "auto") {
+    std::ofstream(tmp.path() / "t.jsonl") << line << "\n";
+    const auto items = read_benchmark_items(tmp.path() / "t.jsonl", format);
+    EXPECT_EQ(items.size(), 1u);
+    return items.at(0);
+  };
+  ChoiceItem arc = one(R"({"id": "x", "question": {"stem": "Which is a gas?", "choices": [{"text": "ice", "label": "A"}, {"text": "steam", "label": "B"}]}, "answerKey": "B"})");
+  EXPECT_EQ(arc.question, "Question: Which is a gas?\nAnswer:");
+  EXPECT_EQ(arc.choices, (std::vector<std::string>{"ice", "steam"}));
+  EXPECT_EQ(arc.answer, 1u);
+  ChoiceItem hub = one(R"({"question": "Q?", "choices": {"text": ["a", "b", "c"], "label": ["1", "2", "3"]}, "answerKey": "3"})");
+  EXPECT_EQ(hub.answer, 2u) << "numeric labels as in some ARC items";
+  ChoiceItem hs = one(R"({"activity_label": "Baking cookies", "ctx_a": "A woman mixes dough.", "ctx_b": "she", "endings": ["bakes it [title] well.", "eats  it."], "label": "1"})");
+  EXPECT_EQ(hs.question, "Baking cookies: A woman mixes dough. She");
+  EXPECT_EQ(hs.choices, (std::vector<std::string>{"bakes it. well.", "eats it."}));
+  EXPECT_EQ(hs.answer, 1u);
+  ChoiceItem piqa = one(R"({"goal": "Open a jar", "sol1": "twist the lid", "sol2": "freeze it", "label": 0})");
+  EXPECT_EQ(piqa.question, "Question: Open a jar\nAnswer:");
+  ChoiceItem mmlu = one(R"({"question": "2+2?", "subject": "elementary_mathematics", "choices": ["3", "4", "5", "6"], "answer": 1})");
+  EXPECT_EQ(mmlu.question, "The following are multiple choice questions (with answers) about elementary mathematics.\n\n2+2?\nA. 3\nB. 4\nC. 5\nD. 6\nAnswer:");
+  EXPECT_EQ(mmlu.choices, (std::vector<std::string>{"A", "B", "C", "D"}));
+  ChoiceItem lm = one(R"({"context": "The sky is", "choices": ["blue", "green"], "gold": 0})");
+  EXPECT_EQ(lm.question, "The sky is");
+  EXPECT_EQ(one(R"({"question": "q", "choices": ["a", "b"], "answer": 1})").answer, 1u);
+  EXPECT_THROW(one(R"({"question": "q", "choices": ["a", "b"], "answer": 1})", "klingon"), Error);
+  EXPECT_THROW(one(R"({"foo": 1})"), Error);
+  EXPECT_THROW(one(R"({"goal": "g", "sol1": "a", "sol2": "b", "label": 5})"), Error);
+}
+
+TEST(BenchmarkItems, RealArcEasyAndFewShotPrompts) {
+  const auto items = read_benchmark_items(test::shared_path("data/arc_easy_dev.jsonl"));
+  ASSERT_GT(items.size(), 10u);
+  for (const ChoiceItem& i : items) {
+    EXPECT_TRUE(i.question.starts_with("Question: ") && i.question.ends_with("\nAnswer:"));
+    EXPECT_GE(i.choices.size(), 3u);
+  }
+  const auto shots = with_fewshot({items[0], items[1]}, items, 2);
+  // Item 0 gets items 1 and 2 as its examples (never itself), solved, blank lines between.
+  EXPECT_EQ(shots[0].question, items[1].question + " " + items[1].choices[items[1].answer] + "\n\n" + items[2].question + " " +
+                                   items[2].choices[items[2].answer] + "\n\n" + items[0].question);
+  EXPECT_TRUE(shots[1].question.starts_with(items[0].question + " ")) << "item 1's first example is item 0";
+  EXPECT_THROW(with_fewshot({items[0]}, {items[0]}, 1), Error) << "no example but the item itself";
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // Multiple-choice accuracy by log-likelihood, as lm-evaluation-harness defines it: for each choice,
 // the summed log-probability of its tokens after the question (continuation " " + choice, tokens taken
 // from encoding question + continuation minus the question's tokens); acc picks the highest sum,
-// acc_norm the highest sum per byte of the continuation.
+// acc_norm the highest sum per character of the choice. Benchmark files: eval/benchmark_items.h.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -13,13 +13,10 @@
 namespace hifp8::eval {
 
 struct ChoiceItem {
-  std::string question;
+  std::string question;  // the context the choices continue (the task's prompt)
   std::vector<std::string> choices;
   size_t answer = 0;
 };
-
-// One JSON object per line: {"question": ..., "choices": [...], "answer": index}. Error names the line.
-std::vector<ChoiceItem> read_choice_items(const std::filesystem::path& path);
 
 struct ChoiceResult {
   size_t items = 0;
