@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "bindings.h"
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 #include "hifp8/io/sharded_writer.h"
 #include "hifp8/quant/scheme.h"
 
@@ -20,17 +20,17 @@ using namespace pybind11::literals;
 
 py::object to_python(const nlohmann::json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
 
-py::object quantize_checkpoint(const std::string& model, const std::string& output, io::QuantizeCheckpointOptions options,
+py::object quantize_checkpoint(const std::string& model, const std::string& output, pipeline::QuantizeCheckpointOptions options,
                                const std::optional<py::function>& progress) {
   if (progress)
-    options.progress = [&progress](const io::QuantizeProgress& p) {
+    options.progress = [&progress](const pipeline::QuantizeProgress& p) {
       py::gil_scoped_acquire gil;
       (*progress)(p);
     };
-  std::optional<io::QuantizeReport> report;
+  std::optional<pipeline::QuantizeReport> report;
   {
     py::gil_scoped_release nogil;
-    report = io::quantize_checkpoint(model, output, options);
+    report = pipeline::quantize_checkpoint(model, output, options);
   }
   return to_python(report->to_json());
 }
@@ -38,14 +38,14 @@ py::object quantize_checkpoint(const std::string& model, const std::string& outp
 }  // namespace
 
 void bind_checkpoint(py::module_& m) {
-  py::class_<io::QuantizeProgress>(m, "Progress", "Where a quantize_checkpoint job is (passed to its callback).")
-      .def_readonly("tensors_done", &io::QuantizeProgress::tensors_done)
-      .def_readonly("tensors_total", &io::QuantizeProgress::tensors_total)
-      .def_readonly("bytes_done", &io::QuantizeProgress::bytes_done, "Input bytes processed")
-      .def_readonly("bytes_total", &io::QuantizeProgress::bytes_total)
-      .def_readonly("seconds", &io::QuantizeProgress::seconds)
-      .def_readonly("current", &io::QuantizeProgress::current, "The tensor being processed")
-      .def("__repr__", [](const io::QuantizeProgress& p) {
+  py::class_<pipeline::QuantizeProgress>(m, "Progress", "Where a quantize_checkpoint job is (passed to its callback).")
+      .def_readonly("tensors_done", &pipeline::QuantizeProgress::tensors_done)
+      .def_readonly("tensors_total", &pipeline::QuantizeProgress::tensors_total)
+      .def_readonly("bytes_done", &pipeline::QuantizeProgress::bytes_done, "Input bytes processed")
+      .def_readonly("bytes_total", &pipeline::QuantizeProgress::bytes_total)
+      .def_readonly("seconds", &pipeline::QuantizeProgress::seconds)
+      .def_readonly("current", &pipeline::QuantizeProgress::current, "The tensor being processed")
+      .def("__repr__", [](const pipeline::QuantizeProgress& p) {
         return "hifp8.Progress(" + std::to_string(p.tensors_done) + "/" + std::to_string(p.tensors_total) +
                " tensors, " + std::to_string(p.bytes_done) + "/" + std::to_string(p.bytes_total) + " bytes)";
       });
@@ -66,7 +66,7 @@ void bind_checkpoint(py::module_& m) {
            const std::optional<std::string>& calib, size_t calib_samples, int64_t seq_len, const std::string& observer,
            std::optional<float> smooth_alpha, bool smooth_full, const std::optional<std::vector<std::string>>& formats,
            size_t keep_bf16, const std::optional<py::function>& progress) {
-          io::QuantizeCheckpointOptions o;
+          pipeline::QuantizeCheckpointOptions o;
           o.scheme = scheme;
           if (granularity) o.granularity = granularity_arg(*granularity);
           o.target = target;

@@ -3,7 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "hifp8/format/format.h"
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 
 namespace hifp8::python {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "hifp8/error.h"
-#include "hifp8/eval/perplexity.h"
+#include "hifp8/io/token_file.h"
 #include "hifp8/model/model.h"
 #include "hifp8/model/tokenizer.h"
 #include "hifp8/quant/quantized_tensor.h"
@@ -67,10 +67,10 @@ class Histogram {
   std::vector<uint64_t> bins_;
 };
 
-std::vector<eval::Document> calibration_sequences(const std::filesystem::path& model_dir, const CalibrationOptions& o) {
-  std::vector<eval::Document> docs;
+std::vector<io::Document> calibration_sequences(const std::filesystem::path& model_dir, const CalibrationOptions& o) {
+  std::vector<io::Document> docs;
   if (o.data.extension() == ".tokens") {
-    docs = eval::read_token_file(o.data);
+    docs = io::read_token_file(o.data);
   } else {
     std::ifstream in(o.data, std::ios::binary);
     if (!in) throw Error("cannot read calibration data " + o.data.string());
@@ -78,8 +78,8 @@ std::vector<eval::Document> calibration_sequences(const std::filesystem::path& m
     ss << in.rdbuf();
     docs.push_back(model::Tokenizer::load(model_dir)->encode(ss.str()));
   }
-  std::vector<eval::Document> out;
-  for (const eval::Document& d : docs)
+  std::vector<io::Document> out;
+  for (const io::Document& d : docs)
     for (size_t at = 0; at < d.size() && out.size() < o.samples; at += size_t(o.seq_len))
       out.emplace_back(d.begin() + long(at), d.begin() + long(std::min(d.size(), at + size_t(o.seq_len))));
   if (out.empty()) throw Error("calibration data " + o.data.string() + " has no tokens");
@@ -138,8 +138,8 @@ CalibrationResult calibrate(const std::filesystem::path& model_dir, const Calibr
     }
   };
   const model::Model m = model::Model::load(model_dir, mo);
-  const std::vector<eval::Document> seqs = calibration_sequences(model_dir, o);
-  for (const eval::Document& seq : seqs) {
+  const std::vector<io::Document> seqs = calibration_sequences(model_dir, o);
+  for (const io::Document& seq : seqs) {
     model::KvCache cache = m.new_cache(model::KvDType::f32, int64_t(seq.size()));
     m.forward(seq, cache);
     ++r.sequences, r.tokens += seq.size();

@@ -45,7 +45,7 @@ std::string read_text(const std::string& path) {
 std::vector<eval::Document> documents(const EvalArgs& a, const std::string& tokenizer_dir) {
   if (a.text.empty() == a.tokens_file.empty()) throw Error("give exactly one of --text and --tokens-file");
   if (!a.text.empty()) return {model::Tokenizer::load(tokenizer_dir)->encode(read_text(a.text))};
-  return eval::read_token_file(a.tokens_file);
+  return io::read_token_file(a.tokens_file);
 }
 
 eval::PerplexityResult measure(const model::Model& m, const model::Model* base, const std::vector<eval::Document>& docs,

@@ -13,7 +13,7 @@
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/model/config.h"
 #include "hifp8/model/model.h"
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 #include "hifp8/io/sharded_writer.h"
 #include "hifp8/io/synthetic_checkpoint.h"
 #include "hifp8/quant/scheme.h"
@@ -51,7 +51,7 @@ void check_architecture(const std::string& input, bool calibrating) {
 }
 
 void run_quantize(const QuantizeArgs& a) {
-  io::QuantizeCheckpointOptions opt;
+  pipeline::QuantizeCheckpointOptions opt;
   opt.scheme = a.scheme;
   if (!a.granularity.empty()) opt.granularity = Granularity::parse(a.granularity);
   opt.target = a.target;
@@ -80,10 +80,10 @@ void run_quantize(const QuantizeArgs& a) {
   check_architecture(a.input, opt.calibration.has_value());
   auto bar = std::make_shared<ProgressBar>("quantize " + a.scheme);
   if (!a.quiet)
-    opt.progress = [bar](const io::QuantizeProgress& p) {
+    opt.progress = [bar](const pipeline::QuantizeProgress& p) {
       bar->update(p.bytes_done, p.bytes_total, std::to_string(p.tensors_done) + "/" + std::to_string(p.tensors_total) + " tensors", p.current);
     };
-  const io::QuantizeReport report = io::quantize_checkpoint(a.input, a.output, opt);
+  const pipeline::QuantizeReport report = pipeline::quantize_checkpoint(a.input, a.output, opt);
   bar->finish();
   if (!a.report.empty()) {
     io::write_file(a.report, report.to_json().dump(2) + "\n");

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "hifp8/error.h"
 #include "hifp8/io/file_bytes.h"
+#include "hifp8/io/token_file.h"
 #include "hifp8/model/chat_template.h"
 #include "hifp8/model/tokenizer.h"
 
@@ -81,7 +82,7 @@ std::vector<int32_t> parse_token_ids(const std::string& text, const std::string&
   std::vector<int32_t> ids;
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
-    const std::optional<int32_t> id = model::parse_token_id(item);
+    const std::optional<int32_t> id = io::parse_token_id(item);
     if (!id) throw Error(option + ": '" + item + "' is not a token id (expected e.g. 1,2,3)");
     ids.push_back(*id);
   }

@@ -20,26 +20,6 @@ std::vector<double> log_softmax(const float* logits, size_t n) {
   return out;
 }
 
-std::vector<Document> read_token_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read token file " + path.string());
-  std::vector<Document> docs;
-  std::string line;
-  for (size_t number = 1; std::getline(in, line); ++number) {
-    std::istringstream words(line);
-    Document doc;
-    std::string w;
-    while (words >> w) {
-      const std::optional<int32_t> id = model::parse_token_id(w);
-      if (!id) throw Error(path.string() + ":" + std::to_string(number) + ": '" + w + "' is not a token id");
-      doc.push_back(*id);
-    }
-    if (!doc.empty()) docs.push_back(std::move(doc));
-  }
-  if (docs.empty()) throw Error("token file " + path.string() + " has no tokens");
-  return docs;
-}
-
 PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& docs, const PerplexityOptions& o,
                             const model::Model* baseline) {
   if (o.ctx < 2) throw Error("--ctx must be at least 2");

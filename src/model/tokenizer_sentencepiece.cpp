@@ -112,14 +112,6 @@ std::unique_ptr<Tokenizer> Tokenizer::load_sentencepiece(const std::filesystem::
   return std::make_unique<SentencePieceTokenizer>(path);
 }
 
-std::optional<int32_t> parse_token_id(const std::string& text) {
-  if (text.empty() || text.size() > 10 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  const long long v = std::stoll(text);
-  if (v > INT32_MAX) return std::nullopt;
-  return int32_t(v);
-}
-
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::filesystem::path& dir) {
   const bool has_model = std::filesystem::exists(dir / "tokenizer.model");
   if (std::filesystem::exists(dir / "tokenizer.json")) {

@@ -10,7 +10,7 @@
 #include <span>
 
 #include "hifp8/kernel/parallel.h"
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 
 namespace hifp8::detail {
 

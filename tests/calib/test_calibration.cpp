@@ -11,7 +11,7 @@
 #include "hifp8/eval/perplexity.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/checkpoint_inspect.h"
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
 
@@ -44,15 +44,15 @@ TEST(Calibration, StaticScalesFromIndependentStatistics) {
   test::TempDir tmp;
   const fs::path model = test::shared_path("models/stories260K");
   const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
-  const std::vector<eval::Document> docs = eval::read_token_file(tokens);
+  const std::vector<eval::Document> docs = io::read_token_file(tokens);
   const double amax = first_layer_input_amax(model, docs);
   for (const char* scheme : {"fp8-dynamic", "fp8-tensor", "int8-dynamic", "hif8"}) {
     SCOPED_TRACE(scheme);
-    io::QuantizeCheckpointOptions o;
+    pipeline::QuantizeCheckpointOptions o;
     o.scheme = scheme;
     o.calibration = CalibrationOptions{tokens, 128, 512, "max"};
     const fs::path out = tmp.path() / scheme;
-    io::quantize_checkpoint(model, out, o);
+    pipeline::quantize_checkpoint(model, out, o);
     const float target = std::string(scheme) == "int8-dynamic" ? 127.0f : std::string(scheme) == "hif8" ? 16.0f : 448.0f;
     EXPECT_NEAR(tensor_value(out, "model.layers.0.self_attn.q_proj.input_scale") * target, amax, 1e-5 * amax);
     EXPECT_GT(tensor_value(out, "model.layers.4.self_attn.k_scale"), 0.0f);
@@ -125,10 +125,10 @@ TEST(Calibration, BadOptionsAreErrors) {
   EXPECT_THROW(calibrate(model, {tokens, 4, 64, "percentile:150"}), Error);
   EXPECT_THROW(calibrate(model, {tmp.path() / "missing.tokens", 4, 64, "max"}), Error);
   for (const char* scheme : {"fp8-block", "fake-fp8"}) {
-    io::QuantizeCheckpointOptions o;
+    pipeline::QuantizeCheckpointOptions o;
     o.scheme = scheme;
     o.calibration = CalibrationOptions{tokens, 4, 64, "max"};
-    EXPECT_THROW(io::quantize_checkpoint(model, tmp.path() / scheme, o), Error) << scheme;
+    EXPECT_THROW(pipeline::quantize_checkpoint(model, tmp.path() / scheme, o), Error) << scheme;
     EXPECT_FALSE(fs::exists(tmp.path() / scheme));
   }
 }

@@ -11,7 +11,7 @@
 #include "hifp8/error.h"
 #include "hifp8/eval/perplexity.h"
 #include "hifp8/io/checkpoint_inspect.h"
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 #include "hifp8/io/safetensors.h"
 #include "hifp8/model/model.h"
 #include "support/shared_data.h"
@@ -49,7 +49,7 @@ TEST(Smoothing, FoldLeavesTheFloatModelUnchanged) {
   const fs::path model = test::shared_path("models/stories260K");
   const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
   const CalibrationResult stats = calibrate(model, {tokens, 8, 128, "max"});
-  const std::vector<int32_t> ids = eval::read_token_file(tokens)[0];
+  const std::vector<int32_t> ids = io::read_token_file(tokens)[0];
   const std::vector<float> base = all_logits(model, ids);
   float scale = 0;
   for (float v : base) scale = std::max(scale, std::fabs(v));
@@ -73,12 +73,12 @@ TEST(Smoothing, QuantizedCheckpointCarriesTheFold) {
   test::TempDir tmp;
   const fs::path model = test::shared_path("models/stories260K");
   const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
-  io::QuantizeCheckpointOptions o;
+  pipeline::QuantizeCheckpointOptions o;
   o.scheme = "hif8";
   o.calibration = CalibrationOptions{tokens, 8, 128, "max"};
   o.smooth_alpha = 0.5f;
   o.smooth_full = true;
-  io::quantize_checkpoint(model, tmp.path() / "sq", o);
+  pipeline::quantize_checkpoint(model, tmp.path() / "sq", o);
   const io::Checkpoint out = io::Checkpoint::open(tmp.path() / "sq");
   EXPECT_EQ(out.config()["quantization_config"]["smoothquant"], true);
   EXPECT_EQ(io::validate_checkpoint(out), std::vector<std::string>{});
@@ -96,9 +96,9 @@ TEST(Smoothing, QuantizedCheckpointCarriesTheFold) {
   EXPECT_FLOAT_EQ(io::dequantize_tensor(out, "model.layers.0.self_attn.q_proj.input_scale").at(0), amax / 16.0f);
   // It runs, and stays a usable model.
   const model::Model m = model::Model::load(tmp.path() / "sq", {model::ActQuant::static_, 2});
-  EXPECT_LT(eval::perplexity(m, eval::read_token_file(tokens), {}).ppl, 30.0);
+  EXPECT_LT(eval::perplexity(m, io::read_token_file(tokens), {}).ppl, 30.0);
   o.calibration.reset();
-  EXPECT_THROW(io::quantize_checkpoint(model, tmp.path() / "nocalib", o), Error);
+  EXPECT_THROW(pipeline::quantize_checkpoint(model, tmp.path() / "nocalib", o), Error);
 }
 
 }  // namespace
@@ -113,14 +113,14 @@ TEST(MixedFormats, ChoosesTheLeastOutputErrorPerLayer) {
   test::TempDir tmp;
   const fs::path model = test::shared_path("models/stories260K");
   const fs::path tokens = test::shared_path("data/stories260K_samples.tokens");
-  io::QuantizeCheckpointOptions o;
+  pipeline::QuantizeCheckpointOptions o;
   o.scheme = "mixed";
   o.calibration = CalibrationOptions{tokens, 8, 128, "max"};
   o.mixed_formats = {"hif8", "fp8_e4m3fn", "fp8_e5m2"};
   o.keep_bf16 = 3;
-  const io::QuantizeReport report = io::quantize_checkpoint(model, tmp.path() / "mixed", o);
+  const pipeline::QuantizeReport report = pipeline::quantize_checkpoint(model, tmp.path() / "mixed", o);
   size_t kept = 0, chosen = 0;
-  for (const io::TensorReport& t : report.tensors) {
+  for (const pipeline::TensorReport& t : report.tensors) {
     if (t.chosen_format.empty()) continue;
     ++chosen;
     ASSERT_EQ(t.output_errors.size(), 3u) << t.name;
@@ -149,7 +149,7 @@ TEST(MixedFormats, ChoosesTheLeastOutputErrorPerLayer) {
     EXPECT_EQ(io::dequantize_tensor(out, name), dequantize(q));
   }
   o.calibration.reset();
-  EXPECT_THROW(io::quantize_checkpoint(model, tmp.path() / "nocalib", o), Error);
+  EXPECT_THROW(pipeline::quantize_checkpoint(model, tmp.path() / "nocalib", o), Error);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@
 #include "hifp8/format/bits.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/checkpoint_inspect.h"
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 #include "hifp8/io/safetensors.h"
 #include "hifp8/io/synthetic_checkpoint.h"
 #include "hifp8/model/gpu_model.h"
@@ -116,10 +116,10 @@ TEST(CudaEngine, PrefillMatchesCpuForEveryQuantizedLayout) {
   for (const char* scheme : {"fp8-dynamic", "fp8-tensor", "fp8-block", "int8-dynamic", "hif8"})
     for (const char* arch : {"llama3", "qwen2"}) {
       test::TempDir tmp;
-      io::QuantizeCheckpointOptions o;
+      pipeline::QuantizeCheckpointOptions o;
       o.scheme = scheme;
       o.selection.include_lm_head = true;
-      io::quantize_checkpoint(tiny_model(arch), tmp.path() / "q", o);
+      pipeline::quantize_checkpoint(tiny_model(arch), tmp.path() / "q", o);
       expect_prefill_matches(tmp.path() / "q");
     }
 }
@@ -134,9 +134,9 @@ TEST(CudaEngine, PrefillMatchesCpuOnASyntheticCheckpointAndItsQuantizations) {
   // (measured 0.6e-2 to 1.6e-2 over random prompts on H100, 2026-11-27).
   expect_prefill_matches(tmp.path() / "bf16", {}, 2e-2);
   for (const char* scheme : {"fp8-dynamic", "hif8"}) {
-    io::QuantizeCheckpointOptions o;
+    pipeline::QuantizeCheckpointOptions o;
     o.scheme = scheme;
-    io::quantize_checkpoint(tmp.path() / "bf16", tmp.path() / scheme, o);
+    pipeline::quantize_checkpoint(tmp.path() / "bf16", tmp.path() / scheme, o);
     expect_prefill_matches(tmp.path() / scheme, {}, 2e-2);
   }
 }

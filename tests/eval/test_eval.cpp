@@ -12,12 +12,13 @@
 #include "hifp8/eval/benchmark_items.h"
 #include "hifp8/eval/multiple_choice.h"
 #include "hifp8/eval/perplexity.h"
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
 
 namespace hifp8::eval {
 namespace {
+using io::read_token_file;
 namespace fs = std::filesystem;
 
 TEST(Perplexity, MatchesHuggingFaceSlidingWindow) {
@@ -46,9 +47,9 @@ TEST(Perplexity, BaselineKlAndTopOne) {
   EXPECT_LT(*self.mean_kl, 1e-12);
   EXPECT_EQ(*self.top1_agreement, 1.0);
   EXPECT_EQ(*self.baseline_ppl, self.ppl);
-  io::QuantizeCheckpointOptions q;
+  pipeline::QuantizeCheckpointOptions q;
   q.scheme = "int8-dynamic";
-  io::quantize_checkpoint(dir, tmp.path() / "int8", q);
+  pipeline::quantize_checkpoint(dir, tmp.path() / "int8", q);
   const model::Model quantized = model::Model::load(tmp.path() / "int8");
   const PerplexityResult r = perplexity(quantized, docs, {}, &m);
   EXPECT_NEAR(*r.baseline_ppl, self.ppl, 1e-9 * self.ppl);
@@ -110,9 +111,9 @@ namespace {
 TEST(Compare, WeightSqnrAndReportFiles) {
   test::TempDir tmp;
   const fs::path dir = test::shared_path("models/stories260K");
-  io::QuantizeCheckpointOptions q;
+  pipeline::QuantizeCheckpointOptions q;
   q.scheme = "hif8";
-  io::quantize_checkpoint(dir, tmp.path() / "hif8", q);
+  pipeline::quantize_checkpoint(dir, tmp.path() / "hif8", q);
   const auto sqnr = weight_sqnr(tmp.path() / "hif8", dir);
   EXPECT_EQ(sqnr.size(), 35u) << "5 layers x 7 linears; embeddings and norms are copied unchanged";
   for (const auto& [name, db] : sqnr) {

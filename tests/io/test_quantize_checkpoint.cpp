@@ -11,7 +11,7 @@
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/checkpoint_inspect.h"
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 #include "hifp8/io/synthetic_checkpoint.h"
 #include "hifp8/io/tensor_selection.h"
 #include "hifp8/quant/error_stats.h"
@@ -21,6 +21,11 @@
 
 namespace hifp8::io {
 namespace {
+using pipeline::quantize_checkpoint;
+using pipeline::QuantizeCheckpointOptions;
+using pipeline::QuantizeReport;
+using pipeline::QuantizeProgress;
+using pipeline::TensorReport;
 namespace fs = std::filesystem;
 
 // Lowest acceptable per-tensor SQNR (dB) of each format on these weights (sweep: ~31 dB for FP8/HiF8).

@@ -14,7 +14,7 @@
 #include "hifp8/error.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/checkpoint_inspect.h"
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 #include "hifp8/kernel/array_ops.h"
 #include "hifp8/model/model.h"
 #include "hifp8/quant/quantized_tensor.h"
@@ -280,10 +280,10 @@ TEST_P(EveryArch, MatchesFloat64ReferenceInF32Bf16AndEveryScheme) {
   std::vector<std::pair<std::string, fs::path>> variants = {{"f32", tiny_model(GetParam())},
                                                            {"bf16", to_bf16(tiny_model(GetParam()), tmp.path() / "bf16")}};
   for (const char* scheme : {"fp8-dynamic", "fp8-tensor", "fp8-block", "int8-dynamic", "hif8"}) {
-    io::QuantizeCheckpointOptions opt;
+    pipeline::QuantizeCheckpointOptions opt;
     opt.scheme = scheme;
     opt.selection.include_lm_head = true;
-    io::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / scheme, opt);
+    pipeline::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / scheme, opt);
     variants.emplace_back(scheme, tmp.path() / scheme);
   }
   Matrix f32_logits;
@@ -302,9 +302,9 @@ TEST_P(EveryArch, ActivationQuantizationMatchesReference) {
   const std::vector<int32_t> tokens = {9, 18, 27, 36, 45, 54, 63};
   for (const char* scheme : {"fp8-dynamic", "int8-dynamic", "hif8"}) {
     SCOPED_TRACE(scheme);
-    io::QuantizeCheckpointOptions opt;
+    pipeline::QuantizeCheckpointOptions opt;
     opt.scheme = scheme;
-    io::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / scheme, opt);
+    pipeline::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / scheme, opt);
     Reference ref(tmp.path() / scheme);
     const Matrix w8a16 = ref.forward(tokens);
     ASSERT_FALSE(ref.quantized.empty());
@@ -333,11 +333,11 @@ TEST_P(FamilyArch, QuantizedCheckpointRunsCloseToFloat) {
   const Matrix f32 = engine_logits(tiny_model(GetParam()), tokens);
   for (const auto& [scheme, fake] : {std::pair{"fp8-dynamic", "fake-fp8"}, std::pair{"hif8", "fake-hif8"}}) {
     SCOPED_TRACE(scheme);
-    io::QuantizeCheckpointOptions opt;
+    pipeline::QuantizeCheckpointOptions opt;
     opt.scheme = scheme;
-    io::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / scheme, opt);
+    pipeline::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / scheme, opt);
     opt.scheme = fake;
-    io::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / fake, opt);
+    pipeline::quantize_checkpoint(tiny_model(GetParam()), tmp.path() / fake, opt);
     const io::Checkpoint out = io::Checkpoint::open(tmp.path() / scheme);
     int eight_bit = 0;
     for (const auto& e : out.tensors()) {

@@ -10,11 +10,12 @@
 #include <optional>
 #include <vector>
 
+#include "hifp8/io/token_file.h"
 #include "hifp8/model/model.h"
 
 namespace hifp8::eval {
 
-using Document = std::vector<int32_t>;
+using io::Document;  // io/token_file.h reads them
 
 struct PerplexityOptions {
   int64_t ctx = 512, stride = 256;
@@ -32,9 +33,6 @@ struct PerplexityResult {
 // Throws Error on ctx < 2, stride < 1 or > ctx, or a document with no token to score.
 PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& docs, const PerplexityOptions& options,
                             const model::Model* baseline = nullptr);
-
-// One document per non-empty line of space-separated token ids (../shared/data/*.tokens).
-std::vector<Document> read_token_file(const std::filesystem::path& path);
 
 // log softmax of one row of logits, in double.
 std::vector<double> log_softmax(const float* logits, size_t n);

@@ -9,7 +9,7 @@
 
 #include "hifp8/format/format.h"
 #include "hifp8/kernel/array_ops.h"
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 
 namespace hifp8::cuda {
 

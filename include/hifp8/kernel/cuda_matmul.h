@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "hifp8/format/format.h"
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 
 namespace hifp8::cuda {
 

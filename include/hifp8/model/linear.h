@@ -12,7 +12,7 @@
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/checkpoint_inspect.h"
 #include "hifp8/kernel/array_ops.h"
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 
 namespace hifp8::model {
 

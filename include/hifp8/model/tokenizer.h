@@ -13,9 +13,6 @@
 
 namespace hifp8::model {
 
-// A token id written in decimal ("42"); nullopt for anything else (signs, spaces, > INT32_MAX).
-std::optional<int32_t> parse_token_id(const std::string& text);
-
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

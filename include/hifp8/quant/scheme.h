@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "hifp8/format/format.h"
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 
 namespace hifp8 {
 

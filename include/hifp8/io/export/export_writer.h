@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "hifp8/io/tensor_dtype.h"
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 #include "hifp8/quant/scheme.h"
 
 namespace hifp8::io {

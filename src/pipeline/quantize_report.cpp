@@ -2,11 +2,13 @@
 #include <cmath>
 #include <cstdio>
 
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 
 #include <map>
 
-namespace hifp8::io {
+namespace hifp8::pipeline {
+
+using namespace io;  // the checkpoint reading and writing this job drives
 namespace {
 
 // JSON has no Infinity: an exact (error-free) tensor's SQNR is written as null.
@@ -107,4 +109,4 @@ std::string QuantizeReport::to_markdown() const {
   return md;
 }
 
-}  // namespace hifp8::io
+}  // namespace hifp8::pipeline

@@ -12,9 +12,9 @@
 
 #include "hifp8/calib/calibration.h"
 #include "hifp8/io/tensor_selection.h"
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 
-namespace hifp8::io {
+namespace hifp8::pipeline {
 
 struct QuantizeProgress {
   size_t tensors_done = 0, tensors_total = 0;
@@ -27,7 +27,7 @@ struct QuantizeCheckpointOptions {
   std::string scheme = "fp8-dynamic";
   std::optional<Granularity> granularity;  // default: the scheme's
   float target = 0;                        // 0: the format's default (HiF8: 16)
-  SelectionRules selection;
+  io::SelectionRules selection;
   bool allow_nonfinite = false;  // clamp NaN/Inf instead of failing
   bool force = false;            // replace an existing output directory
   uint64_t max_shard_bytes = 5'000'000'000ull;
@@ -75,4 +75,4 @@ struct QuantizeReport {
 QuantizeReport quantize_checkpoint(const std::filesystem::path& input, const std::filesystem::path& output,
                                    const QuantizeCheckpointOptions& options);
 
-}  // namespace hifp8::io
+}  // namespace hifp8::pipeline

@@ -1,4 +1,4 @@
-#include "hifp8/io/quantize_checkpoint.h"
+#include "hifp8/pipeline/quantize_checkpoint.h"
 
 #include <sys/resource.h>
 
@@ -26,7 +26,9 @@
 #include "hifp8/quant/quantized_tensor.h"
 #include "hifp8/quant/scheme.h"
 
-namespace hifp8::io {
+namespace hifp8::pipeline {
+
+using namespace io;  // the checkpoint reading and writing this job drives
 namespace fs = std::filesystem;
 namespace {
 
@@ -477,4 +479,4 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   return report;
 }
 
-}  // namespace hifp8::io
+}  // namespace hifp8::pipeline

@@ -1,4 +1,4 @@
-#include "hifp8/quant/granularity.h"
+#include "hifp8/format/granularity.h"
 
 #include <charconv>
 
