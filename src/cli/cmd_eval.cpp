@@ -11,6 +11,7 @@
 #include "hifp8/error.h"
 #include "hifp8/eval/compare.h"
 #include "hifp8/eval/benchmark_items.h"
+#include "hifp8/eval/layer_compare.h"
 #include "hifp8/eval/multiple_choice.h"
 #include "hifp8/eval/perplexity.h"
 #include "hifp8/model/generate.h"
@@ -116,6 +117,16 @@ void run_mc(const EvalArgs& a) {
   std::printf("items %zu  acc %.4f  acc_norm %.4f\n", r.items, r.acc, r.acc_norm);
 }
 
+void run_layers(const EvalArgs& a) {
+  if (a.text.empty() == a.tokens_file.empty()) throw Error("give exactly one of --text and --tokens-file");
+  std::vector<int32_t> tokens;
+  if (!a.text.empty()) tokens = model::Tokenizer::load(a.baseline)->encode(read_text(a.text));
+  else tokens = io::read_token_file(a.tokens_file).front();
+  if (int64_t(tokens.size()) > a.ctx) tokens.resize(size_t(a.ctx));
+  const eval::LayerReport r = eval::compare_layers(a.model, a.baseline, tokens, {a.threads});
+  std::printf("%s", a.json ? (r.to_json().dump(2) + "\n").c_str() : r.to_text().c_str());
+}
+
 // Table cells: one line, pipes escaped.
 std::string cell(const std::string& s) {
   std::string out;
@@ -199,6 +210,16 @@ void add_eval_commands(CLI::App& app) {
   mc->add_flag("--json", c->json, "JSON output with every log-likelihood");
   add_common(mc, *c);
   mc->callback([c] { run_mc(*c); });
+
+  CLI::App* layers = ev->add_subcommand("layers", "Where the error enters: per decoder layer and per linear, against the baseline");
+  layers->add_option("--model", c->model, "Quantized model directory")->required();
+  layers->add_option("--baseline", c->baseline, "Reference model directory (its tokenizer encodes --text)")->required();
+  layers->add_option("--text", c->text, "UTF-8 text file (its first --ctx tokens are run)");
+  layers->add_option("--tokens-file", c->tokens_file, "Token ids (the first document)");
+  layers->add_option("--ctx", c->ctx, "Tokens to run (default 512)");
+  layers->add_flag("--json", c->json, "JSON output");
+  layers->add_option("--threads", c->threads, "Threads (0: all cores)");
+  layers->callback([c] { run_layers(*c); });
 
   auto d = std::make_shared<EvalArgs>();
   CLI::App* dg = ev->add_subcommand("diff-generate", "Greedy generations of two models side by side");

@@ -212,6 +212,7 @@ kernel::DType Model::embedding_dtype() const { return io::kernel_dtype(embed_->i
 void Model::run(const Linear& l, const float* x, size_t tokens, float* y) const {
   if (options_.observer) options_.observer(l.name(), x, tokens, size_t(l.in()));
   l.forward(x, tokens, y, options_.act_quant, options_.threads);
+  if (options_.trace) options_.trace(l.name(), y, tokens, size_t(l.out()));
 }
 
 void Model::rms_norm(const float* x, const std::vector<float>& w, size_t rows, size_t n, float* out) const {
@@ -415,6 +416,7 @@ std::vector<float> Model::forward(std::span<const int32_t> tokens, KvCache& cach
     if (c.gemma_norms) rms_norm(delta.data(), L.post_feedforward_norm, T, n, delta.data());
     for (size_t i = 0; i < h.size(); ++i) h[i] += delta[i];
     require_finite(h, "decoder layer " + std::to_string(li) + " (model.layers." + std::to_string(li) + ")");
+    if (options_.trace) options_.trace("model.layers." + std::to_string(li), h.data(), T, n);
   }
   cache.commit(start + int64_t(T));
   const size_t first = all_positions ? 0 : T - 1, rows = T - first;

@@ -10,8 +10,12 @@
 #include "hifp8/error.h"
 #include "hifp8/eval/compare.h"
 #include "hifp8/eval/benchmark_items.h"
+#include "hifp8/eval/layer_compare.h"
 #include "hifp8/eval/multiple_choice.h"
 #include "hifp8/eval/perplexity.h"
+#include "hifp8/io/checkpoint.h"
+#include "hifp8/io/safetensors.h"
+#include "hifp8/quant/quantized_tensor.h"
 #include "hifp8/pipeline/quantize_checkpoint.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
@@ -182,6 +186,68 @@ TEST(BenchmarkItems, RealArcEasyAndFewShotPrompts) {
                                    items[2].choices[items[2].answer] + "\n\n" + items[0].question);
   EXPECT_TRUE(shots[1].question.starts_with(items[0].question + " ")) << "item 1's first example is item 0";
   EXPECT_THROW(with_fewshot({items[0]}, {items[0]}, 1), Error) << "no example but the item itself";
+}
+
+}  // namespace
+}  // namespace hifp8::eval
+
+namespace hifp8::eval {
+namespace {
+
+// A copy of a float checkpoint with one tensor scaled.
+void write_scaled_copy(const fs::path& in, const fs::path& out, const std::string& tensor, float factor) {
+  const io::Checkpoint ckpt = io::Checkpoint::open(in);
+  fs::create_directories(out);
+  fs::copy_file(in / "config.json", out / "config.json");
+  std::vector<io::TensorSpec> specs;
+  for (const auto& e : ckpt.tensors()) specs.push_back({e.info->name, io::TensorDType::F32, e.info->shape});
+  io::SafetensorsWriter w(out / "model.safetensors", specs);
+  for (const auto& e : ckpt.tensors()) {
+    std::vector<float> f = io::dequantize_tensor(ckpt, e.info->name);
+    if (e.info->name == tensor)
+      for (float& v : f) v *= factor;
+    w.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(f.data()), f.size() * 4));
+  }
+  w.finish();
+}
+
+TEST(LayerCompare, FindsTheLayerWhereTheErrorEnters) {
+  test::TempDir tmp;
+  const fs::path tiny = fs::path(HIFP8_SOURCE_DIR) / "tests/data/tiny-models/llama3";
+  const std::vector<int32_t> tokens = {1, 5, 9, 33, 64, 2, 7, 100, 12, 40};
+  const LayerReport same = compare_layers(tiny, tiny, tokens, {2});
+  ASSERT_EQ(same.layers.size(), 3u) << "two decoder layers and the logits";
+  for (const auto& a : same.layers) EXPECT_EQ(a.relative_error, 0.0) << a.name;
+  EXPECT_EQ(same.linears.size(), 15u) << "seven linears a layer, and lm_head";
+  // Layer 1's o_proj made 3x larger: layer 0 agrees, layer 1 is where the error enters.
+  write_scaled_copy(tiny, tmp.path() / "broken", "model.layers.1.self_attn.o_proj.weight", 3.0f);
+  const LayerReport broken = compare_layers(tmp.path() / "broken", tiny, tokens, {2});
+  EXPECT_LT(broken.layers[0].relative_error, 1e-7);
+  EXPECT_GT(broken.layers[1].relative_error, 0.05);
+  ASSERT_TRUE(broken.jump_layer);
+  EXPECT_EQ(*broken.jump_layer, 1u);
+  for (const auto& a : broken.linears)
+    if (a.name == "model.layers.1.self_attn.o_proj") EXPECT_GT(a.relative_error, 1.0) << "3x: relative error 2";
+    else if (a.name.starts_with("model.layers.0.") || a.name.starts_with("model.layers.1.self_attn.")) EXPECT_LT(a.relative_error, 1e-7) << a.name;
+  const nlohmann::json j = broken.to_json();
+  EXPECT_EQ(j["jump_layer"], 1);
+  EXPECT_NE(broken.to_text().find("grows most at decoder layer 1"), std::string::npos);
+}
+
+// An MoE quantized copy: experts are compared where both models routed the same tokens to them.
+TEST(LayerCompare, QuantizedMoeAgainstItsOriginal) {
+  test::TempDir tmp;
+  const fs::path tiny = fs::path(HIFP8_SOURCE_DIR) / "tests/data/tiny-models/qwen3_moe";
+  pipeline::QuantizeCheckpointOptions opt;
+  opt.scheme = "hif8";
+  pipeline::quantize_checkpoint(tiny, tmp.path() / "q", opt);
+  const LayerReport r = compare_layers(tmp.path() / "q", tiny, std::vector<int32_t>{3, 17, 99, 5, 64, 127, 0, 42}, {2});
+  for (const auto& a : r.layers) {
+    EXPECT_GT(a.relative_error, 0.0) << a.name;
+    EXPECT_LT(a.relative_error, 0.5) << a.name << " (a tiny random model: 8-bit weights move it by ~25 %)";
+    EXPECT_GT(a.cosine, 0.9) << a.name;
+  }
+  EXPECT_GT(r.linears.size(), 8u);
 }
 
 }  // namespace

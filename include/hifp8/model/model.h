@@ -26,6 +26,9 @@ struct ModelOptions {
   ActQuant act_quant = ActQuant::none;
   int threads = 0;  // 0: all cores
   ActivationObserver observer;
+  // Sees every linear's output (by module name) and the hidden state after each decoder layer
+  // ("model.layers.N"): what `eval layers` compares between two models.
+  ActivationObserver trace;
 };
 
 class Model {
