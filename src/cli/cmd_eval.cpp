@@ -22,17 +22,28 @@ namespace hifp8::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, baseline, text, tokens_file, tasks, prompts, kv_dtype = "f32", act_quant = "none", out;
+  std::string model, baseline, text, tokens_file, tasks, prompts, out;
+  EngineArgs engine;  // --device (ppl, compare), --kv-cache-dtype, --act-quant, --threads
   std::string format = "auto", fewshot_file;  // eval mc
   size_t fewshot = 0;
   std::vector<std::string> models;
   int64_t ctx = 512, stride = 256, max_tokens = 32;
-  int threads = 0;
   bool json = false, quiet = false;
 };
 
+// The CPU engine's model (mc, diff-generate, layers run on it for now).
 model::Model load(const std::string& dir, const EvalArgs& a) {
-  return model::Model::load(dir, {model::parse_act_quant(a.act_quant), a.threads});
+  if (a.engine.options.device != "cpu") throw Error("this eval command runs on the CPU engine (--device cpu)");
+  return model::Model::load(dir, {model::parse_act_quant(a.engine.act_quant), a.engine.options.threads});
+}
+
+// An engine for perplexity windows of --ctx tokens on --device; the baseline's keeps the default
+// (unquantized: f32 on the CPU, bf16 on the GPU) KV cache and float activations.
+LoadedEngine window_engine(const std::string& dir, const EvalArgs& a, bool baseline) {
+  EngineArgs e = a.engine;
+  if (e.options.max_context == 0) e.options.max_context = a.ctx;
+  if (baseline) e.options.kv_cache_dtype.clear(), e.act_quant = "none";
+  return load_engine(dir, e);
 }
 
 std::string read_text(const std::string& path) {
@@ -49,10 +60,10 @@ std::vector<eval::Document> documents(const EvalArgs& a, const std::string& toke
   return io::read_token_file(a.tokens_file);
 }
 
-eval::PerplexityResult measure(const model::Model& m, const model::Model* base, const std::vector<eval::Document>& docs,
+eval::PerplexityResult measure(model::Engine& m, model::Engine* base, const std::vector<eval::Document>& docs,
                                const EvalArgs& a, const std::string& label) {
   eval::PerplexityOptions o;
-  o.ctx = a.ctx, o.stride = a.stride, o.kv_cache = model::parse_kv_dtype(a.kv_dtype);
+  o.ctx = a.ctx, o.stride = a.stride;
   ProgressBar bar(label);
   if (!a.quiet)
     o.progress = [&](size_t done, size_t total) {
@@ -65,13 +76,12 @@ eval::PerplexityResult measure(const model::Model& m, const model::Model* base, 
 
 void run_ppl(const EvalArgs& a) {
   const std::vector<eval::Document> docs = documents(a, a.model);
-  const model::Model m = load(a.model, a);
-  std::unique_ptr<model::Model> base;
-  if (!a.baseline.empty()) base = std::make_unique<model::Model>(load(a.baseline, a));
-  const eval::PerplexityResult r = measure(m, base.get(), docs, a, "ppl");
-  nlohmann::json j = {{"model", a.model}, {"tokens", r.tokens}, {"ctx", a.ctx}, {"stride", a.stride},
+  LoadedEngine m = window_engine(a.model, a, false), base;
+  if (!a.baseline.empty()) base = window_engine(a.baseline, a, true);
+  const eval::PerplexityResult r = measure(*m.engine, base.engine.get(), docs, a, "ppl");
+  nlohmann::json j = {{"model", a.model}, {"device", a.engine.options.device}, {"tokens", r.tokens}, {"ctx", a.ctx}, {"stride", a.stride},
                       {"mean_nll", r.mean_nll}, {"ppl", r.ppl}};
-  if (base) {
+  if (base.engine) {
     j["baseline"] = a.baseline;
     j["baseline_ppl"] = *r.baseline_ppl;
     j["delta_ppl"] = r.ppl - *r.baseline_ppl;
@@ -84,19 +94,19 @@ void run_ppl(const EvalArgs& a) {
     return;
   }
   std::printf("tokens %zu  ppl %.4f  mean_nll %.6f\n", r.tokens, r.ppl, r.mean_nll);
-  if (base)
+  if (base.engine)
     std::printf("baseline ppl %.4f  delta_ppl %+.4f  mean KL %.6f  max KL %.4f  top-1 agreement %.2f %%\n", *r.baseline_ppl,
                 r.ppl - *r.baseline_ppl, *r.mean_kl, *r.max_kl, 100.0 * *r.top1_agreement);
 }
 
 void run_compare(const EvalArgs& a) {
   const std::vector<eval::Document> docs = documents(a, a.baseline);
-  const model::Model base = load(a.baseline, a);
+  LoadedEngine base = window_engine(a.baseline, a, true);
   std::vector<eval::ModelComparison> results;
   for (const std::string& dir : a.models) {
-    const model::Model m = load(dir, a);
+    LoadedEngine m = window_engine(dir, a, false);
     const std::string name = std::filesystem::path(dir).filename().string();
-    results.push_back({name, measure(m, &base, docs, a, name), eval::weight_sqnr(dir, a.baseline)});
+    results.push_back({name, measure(*m.engine, base.engine.get(), docs, a, name), eval::weight_sqnr(dir, a.baseline)});
   }
   eval::write_comparison(a.out, a.baseline, results);
   std::fputs(read_text((std::filesystem::path(a.out) / "compare.md").string()).c_str(), stdout);
@@ -123,7 +133,8 @@ void run_layers(const EvalArgs& a) {
   if (!a.text.empty()) tokens = model::Tokenizer::load(a.baseline)->encode(read_text(a.text));
   else tokens = io::read_token_file(a.tokens_file).front();
   if (int64_t(tokens.size()) > a.ctx) tokens.resize(size_t(a.ctx));
-  const eval::LayerReport r = eval::compare_layers(a.model, a.baseline, tokens, {a.threads});
+  if (a.engine.options.device != "cpu") throw Error("eval layers runs on the CPU engine (--device cpu)");
+  const eval::LayerReport r = eval::compare_layers(a.model, a.baseline, tokens, {a.engine.options.threads});
   std::printf("%s", a.json ? (r.to_json().dump(2) + "\n").c_str() : r.to_text().c_str());
 }
 
@@ -141,7 +152,7 @@ void run_diff_generate(const EvalArgs& a) {
   if (!in) throw Error("cannot read " + a.prompts);
   model::GenerateOptions g;
   g.max_tokens = a.max_tokens;
-  g.kv_cache = model::parse_kv_dtype(a.kv_dtype);
+  g.kv_cache = model::parse_kv_dtype(a.engine.options.kv_cache_dtype.empty() ? "f32" : a.engine.options.kv_cache_dtype);
   g.eos = m.config().eos_tokens;
   for (int32_t e : tok->eos_ids()) g.eos.push_back(e);
   std::printf("| prompt | %s | %s | first difference |\n|---|---|---|---:|\n", cell(a.baseline).c_str(), cell(a.model).c_str());
@@ -162,11 +173,7 @@ void run_diff_generate(const EvalArgs& a) {
   std::printf("\n%zu of %zu greedy generations identical (%lld tokens each at most)\n", same, total, (long long)a.max_tokens);
 }
 
-void add_common(CLI::App* cmd, EvalArgs& a) {
-  cmd->add_option("--kv-cache-dtype", a.kv_dtype, "KV cache: f32, bf16, fp8_e4m3, fp8_e5m2, hif8");
-  cmd->add_option("--act-quant", a.act_quant, "none, dynamic, static (see generate)");
-  cmd->add_option("--threads", a.threads, "Threads (0: all cores)");
-}
+void add_common(CLI::App* cmd, EvalArgs& a) { add_engine_options(cmd, a.engine); }
 
 }  // namespace
 
@@ -218,7 +225,7 @@ void add_eval_commands(CLI::App& app) {
   layers->add_option("--tokens-file", c->tokens_file, "Token ids (the first document)");
   layers->add_option("--ctx", c->ctx, "Tokens to run (default 512)");
   layers->add_flag("--json", c->json, "JSON output");
-  layers->add_option("--threads", c->threads, "Threads (0: all cores)");
+  layers->add_option("--threads", c->engine.options.threads, "Threads (0: all cores)");
   layers->callback([c] { run_layers(*c); });
 
   auto d = std::make_shared<EvalArgs>();

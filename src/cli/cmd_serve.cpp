@@ -10,46 +10,19 @@
 #include "cli/commands.h"
 #include "hifp8/error.h"
 #include "hifp8/model/chat_template.h"
+#include "hifp8/model/engine.h"
 #include "hifp8/model/model.h"
 #include "hifp8/model/tokenizer.h"
 #include "hifp8/serve/server.h"
-#ifdef HIFP8_HAVE_CUDA
-#include "hifp8/model/gpu_model.h"
-#endif
 
 namespace hifp8::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, name, kv_dtype, device = "cpu", chat_format;
+  std::string model, name, chat_format;
+  EngineArgs engine;
   serve::ServerOptions options;
-  int slots = 4;
-  int64_t max_context = 0;
-  int threads = 0;
 };
-
-#ifdef HIFP8_HAVE_CUDA
-// The GPU engine's slots are the server's: a decode step runs every active request in one batch.
-class GpuEngine : public serve::Engine {
- public:
-  GpuEngine(const model::Model& m, model::KvDType kv, int slots, int64_t context)
-      : gpu_(model::GpuModel::load(m, {kv, slots, context})), context_(context) {}
-  int slots() const override { return gpu_.max_batch(); }
-  int64_t context() const override { return context_; }
-  int64_t vocab() const override { return gpu_.config().vocab; }
-  std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt, bool all_positions) override {
-    gpu_.reset(slot);
-    return gpu_.prefill(slot, prompt, all_positions);
-  }
-  std::vector<float> decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens) override {
-    return gpu_.decode(slots, tokens);
-  }
-
- private:
-  model::GpuModel gpu_;
-  int64_t context_;
-};
-#endif
 
 void run_serve(const ServeArgs& a) {
   // SIGTERM / SIGINT: a graceful stop from a thread that waits for them. They are blocked first, before
@@ -60,21 +33,9 @@ void run_serve(const ServeArgs& a) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  if (a.slots < 1) throw Error("--max-concurrency must be at least 1");
-  if (a.device != "cpu" && a.device != "cuda") throw Error("--device: '" + a.device + "' (expected cpu or cuda)");
-  const model::Model m = model::Model::load(a.model, {model::ActQuant::none, a.threads});
-  const int64_t context = a.max_context > 0 ? a.max_context : m.config().max_positions;
-  const model::KvDType kv = model::parse_kv_dtype(!a.kv_dtype.empty() ? a.kv_dtype : a.device == "cuda" ? "bf16" : "f32");
-  std::unique_ptr<serve::Engine> engine;
-  if (a.device == "cuda") {
-#ifdef HIFP8_HAVE_CUDA
-    engine = std::make_unique<GpuEngine>(m, kv, a.slots, context);
-#else
-    throw Error("--device cuda: this hifp8 was built without CUDA (HIFP8_CUDA=OFF)");
-#endif
-  } else {
-    engine = serve::cpu_engine(m, kv, a.slots, context);
-  }
+  if (a.engine.options.slots < 1) throw Error("--max-concurrency must be at least 1");
+  LoadedEngine loaded = load_engine(a.model, a.engine);
+  const model::Model& m = *loaded.model;
   std::unique_ptr<model::Tokenizer> tokenizer;
   try {
     tokenizer = model::Tokenizer::load(a.model);
@@ -97,7 +58,7 @@ void run_serve(const ServeArgs& a) {
   serve::ServerOptions options = a.options;
   options.served_model_name = a.name.empty() ? a.model : a.name;
 
-  serve::Server server(options, std::move(engine), std::move(tokenizer), std::move(chat), eos);
+  serve::Server server(options, std::move(loaded.engine), std::move(tokenizer), std::move(chat), eos);
   std::thread watcher([&] {
     int signal = 0;
     sigwait(&signals, &signal);
@@ -124,7 +85,8 @@ void add_serve_command(CLI::App& app) {
           if (c <= 0x20 || c >= 0x7f) return "the API key must be printable ASCII without spaces (HTTP strips or mangles the rest)";
         return "";
       });
-  cmd->add_option("--max-concurrency", a->slots, "Requests generating at once (sequence slots; default 4)")->check(CLI::Range(1, 4096));
+  a->engine.options.slots = 4;
+  cmd->add_option("--max-concurrency", a->engine.options.slots, "Requests generating at once (sequence slots; default 4)")->check(CLI::Range(1, 4096));
   cmd->add_option("--max-queue", a->options.max_queue, "Requests waiting for a slot before 429 (default 64)")->check(CLI::Range(0, 100000));
   cmd->add_option("--shutdown-grace", a->options.shutdown_grace_seconds,
                   "Seconds running requests may take to finish after SIGTERM before they get 503 (default 30)")
@@ -133,13 +95,10 @@ void add_serve_command(CLI::App& app) {
                   "Open HTTP connections served at once, slow ones included (default 256)")->check(CLI::Range(1, 100000));
   cmd->add_option("--max-prompt-tokens", a->options.max_prompt_tokens, "Longest prompt (default: the context)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-tokens", a->options.max_tokens, "Most tokens one request may generate (default: the context)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-context", a->max_context, "Positions per sequence (default: the model's)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-body-bytes", a->options.max_body_bytes, "Largest request body, chunked uploads included; larger gets 413 (default 1 MiB)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));
-  cmd->add_option("--kv-cache-dtype", a->kv_dtype, "f32 (CPU default), bf16 (GPU default), fp8_e4m3, fp8_e5m2, hif8");
-  cmd->add_option("--device", a->device, "cpu (default) or cuda");
   cmd->add_option("--chat-format", a->chat_format, "A built-in chat format instead of the model's template: llama3, chatml or llama2");
-  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)");
+  add_engine_options(cmd, a->engine, /*act_quant=*/false);
   cmd->callback([a] { run_serve(*a); });
 }
 

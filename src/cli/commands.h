@@ -4,10 +4,27 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "hifp8/model/engine.h"
+
 namespace hifp8::cli {
+
+// --device, --kv-cache-dtype, --act-quant, --max-context, --threads: one set for every command that
+// runs a model, resolved by model::open_engine.
+struct EngineArgs {
+  model::EngineOptions options;
+  std::string act_quant = "none";
+};
+void add_engine_options(CLI::App* cmd, EngineArgs& a, bool act_quant = true);
+// The model loaded (with the act-quant and threads asked) and the engine over it.
+struct LoadedEngine {
+  std::unique_ptr<model::Model> model;  // the CPU engine reads it; kept alive with the engine
+  std::unique_ptr<model::Engine> engine;
+};
+LoadedEngine load_engine(const std::string& dir, const EngineArgs& a);
 
 // "1,2,3" as token ids; Error naming `option` for anything else.
 std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& option);

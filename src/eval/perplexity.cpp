@@ -22,8 +22,17 @@ std::vector<double> log_softmax(const float* logits, size_t n) {
 
 PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& docs, const PerplexityOptions& o,
                             const model::Model* baseline) {
+  const auto engine = model::cpu_engine(m, o.kv_cache, 1, std::max<int64_t>(o.ctx, 2));
+  const auto base_engine = baseline ? model::cpu_engine(*baseline, model::KvDType::f32, 1, std::max<int64_t>(o.ctx, 2)) : nullptr;
+  return perplexity(*engine, docs, o, base_engine.get());
+}
+
+PerplexityResult perplexity(model::Engine& m, const std::vector<Document>& docs, const PerplexityOptions& o,
+                            model::Engine* baseline) {
   if (o.ctx < 2) throw Error("--ctx must be at least 2");
   if (o.stride < 1 || o.stride > o.ctx) throw Error("--stride must be in [1, ctx]");
+  if (o.ctx > m.context() || (baseline && o.ctx > baseline->context()))
+    throw Error("--ctx " + std::to_string(o.ctx) + " exceeds the engine's context of " + std::to_string(m.context()) + " positions");
   if (baseline && baseline->config().vocab != m.config().vocab)
     throw Error("the baseline's vocabulary (" + std::to_string(baseline->config().vocab) + ") differs from the model's (" +
                 std::to_string(m.config().vocab) + ")");
@@ -40,13 +49,9 @@ PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& 
       const int64_t end = std::min(begin + o.ctx, n);
       const int64_t first = std::max(prev_end, begin + 1);  // scored positions [first, end)
       const std::span<const int32_t> window(doc.data() + begin, size_t(end - begin));
-      model::KvCache cache = m.new_cache(o.kv_cache, end - begin);
-      const std::vector<float> logits = m.forward(window, cache, true);
+      const std::vector<float> logits = m.prefill(0, window, true);
       std::vector<float> base_logits;
-      if (baseline) {
-        model::KvCache base_cache = baseline->new_cache(model::KvDType::f32, end - begin);  // the reference stays unquantized
-        base_logits = baseline->forward(window, base_cache, true);
-      }
+      if (baseline) base_logits = baseline->prefill(0, window, true);
       for (int64_t p = first; p < end; ++p) {
         const size_t row = size_t(p - 1 - begin);
         const std::vector<double> lp = log_softmax(&logits[row * V], V);

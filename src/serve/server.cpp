@@ -29,34 +29,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-class CpuEngine : public Engine {
- public:
-  CpuEngine(const model::Model& m, model::KvDType kv, int slots, int64_t context) : model_(m) {
-    for (int s = 0; s < slots; ++s) caches_.push_back(m.new_cache(kv, context));
-  }
-  int slots() const override { return int(caches_.size()); }
-  int64_t context() const override { return caches_.front().capacity(); }
-  int64_t vocab() const override { return model_.config().vocab; }
-  std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt, bool all_positions) override {
-    model::KvCache& c = caches_[size_t(slot)];
-    c = model_.new_cache(c.dtype(), c.capacity());
-    return model_.forward(prompt, c, all_positions);
-  }
-  std::vector<float> decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens) override {
-    std::vector<float> out;
-    for (size_t i = 0; i < slots.size(); ++i) {
-      const int32_t t[1] = {tokens[i]};
-      const std::vector<float> logits = model_.forward(t, caches_[size_t(slots[i])]);
-      out.insert(out.end(), logits.begin(), logits.end());
-    }
-    return out;
-  }
-
- private:
-  const model::Model& model_;
-  std::vector<model::KvCache> caches_;
-};
-
 // One request: written by the scheduler, read by the HTTP handler that waits on it.
 struct Job {
   GenerationRequest request;
@@ -159,13 +131,9 @@ bool peer_closed(int fd) {
 
 }  // namespace
 
-std::unique_ptr<Engine> cpu_engine(const model::Model& model, model::KvDType kv, int slots, int64_t context) {
-  return std::make_unique<CpuEngine>(model, kv, slots, context);
-}
-
 struct Server::Impl {
   ServerOptions options;
-  std::unique_ptr<Engine> engine;
+  std::unique_ptr<model::Engine> engine;
   std::unique_ptr<model::Tokenizer> tokenizer;
   size_t longest_token = 1;  // the tokenizer's longest_token_bytes()
   std::optional<model::ChatTemplate> chat_template;
@@ -609,7 +577,7 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options, std::unique_ptr<Engine> engine, std::unique_ptr<model::Tokenizer> tokenizer,
+Server::Server(ServerOptions options, std::unique_ptr<model::Engine> engine, std::unique_ptr<model::Tokenizer> tokenizer,
                std::optional<model::ChatTemplate> chat_template, std::vector<int64_t> eos)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);

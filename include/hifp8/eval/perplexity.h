@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hifp8/io/token_file.h"
+#include "hifp8/model/engine.h"
 #include "hifp8/model/model.h"
 
 namespace hifp8::eval {
@@ -19,7 +20,7 @@ using io::Document;  // io/token_file.h reads them
 
 struct PerplexityOptions {
   int64_t ctx = 512, stride = 256;
-  model::KvDType kv_cache = model::KvDType::f32;  // the model's; a baseline always uses f32
+  model::KvDType kv_cache = model::KvDType::f32;  // the model's on the CPU overload; a baseline always uses f32
   std::function<void(size_t done, size_t total)> progress;  // scored tokens
 };
 
@@ -30,7 +31,12 @@ struct PerplexityResult {
   std::optional<double> baseline_mean_nll, baseline_ppl, mean_kl, max_kl, top1_agreement;
 };
 
-// Throws Error on ctx < 2, stride < 1 or > ctx, or a document with no token to score.
+// Throws Error on ctx < 2, stride < 1 or > ctx (or beyond an engine's context), or a document with
+// no token to score. On engines (model/engine.h, CPU or GPU) each window is one prefill of slot 0;
+// the baseline's engine should hold an unquantized KV cache.
+PerplexityResult perplexity(model::Engine& m, const std::vector<Document>& docs, const PerplexityOptions& options,
+                            model::Engine* baseline = nullptr);
+// On the CPU engine: the model with options.kv_cache, the baseline with an f32 cache.
 PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& docs, const PerplexityOptions& options,
                             const model::Model* baseline = nullptr);
 

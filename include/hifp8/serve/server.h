@@ -11,28 +11,12 @@
 #include <vector>
 
 #include "hifp8/model/chat_template.h"
+#include "hifp8/model/engine.h"
 #include "hifp8/model/kv_cache.h"
 #include "hifp8/model/model.h"
 #include "hifp8/model/tokenizer.h"
 
 namespace hifp8::serve {
-
-// What the scheduler drives: `slots()` sequences, each prefilled once and then decoded a token at a time.
-class Engine {
- public:
-  virtual ~Engine() = default;
-  virtual int slots() const = 0;
-  virtual int64_t context() const = 0;  // positions per sequence
-  virtual int64_t vocab() const = 0;
-  // Logits of the last prompt position, or of every position when all_positions ([prompt][vocab]);
-  // the slot is emptied first.
-  virtual std::vector<float> prefill(int slot, const std::vector<int32_t>& prompt, bool all_positions = false) = 0;
-  // One token for each slot in `slots`; logits [slots.size()][vocab].
-  virtual std::vector<float> decode(const std::vector<int>& slots, const std::vector<int32_t>& tokens) = 0;
-};
-
-// The CPU engine with one KV cache per slot (decode steps run slot by slot).
-std::unique_ptr<Engine> cpu_engine(const model::Model& model, model::KvDType kv, int slots, int64_t context);
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -52,7 +36,7 @@ class Server {
  public:
   // tokenizer may be null (token-id prompts only; completions are then returned as token ids).
   // chat_template empty: /v1/chat/completions answers 400.
-  Server(ServerOptions options, std::unique_ptr<Engine> engine, std::unique_ptr<model::Tokenizer> tokenizer,
+  Server(ServerOptions options, std::unique_ptr<model::Engine> engine, std::unique_ptr<model::Tokenizer> tokenizer,
          std::optional<model::ChatTemplate> chat_template, std::vector<int64_t> eos);
   ~Server();
   Server(const Server&) = delete;

@@ -1,0 +1,46 @@
+#pragma once
+// One door to running a model, on the CPU or the GPU: load once, prefill a sequence slot (logits of the
+// last or of every position), decode a step for several slots, as vLLM's engine and llama.cpp's
+// llama_context are one door. `serve`, `eval ppl` and the other commands that run a model take an
+// Engine; the device and its settings come from one EngineOptions, parsed in one place (cli).
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "hifp8/model/model.h"
+
+namespace hifp8::model {
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const ModelConfig& config() const = 0;
+  int64_t vocab() const { return config().vocab; }
+  virtual int slots() const = 0;
+  virtual int64_t context() const = 0;  // positions per slot
+  // Empties `slot`, runs `tokens`; logits [tokens][vocab] when all_positions, else the last row.
+  virtual std::vector<float> prefill(int slot, std::span<const int32_t> tokens, bool all_positions = false) = 0;
+  // One token for each of `slots` (distinct) at their lengths; logits [slots][vocab].
+  virtual std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens) = 0;
+};
+
+struct EngineOptions {
+  std::string device = "cpu";        // cpu or cuda
+  std::string kv_cache_dtype;        // empty: f32 on the CPU, bf16 on the GPU
+  ActQuant act_quant = ActQuant::none;
+  int64_t max_context = 0;           // positions per slot; 0: the model's max_position_embeddings
+  int threads = 0;                   // CPU threads; 0: all cores
+  int slots = 1;                     // sequences held at once
+};
+
+// The CPU engine: one KV cache per slot (decode steps run slot by slot). `model` must outlive it.
+std::unique_ptr<Engine> cpu_engine(const Model& model, KvDType kv, int slots, int64_t context);
+
+// The engine `options.device` names, over `model` (loaded with options.threads and act_quant; the GPU
+// engine uploads it and keeps no reference). Error for an unknown device, cuda in a build without CUDA
+// or without a GPU, or a model the device's engine cannot run.
+std::unique_ptr<Engine> open_engine(const Model& model, const EngineOptions& options);
+
+}  // namespace hifp8::model
