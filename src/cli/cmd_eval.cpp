@@ -113,12 +113,12 @@ void run_compare(const EvalArgs& a) {
 }
 
 void run_mc(const EvalArgs& a) {
-  const model::Model m = load(a.model, a);
+  LoadedEngine m = load_engine(a.model, a.engine);
   const auto tok = model::Tokenizer::load(a.model);
   std::vector<eval::ChoiceItem> items = eval::read_benchmark_items(a.tasks, a.format);
   if (a.fewshot > 0)
     items = eval::with_fewshot(items, a.fewshot_file.empty() ? items : eval::read_benchmark_items(a.fewshot_file, a.format), a.fewshot);
-  const eval::ChoiceResult r = eval::multiple_choice(m, *tok, items);
+  const eval::ChoiceResult r = eval::multiple_choice(*m.engine, *tok, items);
   if (a.json) {
     std::printf("%s\n", nlohmann::json{{"model", a.model}, {"items", r.items}, {"acc", r.acc}, {"acc_norm", r.acc_norm},
                                       {"loglik", r.loglik}}.dump(2).c_str());

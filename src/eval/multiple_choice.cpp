@@ -9,8 +9,13 @@
 namespace hifp8::eval {
 
 ChoiceResult multiple_choice(const model::Model& m, const model::Tokenizer& tok, const std::vector<ChoiceItem>& items) {
+  const auto engine = model::cpu_engine(m, model::KvDType::f32, 1, m.config().max_positions);
+  return multiple_choice(*engine, tok, items);
+}
+
+ChoiceResult multiple_choice(model::Engine& m, const model::Tokenizer& tok, const std::vector<ChoiceItem>& items) {
   ChoiceResult r;
-  const auto V = size_t(m.config().vocab);
+  const auto V = size_t(m.vocab());
   size_t correct = 0, correct_norm = 0;
   for (const ChoiceItem& item : items) {
     const std::vector<int32_t> context = tok.encode(item.question);
@@ -23,8 +28,10 @@ ChoiceResult multiple_choice(const model::Model& m, const model::Tokenizer& tok,
       while (split < context.size() && split < whole.size() && context[split] == whole[split]) ++split;
       split = std::max<size_t>(split, 1);
       if (split >= whole.size()) throw Error("choice '" + choice + "' adds no tokens to its question");
-      model::KvCache cache = m.new_cache(model::KvDType::f32, int64_t(whole.size()));
-      const std::vector<float> logits = m.forward(whole, cache, true);
+      if (int64_t(whole.size()) > m.context())
+        throw Error("a question with choice '" + choice + "' has " + std::to_string(whole.size()) + " tokens; the engine's context is " +
+                    std::to_string(m.context()) + " (--max-context)");
+      const std::vector<float> logits = m.prefill(0, whole, true);
       double sum = 0;
       for (size_t p = split; p < whole.size(); ++p) sum += log_softmax(&logits[(p - 1) * V], V)[size_t(whole[p])];
       ll.push_back(sum);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "hifp8/model/engine.h"
 #include "hifp8/model/model.h"
 #include "hifp8/model/tokenizer.h"
 
@@ -24,6 +25,9 @@ struct ChoiceResult {
   std::vector<std::vector<double>> loglik;  // per item, per choice
 };
 
+// On an engine (CPU or GPU): each context + choice is one prefill of slot 0.
+ChoiceResult multiple_choice(model::Engine& m, const model::Tokenizer& tok, const std::vector<ChoiceItem>& items);
+// On the CPU engine.
 ChoiceResult multiple_choice(const model::Model& m, const model::Tokenizer& tok, const std::vector<ChoiceItem>& items);
 
 }  // namespace hifp8::eval
