@@ -12,61 +12,24 @@
 #include "hifp8/model/model.h"
 #include "hifp8/model/sampler.h"
 #include "hifp8/model/tokenizer.h"
-#ifdef HIFP8_HAVE_CUDA
-#include "hifp8/model/gpu_model.h"
-#endif
 
 namespace hifp8::cli {
 namespace {
 
 struct RunArgs {
-  std::string model, prompt, tokens, kv_dtype, act_quant = "none", system, chat_format, chat_template_kwargs, device = "cpu";
-  int64_t max_tokens = 64, max_context = 0;
+  std::string model, prompt, tokens, system, chat_format, chat_template_kwargs;
+  EngineArgs engine;
+  int64_t max_tokens = 64;
   model::SamplingOptions sampling;
   bool print_ids = false, json = false, stats = false, chat = false;
-  int threads = 0;
 };
 
 
-model::Model load_model(const RunArgs& a) {
-  if (a.device != "cpu" && a.device != "cuda") throw Error("--device: '" + a.device + "' (expected cpu or cuda)");
-  if (a.device == "cuda" && a.act_quant != "none") throw Error("--act-quant is a CPU-engine option");
-  return model::Model::load(a.model, {model::parse_act_quant(a.act_quant), a.threads});
-}
-
-// The KV-cache dtype: as given, else f32 on the CPU and bf16 on the GPU.
-model::KvDType kv_dtype(const RunArgs& a) {
-  return model::parse_kv_dtype(!a.kv_dtype.empty() ? a.kv_dtype : a.device == "cuda" ? "bf16" : "f32");
-}
-
-#ifdef HIFP8_HAVE_CUDA
-model::GpuModel load_gpu(const model::Model& m, const RunArgs& a, int64_t positions) {
-  return model::GpuModel::load(m, {kv_dtype(a), 1, positions});
-}
-#else
-[[noreturn]] void no_cuda() { throw Error("--device cuda: this hifp8 was built without CUDA (HIFP8_CUDA=OFF)"); }
-#endif
-
-int64_t context_for(const model::Model& m, const RunArgs& a, int64_t needed) {
-  const int64_t limit = a.max_context > 0 ? a.max_context : m.config().max_positions;
-  return std::max<int64_t>(std::min(limit, needed), 1);
-}
-
 void run_logits(const RunArgs& a) {
-  const model::Model m = load_model(a);
   const std::vector<int32_t> ids = parse_token_ids(a.tokens, "--tokens");
-  std::vector<float> logits;
-  if (a.device == "cuda") {
-#ifdef HIFP8_HAVE_CUDA
-    logits = load_gpu(m, a, int64_t(ids.size())).prefill(0, ids, true);
-#else
-    no_cuda();
-#endif
-  } else {
-    model::KvCache cache = m.new_cache(kv_dtype(a), context_for(m, a, int64_t(ids.size())));
-    logits = m.forward(ids, cache, true);
-  }
-  const auto vocab = size_t(m.config().vocab);
+  LoadedEngine e = load_engine(a.model, a.engine, int64_t(ids.size()));
+  const std::vector<float> logits = e.engine->prefill(0, ids, true);
+  const auto vocab = size_t(e.engine->vocab());
   if (a.json) {
     std::string out = "{\"logits\": [";
     char buf[32];
@@ -90,7 +53,6 @@ void run_logits(const RunArgs& a) {
 
 void run_generate(const RunArgs& a) {
   if (a.prompt.empty() == a.tokens.empty()) throw Error("give exactly one of --prompt and --tokens");
-  const model::Model m = load_model(a);
   std::unique_ptr<model::Tokenizer> tok;
   std::vector<int32_t> prompt;
   if (!a.prompt.empty()) {
@@ -118,12 +80,11 @@ void run_generate(const RunArgs& a) {
       }
     }
   }
+  LoadedEngine e = load_engine(a.model, a.engine, int64_t(prompt.size()) + a.max_tokens);
   model::GenerateOptions g;
   g.max_tokens = a.max_tokens;
-  g.kv_cache = kv_dtype(a);
-  g.max_context = a.max_context;
   g.sampling = a.sampling;
-  g.eos = m.config().eos_tokens;
+  g.eos = e.model->config().eos_tokens;
   if (tok)
     for (int32_t e : tok->eos_ids()) g.eos.push_back(e);
   std::vector<int32_t> generated;
@@ -139,25 +100,7 @@ void run_generate(const RunArgs& a) {
     }
     std::fflush(stdout);
   };
-  if (a.device == "cuda") {
-#ifdef HIFP8_HAVE_CUDA
-    const int64_t positions = context_for(m, a, int64_t(prompt.size()) + a.max_tokens);
-    model::GpuModel gpu = load_gpu(m, a, positions);
-    const model::GenerateBackend backend{
-        [&](const std::vector<int32_t>& tokens) { return gpu.prefill(0, tokens); },
-        [&](int32_t token) {
-          const int slot[1] = {0};
-          const int32_t next[1] = {token};
-          return gpu.decode(slot, next);
-        },
-        [&] { return gpu.length(0) >= positions; }};
-    model::generate(backend, prompt, g, on_token, &timing);
-#else
-    no_cuda();
-#endif
-  } else {
-    model::generate(m, prompt, g, on_token, &timing);
-  }
+  model::generate(*e.engine, prompt, g, on_token, &timing);
   if (text_out) std::fputs(text_out->finish().c_str(), stdout);
   std::printf("\n");
   std::fflush(stdout);
@@ -171,12 +114,7 @@ void run_generate(const RunArgs& a) {
 
 void add_model_options(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--model", a.model, "Model directory (any checkpoint hifp8 quantize reads or writes)")->required();
-  cmd->add_option("--device", a.device, "cpu (default) or cuda (the GPU engine: dense Llama-family models)");
-  cmd->add_option("--kv-cache-dtype", a.kv_dtype, "KV cache: f32 (CPU default), bf16 (GPU default), fp8_e4m3, fp8_e5m2, hif8");
-  cmd->add_option("--act-quant", a.act_quant, "Quantize 8-bit linears' inputs: none, dynamic (per token), static");
-  cmd->add_option("--max-context", a.max_context, "KV cache positions (default: the model's max positions)")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 26));
-  cmd->add_option("--threads", a.threads, "Threads (0: all cores)");
+  add_engine_options(cmd, a.engine);
 }
 
 }  // namespace

@@ -19,12 +19,13 @@ struct EngineArgs {
   std::string act_quant = "none";
 };
 void add_engine_options(CLI::App* cmd, EngineArgs& a, bool act_quant = true);
-// The model loaded (with the act-quant and threads asked) and the engine over it.
+// The model loaded (with the act-quant and threads asked) and the engine over it. Without
+// --max-context, `needed` positions (capped at the model's) when given, else the model's.
 struct LoadedEngine {
   std::unique_ptr<model::Model> model;  // the CPU engine reads it; kept alive with the engine
   std::unique_ptr<model::Engine> engine;
 };
-LoadedEngine load_engine(const std::string& dir, const EngineArgs& a);
+LoadedEngine load_engine(const std::string& dir, const EngineArgs& a, int64_t needed = 0);
 
 // "1,2,3" as token ids; Error naming `option` for anything else.
 std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& option);

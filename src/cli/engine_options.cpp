@@ -1,4 +1,6 @@
 // The engine options every command that runs a model takes, registered and resolved in one place.
+#include <algorithm>
+
 #include "cli/commands.h"
 
 namespace hifp8::cli {
@@ -11,11 +13,12 @@ void add_engine_options(CLI::App* cmd, EngineArgs& a, bool act_quant) {
   cmd->add_option("--threads", a.options.threads, "CPU threads (0: all cores)");
 }
 
-LoadedEngine load_engine(const std::string& dir, const EngineArgs& a) {
+LoadedEngine load_engine(const std::string& dir, const EngineArgs& a, int64_t needed) {
   model::EngineOptions o = a.options;
   o.act_quant = model::parse_act_quant(a.act_quant);
   LoadedEngine e;
   e.model = std::make_unique<model::Model>(model::Model::load(dir, {o.act_quant, o.threads}));
+  if (o.max_context == 0 && needed > 0) o.max_context = std::max<int64_t>(1, std::min(needed, e.model->config().max_positions));
   e.engine = model::open_engine(*e.model, o);
   return e;
 }

@@ -32,19 +32,29 @@ std::vector<int32_t> generate(const GenerateBackend& backend, const std::vector<
   return out;
 }
 
+std::vector<int32_t> generate(Engine& engine, const std::vector<int32_t>& prompt, const GenerateOptions& o,
+                              const std::function<void(int32_t)>& on_token, GenerateTiming* timing) {
+  int64_t length = 0;  // positions held by slot 0
+  const GenerateBackend backend{
+      [&](const std::vector<int32_t>& tokens) {
+        length = int64_t(tokens.size());
+        return engine.prefill(0, tokens);
+      },
+      [&](int32_t token) {
+        const int slot[1] = {0};
+        const int32_t step[1] = {token};
+        ++length;
+        return engine.decode(slot, step);
+      },
+      [&] { return length >= engine.context(); }};
+  return generate(backend, prompt, o, on_token, timing);
+}
+
 std::vector<int32_t> generate(const Model& m, const std::vector<int32_t>& prompt, const GenerateOptions& o,
                               const std::function<void(int32_t)>& on_token, GenerateTiming* timing) {
   const int64_t limit = o.max_context > 0 ? o.max_context : m.config().max_positions;
-  const int64_t capacity = std::max<int64_t>(1, std::min(limit, int64_t(prompt.size()) + o.max_tokens));
-  KvCache cache = m.new_cache(o.kv_cache, capacity);
-  const GenerateBackend cpu{
-      [&](const std::vector<int32_t>& tokens) { return m.forward(tokens, cache); },
-      [&](int32_t token) {
-        const int32_t step[1] = {token};
-        return m.forward(step, cache);
-      },
-      [&] { return cache.size() >= cache.capacity(); }};
-  return generate(cpu, prompt, o, on_token, timing);
+  const auto engine = cpu_engine(m, o.kv_cache, 1, std::max<int64_t>(1, std::min(limit, int64_t(prompt.size()) + o.max_tokens)));
+  return generate(*engine, prompt, o, on_token, timing);
 }
 
 }  // namespace hifp8::model

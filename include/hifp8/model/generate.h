@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include "hifp8/model/engine.h"
 #include "hifp8/model/model.h"
 #include "hifp8/model/sampler.h"
 
@@ -34,6 +35,9 @@ struct GenerateBackend {
 std::vector<int32_t> generate(const GenerateBackend& backend, const std::vector<int32_t>& prompt,
                               const GenerateOptions& options, const std::function<void(int32_t)>& on_token = {},
                               GenerateTiming* timing = nullptr);
+// The loop on an engine's slot 0 (CPU or GPU), up to the engine's context.
+std::vector<int32_t> generate(Engine& engine, const std::vector<int32_t>& prompt, const GenerateOptions& options,
+                              const std::function<void(int32_t)>& on_token = {}, GenerateTiming* timing = nullptr);
 // The loop on the CPU engine, with a KV cache of options.kv_cache.
 std::vector<int32_t> generate(const Model& m, const std::vector<int32_t>& prompt, const GenerateOptions& options,
                               const std::function<void(int32_t)>& on_token = {}, GenerateTiming* timing = nullptr);
