@@ -14,6 +14,7 @@
 #include "hifp8/pipeline/quantize_checkpoint.h"
 #include "hifp8/io/safetensors.h"
 #include "hifp8/model/model.h"
+#include "support/rewrite_checkpoint.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
 
@@ -23,19 +24,10 @@ namespace fs = std::filesystem;
 
 // A float32 copy of `in` with the plan applied to every tensor it names.
 void write_folded(const fs::path& in, const fs::path& out, const std::map<std::string, TensorScaling>& plan) {
-  const io::Checkpoint c = io::Checkpoint::open(in);
-  fs::create_directories(out);
-  fs::copy_file(in / "config.json", out / "config.json");
-  std::vector<io::TensorSpec> specs;
-  for (const auto& e : c.tensors()) specs.push_back({e.info->name, io::TensorDType::F32, e.info->shape});
-  io::SafetensorsWriter w(out / "model.safetensors", specs);
-  for (const auto& e : c.tensors()) {
-    std::vector<float> x = io::dequantize_tensor(c, e.info->name);
-    const size_t cols = size_t(e.info->shape.back());
-    if (const auto it = plan.find(e.info->name); it != plan.end()) apply_scaling(it->second, x.data(), x.size() / cols, cols);
-    w.write({reinterpret_cast<const uint8_t*>(x.data()), x.size() * 4});
-  }
-  w.finish();
+  test::rewrite_checkpoint(in, out, io::TensorDType::F32, [&](const std::string& name, std::vector<float>& x, const std::vector<int64_t>& shape) {
+    const size_t cols = size_t(shape.back());
+    if (const auto it = plan.find(name); it != plan.end()) apply_scaling(it->second, x.data(), x.size() / cols, cols);
+  });
 }
 
 std::vector<float> all_logits(const fs::path& dir, const std::vector<int32_t>& tokens) {

@@ -17,6 +17,7 @@
 #include "hifp8/io/safetensors.h"
 #include "hifp8/quant/quantized_tensor.h"
 #include "hifp8/pipeline/quantize_checkpoint.h"
+#include "support/rewrite_checkpoint.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
 
@@ -196,19 +197,10 @@ namespace {
 
 // A copy of a float checkpoint with one tensor scaled.
 void write_scaled_copy(const fs::path& in, const fs::path& out, const std::string& tensor, float factor) {
-  const io::Checkpoint ckpt = io::Checkpoint::open(in);
-  fs::create_directories(out);
-  fs::copy_file(in / "config.json", out / "config.json");
-  std::vector<io::TensorSpec> specs;
-  for (const auto& e : ckpt.tensors()) specs.push_back({e.info->name, io::TensorDType::F32, e.info->shape});
-  io::SafetensorsWriter w(out / "model.safetensors", specs);
-  for (const auto& e : ckpt.tensors()) {
-    std::vector<float> f = io::dequantize_tensor(ckpt, e.info->name);
-    if (e.info->name == tensor)
-      for (float& v : f) v *= factor;
-    w.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(f.data()), f.size() * 4));
-  }
-  w.finish();
+  test::rewrite_checkpoint(in, out, io::TensorDType::F32, [&](const std::string& name, std::vector<float>& values, const auto&) {
+    if (name == tensor)
+      for (float& v : values) v *= factor;
+  });
 }
 
 TEST(LayerCompare, FindsTheLayerWhereTheErrorEnters) {

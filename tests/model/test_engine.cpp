@@ -18,6 +18,7 @@
 #include "hifp8/kernel/array_ops.h"
 #include "hifp8/model/model.h"
 #include "hifp8/quant/quantized_tensor.h"
+#include "support/rewrite_checkpoint.h"
 #include "support/shared_data.h"
 #include "support/temp_dir.h"
 
@@ -236,22 +237,7 @@ double max_relative_error(const Matrix& a, const Matrix& b) {
 Matrix json_matrix(const nlohmann::json& j) { return j.get<Matrix>(); }
 
 // A copy of a float checkpoint with every float tensor narrowed to bf16.
-fs::path to_bf16(const fs::path& in, const fs::path& out) {
-  const io::Checkpoint ckpt = io::Checkpoint::open(in);
-  fs::create_directories(out);
-  fs::copy_file(in / "config.json", out / "config.json");
-  std::vector<io::TensorSpec> specs;
-  for (const auto& e : ckpt.tensors()) specs.push_back({e.info->name, io::TensorDType::BF16, e.info->shape});
-  io::SafetensorsWriter w(out / "model.safetensors", specs);
-  for (const auto& e : ckpt.tensors()) {
-    const std::vector<float> f = io::dequantize_tensor(ckpt, e.info->name);
-    std::vector<uint8_t> b(f.size() * 2);
-    kernel::narrow(f.data(), b.data(), kernel::DType::bf16, f.size());
-    w.write(b);
-  }
-  w.finish();
-  return out;
-}
+fs::path to_bf16(const fs::path& in, const fs::path& out) { return test::rewrite_checkpoint(in, out, io::TensorDType::BF16); }
 
 // ---- tests --------------------------------------------------------------------------------------
 
