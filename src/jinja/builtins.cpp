@@ -469,7 +469,16 @@ Value round_value(const Value& v, int64_t precision, const std::string& method) 
   return r / scale;
 }
 
+thread_local std::vector<std::shared_ptr<Namespace>>* t_namespaces = nullptr;
+
 }  // namespace
+
+NamespaceCollector::NamespaceCollector() : outer_(t_namespaces) { t_namespaces = &made_; }
+
+NamespaceCollector::~NamespaceCollector() {
+  for (const auto& ns : made_) ns->attributes.items.clear();
+  t_namespaces = outer_;
+}
 
 void require_defined(const Value& v) {
   if (v.is_undefined()) throw Error(v.as_undefined().hint.empty() ? "undefined value used" : v.as_undefined().hint);
@@ -837,6 +846,7 @@ Value global_function(const std::string& name) {
       if (name == "dict") return Value(std::move(d));
       auto ns = std::make_shared<Namespace>();
       ns->attributes = std::move(d);
+      if (t_namespaces) t_namespaces->push_back(ns);
       return Value(ns);
     });
   if (name == "raise_exception")

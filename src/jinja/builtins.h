@@ -19,6 +19,20 @@ bool apply_test(const std::string& name, const Value& subject, const CallArgs& a
 // range, namespace, dict, raise_exception, strftime_now; undefined for other names.
 Value global_function(const std::string& name);
 
+// While one lives (for a render, on this thread), every namespace() made is recorded, and emptied
+// when it ends: namespaces can refer to each other, and a cycle of shared_ptrs would never be freed.
+class NamespaceCollector {
+ public:
+  NamespaceCollector();
+  ~NamespaceCollector();
+  NamespaceCollector(const NamespaceCollector&) = delete;
+  NamespaceCollector& operator=(const NamespaceCollector&) = delete;
+
+ private:
+  std::vector<std::shared_ptr<Namespace>> made_;
+  std::vector<std::shared_ptr<Namespace>>* outer_;
+};
+
 // Raises the error Jinja raises when an undefined value is used (its hint), else does nothing.
 void require_defined(const Value& v);
 

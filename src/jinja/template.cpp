@@ -139,8 +139,13 @@ class Renderer {
     return Value(std::move(loop));
   }
 
-  Value make_macro(const Node& n, const ScopePtr& defining) {
-    return Value(Function([this, &n, defining](const CallArgs& a) -> Value {
+  // The macro sees its defining scope weakly: that scope holds the macro, and a strong reference
+  // back would keep both alive forever (LeakSanitizer found it in the jinja_template fuzz target).
+  Value make_macro(const Node& n, const ScopePtr& defining_scope) {
+    const std::weak_ptr<Scope> weak_scope = defining_scope;
+    return Value(Function([this, &n, weak_scope](const CallArgs& a) -> Value {
+      const ScopePtr defining = weak_scope.lock();
+      if (!defining) throw Error("macro '" + n.text + "' called after the scope that defined it ended");
       if (a.positional.size() > n.parameters.size()) throw Error("macro '" + n.text + "' takes " + std::to_string(n.parameters.size()) + " arguments");
       if (depth_ >= kMaxMacroDepth) throw Error("macro recursion deeper than " + std::to_string(kMaxMacroDepth));
       auto local = std::make_shared<Scope>();
@@ -277,6 +282,9 @@ std::string Template::render(const nlohmann::ordered_json& context) const {
   if (!context.is_object()) throw Error("chat template context must be a JSON object");
   auto root = std::make_shared<Scope>();
   for (const auto& [k, v] : context.items()) root->vars[k] = Value::from_json(v);
+  // namespace() objects are the one mutable value, so the only way to a reference cycle
+  // ({% set ns.me = ns %}): they are emptied when the render ends, breaking any.
+  const NamespaceCollector namespaces;
   std::string out;
   Renderer().exec(body_->body, root, out);
   return out;
