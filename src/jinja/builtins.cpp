@@ -15,7 +15,8 @@ namespace {
 // Python's ImmutableSandboxedEnvironment caps range() at this many items.
 constexpr int64_t kMaxRange = 100000;
 
-const Value& arg(const CallArgs& a, size_t index, std::string_view name, const Value& fallback) {
+// By value: callers pass temporaries as the fallback (a reference to one dangled: ASan, jinja_template).
+Value arg(const CallArgs& a, size_t index, std::string_view name, const Value& fallback) {
   const Value* v = a.get(index, name);
   return v ? *v : fallback;
 }
@@ -225,7 +226,7 @@ Value string_method(const std::string& s, const std::string& name) {
     return bound([s, name](const CallArgs& a) -> Value { return strip(s, arg(a, 0, "chars", kNone), name != "rstrip", name != "lstrip"); });
   if (name == "split" || name == "rsplit")
     return bound([s, name](const CallArgs& a) -> Value {
-      const Value& m = arg(a, 1, "maxsplit", Value(-1));
+      const Value m = arg(a, 1, "maxsplit", Value(-1));
       return Value(split(s, arg(a, 0, "sep", kNone), m.as_int(), name == "rsplit"));
     });
   if (name == "startswith" || name == "endswith")
@@ -270,7 +271,7 @@ Value string_method(const std::string& s, const std::string& name) {
   if (name == "format") return bound([s](const CallArgs& a) -> Value { return format_fields(s, a); });
   if (name == "removeprefix" || name == "removesuffix")
     return bound([s, name](const CallArgs& a) -> Value {
-      const Value& x = arg(a, 0, "x", Value(""));
+      const Value x = arg(a, 0, "x", Value(""));
       if (!starts_or_ends(s, x, name == "removeprefix")) return s;
       const size_t n = x.as_string().size();
       return name == "removeprefix" ? s.substr(n) : s.substr(0, s.size() - n);
@@ -374,7 +375,7 @@ Value sort_key(const Value& v, bool case_sensitive) {
 
 Value extreme(const Value& subject, const CallArgs& a, bool want_max) {
   const bool cs = arg(a, 0, "case_sensitive", kFalse).truthy();
-  const Value& attr = arg(a, 1, "attribute", kNone);
+  const Value attr = arg(a, 1, "attribute", kNone);
   const std::vector<Value> items = subject.iterate();
   if (items.empty()) return Undefined{"No aggregated item, sequence was empty."};
   const Value* best = &items[0];
@@ -500,7 +501,7 @@ Value get_attribute(const Value& object, const std::string& name) {
   if (object.is_list() && (name == "index" || name == "count")) {
     const Value list = object;
     return bound([list, name](const CallArgs& a) -> Value {
-      const Value& x = arg(a, 0, "x", kUndefined);
+      const Value x = arg(a, 0, "x", kUndefined);
       const auto& items = list.as_list().items;
       if (name == "count") return static_cast<int64_t>(std::count(items.begin(), items.end(), x));
       const auto it = std::find(items.begin(), items.end(), x);
@@ -649,8 +650,8 @@ Value apply_filter(const std::string& name, const Value& subject, const CallArgs
   }
   if (name == "tojson") {
     // transformers' tojson: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
-    const Value& indent = arg(a, 0, "indent", kNone);
-    const Value& separators = arg(a, 2, "separators", kNone);
+    const Value indent = arg(a, 0, "indent", kNone);
+    const Value separators = arg(a, 2, "separators", kNone);
     std::optional<std::string> pad;
     if (indent.is_string()) pad = indent.as_string();
     else if (!indent.is_none() && !indent.is_undefined()) pad = std::string(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
@@ -701,7 +702,7 @@ Value apply_filter(const std::string& name, const Value& subject, const CallArgs
   }
   if (name == "join") {
     const std::string sep = arg(a, 0, "d", Value("")).str();
-    const Value& attr = arg(a, 1, "attribute", kNone);
+    const Value attr = arg(a, 1, "attribute", kNone);
     std::string out;
     const std::vector<Value> items = subject.iterate();
     for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + (attr.is_none() ? items[i] : attribute_path(items[i], attr.str())).str();
@@ -725,7 +726,7 @@ Value apply_filter(const std::string& name, const Value& subject, const CallArgs
   }
   if (name == "sort") {
     const bool reverse = arg(a, 0, "reverse", kFalse).truthy(), cs = arg(a, 1, "case_sensitive", kFalse).truthy();
-    const Value& attr = arg(a, 2, "attribute", kNone);
+    const Value attr = arg(a, 2, "attribute", kNone);
     std::vector<Value> items = subject.iterate();
     auto key = [&](const Value& v) { return sort_key(attr.is_none() ? v : attribute_path(v, attr.str()), cs); };
     std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
@@ -735,7 +736,7 @@ Value apply_filter(const std::string& name, const Value& subject, const CallArgs
   }
   if (name == "unique") {
     const bool cs = arg(a, 0, "case_sensitive", kFalse).truthy();
-    const Value& attr = arg(a, 1, "attribute", kNone);
+    const Value attr = arg(a, 1, "attribute", kNone);
     std::vector<Value> out, seen;
     for (const Value& v : subject.iterate()) {
       Value k = sort_key(attr.is_none() ? v : attribute_path(v, attr.str()), cs);
@@ -747,7 +748,7 @@ Value apply_filter(const std::string& name, const Value& subject, const CallArgs
   }
   if (name == "min" || name == "max") return extreme(subject, a, name == "max");
   if (name == "sum") {
-    const Value& attr = arg(a, 0, "attribute", kNone);
+    const Value attr = arg(a, 0, "attribute", kNone);
     Value total = arg(a, 1, "start", Value(0));
     for (const Value& v : subject.iterate()) total = binary_operator("+", total, attr.is_none() ? v : attribute_path(v, attr.str()));
     return total;
@@ -760,7 +761,7 @@ Value apply_filter(const std::string& name, const Value& subject, const CallArgs
     for (const auto& [k, v] : a.keyword)
       if (k == "attribute") attribute = &v;
     if (attribute) {
-      const Value& dflt = arg(CallArgs{{}, a.keyword}, SIZE_MAX, "default", kUndefined);
+      const Value dflt = arg(CallArgs{{}, a.keyword}, SIZE_MAX, "default", kUndefined);
       for (const Value& v : subject.iterate()) {
         Value x = attribute_path(v, attribute->str());
         out.push_back(x.is_undefined() && !dflt.is_undefined() ? dflt : x);
@@ -777,7 +778,7 @@ Value apply_filter(const std::string& name, const Value& subject, const CallArgs
 }
 
 bool apply_test(const std::string& name, const Value& v, const CallArgs& a) {
-  const Value& x = arg(a, 0, "other", kUndefined);
+  const Value x = arg(a, 0, "other", kUndefined);
   if (name == "defined") return !v.is_undefined();
   if (name == "undefined") return v.is_undefined();
   if (name == "none") return v.is_none();
