@@ -60,10 +60,21 @@ Value Value::from_json(const nlohmann::ordered_json& j) {
   }
 }
 
-int64_t Value::as_int() const { return is_bool() ? int64_t{as_bool()} : std::get<int64_t>(v_); }
+void Value::fail_type(const char* expected) const {
+  if (is_undefined() && !as_undefined().hint.empty()) throw Error(as_undefined().hint);
+  std::string shown = is_undefined() ? "" : " " + repr();
+  if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+  throw Error(std::string("expected ") + expected + ", got " + type_name() + shown);
+}
+
+int64_t Value::as_int() const {
+  if (is_bool()) return as_bool();
+  return checked<int64_t>("an integer");
+}
 
 double Value::as_double() const {
   if (is_float()) return std::get<double>(v_);
+  if (!is_int() && !is_bool()) fail_type("a number");
   return static_cast<double>(as_int());
 }
 

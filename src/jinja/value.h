@@ -81,15 +81,17 @@ class Value {
   bool is_namespace() const { return std::holds_alternative<std::shared_ptr<Namespace>>(v_); }
   bool is_function() const { return std::holds_alternative<std::shared_ptr<const Function>>(v_); }
 
-  bool as_bool() const { return std::get<bool>(v_); }
+  // The value as a type; hifp8::Error naming both types when it is another (a template's arguments
+  // are whatever its author wrote: std::bad_variant_access must not escape).
+  bool as_bool() const { return checked<bool>("a boolean"); }
   int64_t as_int() const;   // int or bool
   double as_double() const; // int, bool or float
-  const std::string& as_string() const { return std::get<std::string>(v_); }
-  const ValueList& as_list() const { return *std::get<List>(v_); }
-  const ValueDict& as_dict() const { return *std::get<Dict>(v_); }
-  Namespace& as_namespace() const { return *std::get<std::shared_ptr<Namespace>>(v_); }
-  const Function& as_function() const { return *std::get<std::shared_ptr<const Function>>(v_); }
-  const Undefined& as_undefined() const { return std::get<Undefined>(v_); }
+  const std::string& as_string() const { return checked<std::string>("a string"); }
+  const ValueList& as_list() const { return *checked<List>("a list"); }
+  const ValueDict& as_dict() const { return *checked<Dict>("a dict"); }
+  Namespace& as_namespace() const { return *checked<std::shared_ptr<Namespace>>("a namespace"); }
+  const Function& as_function() const { return *checked<std::shared_ptr<const Function>>("callable"); }
+  const Undefined& as_undefined() const { return checked<Undefined>("undefined"); }
 
   bool truthy() const;             // Python bool(); undefined is false
   std::string str() const;         // Python str(); undefined is ""
@@ -106,6 +108,12 @@ class Value {
   const Storage& storage() const { return v_; }
 
  private:
+  template <typename T>
+  const T& checked(const char* expected) const {
+    if (const T* p = std::get_if<T>(&v_)) return *p;
+    fail_type(expected);
+  }
+  [[noreturn]] void fail_type(const char* expected) const;
   Storage v_;
 };
 

@@ -111,7 +111,10 @@ TEST(Jinja, RunawayTemplatesStop) {
 TEST(Jinja, HostileSourcesAreErrorsNotCrashes) {
   for (const char* source : {"{{", "{%", "{#", "{{ 'abc", "{% for %}", "{% set %}", "{{ (((( }}", "{{ a[ }}", "{% endfor %}",
                              "{% if x %}{% else %}{% else %}{% endif %}", "{{ 1 is }}", "{{ x|}}", "{% macro ( %}",
-                             "{{ '\\u12' }}", "{% raw %}never ends", "{{ 99999999999999999999999 }}"}) {
+                             "{{ '\\u12' }}", "{% raw %}never ends", "{{ 99999999999999999999999 }}",
+                             // wrong argument types (std::bad_variant_access escaped: the jinja_template fuzz target)
+                             "{{ range(nothing) }}", "{{ range('3') }}", "{{ 'a b'.split(' ', 'x') }}",
+                             "{{ 'x'|indent(width=none) }}", "{{ (1, 2)|dictsort }}", "{{ 3 is divisibleby('a') }}", "{{ x.y }}"}) {
     EXPECT_THROW(jinja::Template(source).render(ordered_json::object()), Error) << source;
   }
 }
