@@ -1,5 +1,6 @@
 #include "hifp8/jinja/template.h"
 
+#include <climits>
 #include <unordered_map>
 
 #include "hifp8/error.h"
@@ -222,7 +223,9 @@ class Renderer {
         require_defined(v);
         if (!v.is_number()) throw Error("bad operand type for unary " + std::string(e.kind == K::negate ? "-" : "+") + ": '" + v.type_name() + "'");
         if (e.kind == K::plus) return v.is_float() ? v : Value(v.as_int());
-        return v.is_float() ? Value(-v.as_double()) : Value(-v.as_int());
+        if (v.is_float()) return -v.as_double();
+        if (v.as_int() == INT64_MIN) throw Error("integer overflow in unary -");
+        return -v.as_int();
       }
       case K::logical_not: return !eval(*e.args[0], scope).truthy();
       case K::logical_and: {

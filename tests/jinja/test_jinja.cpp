@@ -114,7 +114,10 @@ TEST(Jinja, HostileSourcesAreErrorsNotCrashes) {
                              "{{ '\\u12' }}", "{% raw %}never ends", "{{ 99999999999999999999999 }}",
                              // wrong argument types (std::bad_variant_access escaped: the jinja_template fuzz target)
                              "{{ range(nothing) }}", "{{ range('3') }}", "{{ 'a b'.split(' ', 'x') }}",
-                             "{{ 'x'|indent(width=none) }}", "{{ (1, 2)|dictsort }}", "{{ 3 is divisibleby('a') }}", "{{ x.y }}"}) {
+                             "{{ 'x'|indent(width=none) }}", "{{ (1, 2)|dictsort }}", "{{ 3 is divisibleby('a') }}", "{{ x.y }}",
+                             // int64 overflow (UBSan in the fuzz target: Python's ints are unbounded, these are not)
+                             "{{ 4**40 }}", "{{ 9223372036854775807 + 1 }}", "{{ -(-9223372036854775807 - 1) }}", "{{ 1e300|int }}",
+                             "{{ (-9223372036854775807 - 1) // -1 }}", "{{ '%d' % 1e300 }}"}) {
     EXPECT_THROW(jinja::Template(source).render(ordered_json::object()), Error) << source;
   }
 }
