@@ -2,6 +2,7 @@
 // not, comparisons and `in`, + -, ~, * / // %, **, unary - +, then filters `|` and tests `is`, then
 // attribute, subscript and call.
 #include <algorithm>
+#include <cstdlib>
 #include <initializer_list>
 
 #include "hifp8/error.h"
@@ -318,7 +319,9 @@ class Parser {
           fail("integer literal " + t.text + " is out of range");
         }
       }
-      case K::floating: next(); return literal(Value(std::stod(t.text)), t.line);
+      case K::floating:  // strtod: 1e999 is inf, as Python's float literal (std::stod throws)
+        next();
+        return literal(Value(std::strtod(t.text.c_str(), nullptr)), t.line);
       case K::op:
         if (t.text == "(") {
           next();
@@ -367,6 +370,7 @@ class Parser {
       if (skip_op(".")) {
         auto a = node(Expr::Kind::attribute, line);
         if (peek().kind == K::integer) {  // x.0 is x[0]
+          if (peek().text.size() > 18) fail("index " + peek().text + " is out of range");
           a->kind = Expr::Kind::item;
           a->args.push_back(std::move(e));
           a->args.push_back(literal(Value(static_cast<int64_t>(std::stoll(next().text))), line));

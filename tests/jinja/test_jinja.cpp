@@ -108,6 +108,11 @@ TEST(Jinja, RunawayTemplatesStop) {
   EXPECT_THROW(jinja::Template("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").render(ordered_json::object()), Error);
 }
 
+TEST(Jinja, HugeFloatLiteralIsInfinityAsInPython) {
+  // std::stod threw std::out_of_range past the parser (the jinja_template fuzz target).
+  EXPECT_EQ(jinja::Template("{{ 1e1500001 }} {{ -1e999 }}").render(ordered_json::object()), "inf -inf");
+}
+
 TEST(Jinja, HostileSourcesAreErrorsNotCrashes) {
   for (const char* source : {"{{", "{%", "{#", "{{ 'abc", "{% for %}", "{% set %}", "{{ (((( }}", "{{ a[ }}", "{% endfor %}",
                              "{% if x %}{% else %}{% else %}{% endif %}", "{{ 1 is }}", "{{ x|}}", "{% macro ( %}",
@@ -117,7 +122,7 @@ TEST(Jinja, HostileSourcesAreErrorsNotCrashes) {
                              "{{ 'x'|indent(width=none) }}", "{{ (1, 2)|dictsort }}", "{{ 3 is divisibleby('a') }}", "{{ x.y }}",
                              // int64 overflow (UBSan in the fuzz target: Python's ints are unbounded, these are not)
                              "{{ 4**40 }}", "{{ 9223372036854775807 + 1 }}", "{{ -(-9223372036854775807 - 1) }}", "{{ 1e300|int }}",
-                             "{{ (-9223372036854775807 - 1) // -1 }}", "{{ '%d' % 1e300 }}"}) {
+                             "{{ (-9223372036854775807 - 1) // -1 }}", "{{ '%d' % 1e300 }}", "{{ x.99999999999999999999 }}"}) {
     EXPECT_THROW(jinja::Template(source).render(ordered_json::object()), Error) << source;
   }
 }
