@@ -532,7 +532,10 @@ Value get_attribute(const Value& object, const std::string& name) {
       return static_cast<int64_t>(it - items.begin());
     });
   }
-  return get_item(object, Value(name));
+  // A dict's keys are attributes too; other objects have no more (get_item's string keys come here:
+  // falling back to get_item for them recursed forever: the jinja_template fuzz target).
+  if (object.is_dict()) return get_item(object, Value(name));
+  return Undefined{"'" + object.type_name() + "' object has no attribute '" + name + "'"};
 }
 
 Value get_item(const Value& object, const Value& key) {

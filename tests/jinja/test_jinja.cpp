@@ -108,6 +108,13 @@ TEST(Jinja, RunawayTemplatesStop) {
   EXPECT_THROW(jinja::Template("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").render(ordered_json::object()), Error);
 }
 
+TEST(Jinja, UnknownAttributesAreUndefined) {
+  // [1].t recursed between attribute and item lookup until the stack overflowed (the fuzz target).
+  EXPECT_EQ(jinja::Template("{{ [1].t is defined }} {{ 'a'.t is defined }} {{ [1]['t'] is defined }} {{ (5).x is defined }}")
+                .render(ordered_json::object()),
+            "False False False False");
+}
+
 TEST(Jinja, HugeFloatLiteralIsInfinityAsInPython) {
   // std::stod threw std::out_of_range past the parser (the jinja_template fuzz target).
   EXPECT_EQ(jinja::Template("{{ 1e1500001 }} {{ -1e999 }}").render(ordered_json::object()), "inf -inf");
