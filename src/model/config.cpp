@@ -97,8 +97,9 @@ void read_sliding_layers(const io::JsonFields& c, ModelConfig& m) {
     const auto& types = c.raw("layer_types");
     if (!types.is_array() || int64_t(types.size()) != m.layers) c.fail("layer_types", "a list of num_hidden_layers strings");
     for (size_t i = 0; i < types.size(); ++i) {
-      if (types[i] != "sliding_attention" && types[i] != "full_attention") c.fail("layer_types", "sliding_attention or full_attention");
-      m.sliding_layers[i] = types[i] == "sliding_attention";
+      const std::string type = types[i].is_string() ? types[i].get<std::string>() : "";
+      if (type != "sliding_attention" && type != "full_attention") c.fail("layer_types", "sliding_attention or full_attention");
+      m.sliding_layers[i] = type == "sliding_attention";
     }
   } else if (m.arch == Arch::gemma3) {
     const int64_t pattern = c.integer("sliding_window_pattern", 1, kMaxCount).value_or(6);

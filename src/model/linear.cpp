@@ -51,11 +51,11 @@ std::pair<int64_t, int64_t> Linear::shape_of(const io::Checkpoint& ckpt, const i
     const io::Checkpoint::Entry* s = ckpt.find(scale_name);
     if (!s) throw Error("quantized tensor '" + name + "' has no scale tensor '" + scale_name + "'");
     const int64_t expected = numel(layout.granularity.scale_shape(w->info->shape));
-    if (s->info->numel() != expected)
+    if (int64_t(s->info->numel()) != expected)
       throw Error("scale tensor '" + scale_name + "' has " + std::to_string(s->info->numel()) + " values, expected " +
                   std::to_string(expected));
   }
-  if (const io::Checkpoint::Entry* b = ckpt.find(module + ".bias"); b && b->info->numel() != w->info->shape[0])
+  if (const io::Checkpoint::Entry* b = ckpt.find(module + ".bias"); b && int64_t(b->info->numel()) != w->info->shape[0])
     throw Error("tensor '" + module + ".bias' does not match the weight's rows");
   return {w->info->shape[0], w->info->shape[1]};
 }
