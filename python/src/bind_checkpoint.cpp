@@ -77,7 +77,8 @@ void bind_checkpoint(py::module_& m) {
           o.threads = threads;
           if (calib) {
             calib::CalibrationOptions c;
-            c.data = *calib, c.samples = calib_samples, c.seq_len = seq_len, c.observer = observer, c.threads = threads;
+            c.data = *calib, c.samples = calib_samples, c.seq_len = seq_len, c.observer = observer;
+            c.engine.threads = threads;
             o.calibration = c;
           }
           o.smooth_alpha = smooth_alpha;

@@ -31,12 +31,6 @@ struct EvalArgs {
   bool json = false, quiet = false;
 };
 
-// The CPU engine's model (mc, diff-generate, layers run on it for now).
-model::Model load(const std::string& dir, const EvalArgs& a) {
-  if (a.engine.options.device != "cpu") throw Error("this eval command runs on the CPU engine (--device cpu)");
-  return model::Model::load(dir, {model::parse_act_quant(a.engine.act_quant), a.engine.options.threads});
-}
-
 // An engine for perplexity windows of --ctx tokens on --device; the baseline's keeps the default
 // (unquantized: f32 on the CPU, bf16 on the GPU) KV cache and float activations.
 LoadedEngine window_engine(const std::string& dir, const EvalArgs& a, bool baseline) {
@@ -133,8 +127,9 @@ void run_layers(const EvalArgs& a) {
   if (!a.text.empty()) tokens = model::Tokenizer::load(a.baseline)->encode(read_text(a.text));
   else tokens = io::read_token_file(a.tokens_file).front();
   if (int64_t(tokens.size()) > a.ctx) tokens.resize(size_t(a.ctx));
-  if (a.engine.options.device != "cpu") throw Error("eval layers runs on the CPU engine (--device cpu)");
-  const eval::LayerReport r = eval::compare_layers(a.model, a.baseline, tokens, {a.engine.options.threads});
+  eval::LayerCompareOptions o;
+  o.engine = a.engine.options;
+  const eval::LayerReport r = eval::compare_layers(a.model, a.baseline, tokens, o);
   std::printf("%s", a.json ? (r.to_json().dump(2) + "\n").c_str() : r.to_text().c_str());
 }
 
@@ -146,14 +141,16 @@ std::string cell(const std::string& s) {
 }
 
 void run_diff_generate(const EvalArgs& a) {
-  const model::Model base = load(a.baseline, a), m = load(a.model, a);
+  // The baseline runs with float activations and the default (unquantized) KV cache.
+  EngineArgs base_args = a.engine;
+  base_args.options.kv_cache_dtype.clear(), base_args.act_quant = "none";
+  LoadedEngine base = load_engine(a.baseline, base_args), m = load_engine(a.model, a.engine);
   const auto tok = model::Tokenizer::load(a.model);
   std::ifstream in(a.prompts);
   if (!in) throw Error("cannot read " + a.prompts);
   model::GenerateOptions g;
   g.max_tokens = a.max_tokens;
-  g.kv_cache = model::parse_kv_dtype(a.engine.options.kv_cache_dtype.empty() ? "f32" : a.engine.options.kv_cache_dtype);
-  g.eos = m.config().eos_tokens;
+  g.eos = m.engine->config().eos_tokens;
   for (int32_t e : tok->eos_ids()) g.eos.push_back(e);
   std::printf("| prompt | %s | %s | first difference |\n|---|---|---|---:|\n", cell(a.baseline).c_str(), cell(a.model).c_str());
   std::string prompt;
@@ -161,7 +158,7 @@ void run_diff_generate(const EvalArgs& a) {
   while (std::getline(in, prompt)) {
     if (prompt.empty()) continue;
     const std::vector<int32_t> ids = tok->encode(prompt);
-    const std::vector<int32_t> x = model::generate(base, ids, g), y = model::generate(m, ids, g);
+    const std::vector<int32_t> x = model::generate(*base.engine, ids, g), y = model::generate(*m.engine, ids, g);
     size_t d = 0;
     while (d < x.size() && d < y.size() && x[d] == y[d]) ++d;
     const bool identical = d == x.size() && d == y.size();
@@ -225,7 +222,7 @@ void add_eval_commands(CLI::App& app) {
   layers->add_option("--tokens-file", c->tokens_file, "Token ids (the first document)");
   layers->add_option("--ctx", c->ctx, "Tokens to run (default 512)");
   layers->add_flag("--json", c->json, "JSON output");
-  layers->add_option("--threads", c->engine.options.threads, "Threads (0: all cores)");
+  add_engine_options(layers, c->engine, false);
   layers->callback([c] { run_layers(*c); });
 
   auto d = std::make_shared<EvalArgs>();

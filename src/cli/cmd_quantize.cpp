@@ -27,7 +27,7 @@ struct QuantizeArgs {
   std::vector<std::string> ignore;
   bool include_lm_head = false, allow_nonfinite = false, force = false, quiet = false;
   int threads = 0;
-  std::string calib, observer = "max";
+  std::string calib, observer = "max", device = "cpu";
   float smooth_alpha = -1;  // < 0: no smoothing
   std::string formats;      // scheme mixed: candidates, comma-separated
   size_t keep_bf16 = 0;
@@ -62,11 +62,18 @@ void run_quantize(const QuantizeArgs& a) {
   opt.threads = a.threads;
   if (!a.calib.empty()) {
     calib::CalibrationOptions c;
-    c.data = a.calib, c.samples = a.calib_samples, c.seq_len = a.seq_len, c.observer = a.observer, c.threads = a.threads;
-    if (!a.quiet)
-      c.progress = [](size_t done, size_t total) {
-        if (done == total) std::fprintf(stderr, "calibration: %zu sequences done\n", total);
+    c.data = a.calib, c.samples = a.calib_samples, c.seq_len = a.seq_len, c.observer = a.observer;
+    c.engine.device = a.device, c.engine.threads = a.threads;
+    if (!a.quiet) {
+      auto calib_bar = std::make_shared<ProgressBar>("calibrate on " + a.device, ProgressBar::Unit::tokens);
+      c.progress = [calib_bar](size_t done, size_t total, size_t tokens) {
+        // Sequences are about equally long: the tokens still to come are estimated from those seen.
+        const auto expected = uint64_t(double(tokens) / double(done) * double(total));
+        calib_bar->update(tokens, done == total ? tokens : expected,
+                          std::to_string(done) + "/" + std::to_string(total) + " sequences", "");
+        if (done == total) calib_bar->finish();
       };
+    }
     opt.calibration = c;
   }
   if (a.smooth_alpha >= 0) opt.smooth_alpha = a.smooth_alpha;
@@ -140,6 +147,7 @@ void add_quantize_commands(CLI::App& app) {
   cmd->add_option("--calib", q->calib, "Calibration data (*.tokens file or text): static activation and KV-cache scales");
   cmd->add_option("--calib-samples", q->calib_samples, "Calibration sequences (default 128)");
   cmd->add_option("--seq-len", q->seq_len, "Tokens per calibration sequence (default 512)");
+  cmd->add_option("--device", q->device, "Where calibration runs: cpu (default) or cuda");
   cmd->add_option("--observer", q->observer, "Calibration statistic: max (default), percentile:P (e.g. percentile:99.99) or mse");
   cmd->add_option("--smooth-alpha", q->smooth_alpha, "SmoothQuant with this migration strength (0.5 is usual; needs --calib)");
   cmd->add_flag("--smooth-full", q->smooth_full, "SmoothQuant down_proj too (folded into up_proj)");

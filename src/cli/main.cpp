@@ -9,10 +9,16 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "hifp8/error.h"
+#ifdef HIFP8_HAVE_CUDA
+#include "hifp8/model/gpu_model.h"
+#endif
 
 int main(int argc, char** argv) {
   // `serve` handles its signals itself (graceful drain); every other command cleans up and exits.
   if (argc < 2 || std::string_view(argv[1]) != "serve") hifp8::cli::install_interrupt_cleanup();
+#ifdef HIFP8_HAVE_CUDA
+  hifp8::model::install_cuda_engine();
+#endif
   CLI::App app{"hifp8: 8-bit float (HiFloat8, OCP FP8) and INT8 quantization toolkit"};
   app.require_subcommand(1);
   hifp8::cli::add_formats_command(app);

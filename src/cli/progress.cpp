@@ -6,8 +6,8 @@
 
 namespace hifp8::cli {
 
-ProgressBar::ProgressBar(std::string label)
-    : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {}
+ProgressBar::ProgressBar(std::string label, Unit unit)
+    : label_(std::move(label)), unit_(unit), tty_(::isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::update(uint64_t done, uint64_t total, const std::string& count, const std::string& current) {
   const auto now = std::chrono::steady_clock::now();
@@ -25,9 +25,15 @@ void ProgressBar::update(uint64_t done, uint64_t total, const std::string& count
   char bar[21];
   for (int i = 0; i < 20; ++i) bar[i] = i < int(fraction * 20) ? '#' : '.';
   bar[20] = 0;
+  char amount[128];
+  if (unit_ == Unit::bytes)
+    std::snprintf(amount, sizeof amount, "%.2f/%.2f GB, %.2f GB/s", double(done) / 1e9, double(total) / 1e9, rate / 1e9);
+  else
+    std::snprintf(amount, sizeof amount, "%llu/%llu tokens, %.0f tokens/s", static_cast<unsigned long long>(done),
+                  static_cast<unsigned long long>(total), rate);
   char line[512];
-  std::snprintf(line, sizeof line, "%s [%s] %3.0f%% %s, %.2f/%.2f GB, %.2f GB/s, ETA %.0fs  %.60s", label_.c_str(), bar,
-                fraction * 100, count.c_str(), double(done) / 1e9, double(total) / 1e9, rate / 1e9, eta, current.c_str());
+  std::snprintf(line, sizeof line, "%s [%s] %3.0f%% %s, %s, ETA %.0fs  %.60s", label_.c_str(), bar, fraction * 100,
+                count.c_str(), amount, eta, current.c_str());
   last_line_ = line;
   std::fprintf(stderr, tty_ ? "\r\033[K%s" : "%s\n", line);
 }

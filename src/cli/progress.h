@@ -9,13 +9,15 @@ namespace hifp8::cli {
 
 class ProgressBar {
  public:
-  explicit ProgressBar(std::string label);
-  // done/total in bytes; `count` is e.g. "12/291 tensors"; `current` names the item in progress.
+  enum class Unit { bytes, tokens };
+  explicit ProgressBar(std::string label, Unit unit = Unit::bytes);
+  // done/total in the unit (bytes show as GB and GB/s, tokens as tokens and tokens/s); `count` is e.g. "12/291 tensors"; `current` names the item in progress.
   void update(uint64_t done, uint64_t total, const std::string& count, const std::string& current);
   void finish();
 
  private:
   std::string label_;
+  Unit unit_;
   bool tty_;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point start_, last_draw_;

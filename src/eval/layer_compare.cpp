@@ -21,14 +21,13 @@ struct Trace {
   }
 };
 
-Trace run(const std::filesystem::path& dir, std::span<const int32_t> tokens, int threads) {
+Trace run(const std::filesystem::path& dir, std::span<const int32_t> tokens, model::EngineOptions options) {
   Trace t;
-  model::ModelOptions o;
-  o.threads = threads;
-  o.trace = [&t](const std::string& name, const float* x, size_t rows, size_t n) { t.add(name, x, rows * n); };
-  const model::Model m = model::Model::load(dir, o);
-  model::KvCache cache = m.new_cache(model::KvDType::f32, int64_t(tokens.size()));
-  const std::vector<float> logits = m.forward(tokens, cache, true);
+  const model::Model m = model::Model::load(dir, {options.act_quant, options.threads});
+  options.slots = 1, options.max_context = int64_t(tokens.size());
+  const auto engine = model::open_engine(m, options);
+  engine->trace([&t](const std::string& name, const float* x, size_t rows, size_t n) { t.add(name, x, rows * n); });
+  const std::vector<float> logits = engine->prefill(0, tokens, true);
   t.add("logits", logits.data(), logits.size());
   return t;
 }
@@ -55,7 +54,7 @@ bool is_layer(const std::string& name) {
 LayerReport compare_layers(const std::filesystem::path& model, const std::filesystem::path& baseline,
                            std::span<const int32_t> tokens, const LayerCompareOptions& options) {
   if (tokens.empty()) throw Error("eval layers: no tokens to run");
-  const Trace a = run(model, tokens, options.threads), b = run(baseline, tokens, options.threads);
+  const Trace a = run(model, tokens, options.engine), b = run(baseline, tokens, options.engine);
   LayerReport r;
   r.tokens = tokens.size();
   for (const std::string& name : b.order) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "hifp8/error.h"
-#include "hifp8/eval/perplexity.h"
 #include "hifp8/model/utf8.h"
 
 namespace hifp8::eval {
@@ -15,7 +14,6 @@ ChoiceResult multiple_choice(const model::Model& m, const model::Tokenizer& tok,
 
 ChoiceResult multiple_choice(model::Engine& m, const model::Tokenizer& tok, const std::vector<ChoiceItem>& items) {
   ChoiceResult r;
-  const auto V = size_t(m.vocab());
   size_t correct = 0, correct_norm = 0;
   for (const ChoiceItem& item : items) {
     const std::vector<int32_t> context = tok.encode(item.question);
@@ -31,9 +29,8 @@ ChoiceResult multiple_choice(model::Engine& m, const model::Tokenizer& tok, cons
       if (int64_t(whole.size()) > m.context())
         throw Error("a question with choice '" + choice + "' has " + std::to_string(whole.size()) + " tokens; the engine's context is " +
                     std::to_string(m.context()) + " (--max-context)");
-      const std::vector<float> logits = m.prefill(0, whole, true);
       double sum = 0;
-      for (size_t p = split; p < whole.size(); ++p) sum += log_softmax(&logits[(p - 1) * V], V)[size_t(whole[p])];
+      for (const model::TokenScore& t : m.score(0, whole, split)) sum += t.logprob;
       ll.push_back(sum);
       ll_norm.push_back(sum / double(std::max<size_t>(model::utf8_length(choice), 1)));  // lm-eval: characters of the choice
     }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "hifp8/error.h"
+#include "hifp8/kernel/parallel.h"
 #include "hifp8/model/tokenizer.h"
 
 namespace hifp8::eval {
@@ -49,23 +50,33 @@ PerplexityResult perplexity(model::Engine& m, const std::vector<Document>& docs,
       const int64_t end = std::min(begin + o.ctx, n);
       const int64_t first = std::max(prev_end, begin + 1);  // scored positions [first, end)
       const std::span<const int32_t> window(doc.data() + begin, size_t(end - begin));
-      const std::vector<float> logits = m.prefill(0, window, true);
-      std::vector<float> base_logits;
-      if (baseline) base_logits = baseline->prefill(0, window, true);
-      for (int64_t p = first; p < end; ++p) {
-        const size_t row = size_t(p - 1 - begin);
-        const std::vector<double> lp = log_softmax(&logits[row * V], V);
-        const auto target = size_t(doc[size_t(p)]);
-        nll -= lp.at(target);
-        if (baseline) {
-          const std::vector<double> lb = log_softmax(&base_logits[row * V], V);
-          base_nll -= lb[target];
-          double k = 0;
-          for (size_t v = 0; v < V; ++v) k += std::exp(lb[v]) * (lb[v] - lp[v]);
-          kl += k, max_kl = std::max(max_kl, k);
-          agree += std::max_element(lp.begin(), lp.end()) - lp.begin() == std::max_element(lb.begin(), lb.end()) - lb.begin();
+      if (!baseline) {
+        for (const model::TokenScore& t : m.score(0, window, size_t(first - begin))) nll -= t.logprob, ++scored;
+      } else {
+        // Both distributions in full, position by position in parallel; summed in order (deterministic).
+        const std::vector<float> logits = m.prefill(0, window, true);
+        const std::vector<float> base_logits = baseline->prefill(0, window, true);
+        const auto count = size_t(end - first);
+        std::vector<double> pos_nll(count), pos_base_nll(count), pos_kl(count);
+        std::vector<char> pos_agree(count);
+        kernel::parallel_for(count, 0, [&](size_t lo, size_t hi) {
+          for (size_t i = lo; i < hi; ++i) {
+            const size_t row = size_t(first - 1 - begin) + i;
+            const std::vector<double> lp = log_softmax(&logits[row * V], V);
+            const std::vector<double> lb = log_softmax(&base_logits[row * V], V);
+            const auto target = size_t(doc[size_t(first) + i]);
+            pos_nll[i] = -lp.at(target), pos_base_nll[i] = -lb[target];
+            double k = 0;
+            for (size_t v = 0; v < V; ++v) k += std::exp(lb[v]) * (lb[v] - lp[v]);
+            pos_kl[i] = k;
+            pos_agree[i] = std::max_element(lp.begin(), lp.end()) - lp.begin() == std::max_element(lb.begin(), lb.end()) - lb.begin();
+          }
+        }, 1);
+        for (size_t i = 0; i < count; ++i) {
+          nll += pos_nll[i], base_nll += pos_base_nll[i], kl += pos_kl[i], max_kl = std::max(max_kl, pos_kl[i]);
+          agree += size_t(pos_agree[i]);
         }
-        ++scored;
+        scored += count;
       }
       prev_end = end;
       if (o.progress) o.progress(scored, total);

@@ -26,8 +26,19 @@ class CpuEngine : public Engine {
     }
     return out;
   }
+  void collect(StatsCollector* into) override {
+    hooks_.observer = into ? ActivationObserver([into](const std::string& name, const float* x, size_t rows, size_t n) {
+      into->add(name, x, rows, n);
+    }) : nullptr;
+    model_.set_hooks(hooks_);
+  }
+  void trace(ActivationObserver trace) override {
+    hooks_.trace = std::move(trace);
+    model_.set_hooks(hooks_);
+  }
 
  private:
+  ForwardHooks hooks_;
   const Model& model_;
   std::vector<KvCache> caches_;
 };

@@ -210,9 +210,9 @@ const uint8_t* Model::embedding_bytes() const { return ckpt_.bytes(*embed_).data
 kernel::DType Model::embedding_dtype() const { return io::kernel_dtype(embed_->info->dtype); }
 
 void Model::run(const Linear& l, const float* x, size_t tokens, float* y) const {
-  if (options_.observer) options_.observer(l.name(), x, tokens, size_t(l.in()));
+  if (hooks_.observer) hooks_.observer(l.name(), x, tokens, size_t(l.in()));
   l.forward(x, tokens, y, options_.act_quant, options_.threads);
-  if (options_.trace) options_.trace(l.name(), y, tokens, size_t(l.out()));
+  if (hooks_.trace) hooks_.trace(l.name(), y, tokens, size_t(l.out()));
 }
 
 void Model::rms_norm(const float* x, const std::vector<float>& w, size_t rows, size_t n, float* out) const {
@@ -274,10 +274,10 @@ void Model::attention(const Layer& L, int64_t li, const float* x, size_t tokens,
     rope(&k[t * kv_dim], c.kv_heads, start + int64_t(t), table, long_context);
     cache.write(li, start + int64_t(t), &k[t * kv_dim], &v[t * kv_dim]);
   }
-  if (options_.observer) {
+  if (hooks_.observer) {
     const std::string p = "model.layers." + std::to_string(li) + ".self_attn.";
-    options_.observer(p + "k_cache", k.data(), tokens, kv_dim);
-    options_.observer(p + "v_cache", v.data(), tokens, kv_dim);
+    hooks_.observer(p + "k_cache", k.data(), tokens, kv_dim);
+    hooks_.observer(p + "v_cache", v.data(), tokens, kv_dim);
   }
   const int64_t end = start + int64_t(tokens);
   std::vector<float> k_scratch, v_scratch;
@@ -416,7 +416,7 @@ std::vector<float> Model::forward(std::span<const int32_t> tokens, KvCache& cach
     if (c.gemma_norms) rms_norm(delta.data(), L.post_feedforward_norm, T, n, delta.data());
     for (size_t i = 0; i < h.size(); ++i) h[i] += delta[i];
     require_finite(h, "decoder layer " + std::to_string(li) + " (model.layers." + std::to_string(li) + ")");
-    if (options_.trace) options_.trace("model.layers." + std::to_string(li), h.data(), T, n);
+    if (hooks_.trace) hooks_.trace("model.layers." + std::to_string(li), h.data(), T, n);
   }
   cache.commit(start + int64_t(T));
   const size_t first = all_positions ? 0 : T - 1, rows = T - first;

@@ -112,7 +112,9 @@ TEST(Calibration, MseClipsNoWorseThanMax) {
       EXPECT_GE(mse.amax.at(name), a / 8.01f) << name;
       clipped += mse.amax.at(name) < a;
     }
-    if (id == FormatId::int8) EXPECT_GT(clipped, 0u) << "INT8's uniform grid gains from clipping outliers";
+    if (id == FormatId::int8) {
+      EXPECT_GT(clipped, 0u) << "INT8's uniform grid gains from clipping outliers";
+    }
   }
   EXPECT_THROW(calibrate(model, {tokens, 4, 64, "mse"}), Error) << "mse without a format";
 }

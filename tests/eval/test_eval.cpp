@@ -203,24 +203,34 @@ void write_scaled_copy(const fs::path& in, const fs::path& out, const std::strin
   });
 }
 
+LayerCompareOptions two_threads() {
+  LayerCompareOptions o;
+  o.engine.threads = 2;
+  return o;
+}
+
 TEST(LayerCompare, FindsTheLayerWhereTheErrorEnters) {
   test::TempDir tmp;
   const fs::path tiny = fs::path(HIFP8_SOURCE_DIR) / "tests/data/tiny-models/llama3";
   const std::vector<int32_t> tokens = {1, 5, 9, 33, 64, 2, 7, 100, 12, 40};
-  const LayerReport same = compare_layers(tiny, tiny, tokens, {2});
+  const LayerReport same = compare_layers(tiny, tiny, tokens, two_threads());
   ASSERT_EQ(same.layers.size(), 3u) << "two decoder layers and the logits";
   for (const auto& a : same.layers) EXPECT_EQ(a.relative_error, 0.0) << a.name;
   EXPECT_EQ(same.linears.size(), 15u) << "seven linears a layer, and lm_head";
   // Layer 1's o_proj made 3x larger: layer 0 agrees, layer 1 is where the error enters.
   write_scaled_copy(tiny, tmp.path() / "broken", "model.layers.1.self_attn.o_proj.weight", 3.0f);
-  const LayerReport broken = compare_layers(tmp.path() / "broken", tiny, tokens, {2});
+  const LayerReport broken = compare_layers(tmp.path() / "broken", tiny, tokens, two_threads());
   EXPECT_LT(broken.layers[0].relative_error, 1e-7);
   EXPECT_GT(broken.layers[1].relative_error, 0.05);
   ASSERT_TRUE(broken.jump_layer);
   EXPECT_EQ(*broken.jump_layer, 1u);
-  for (const auto& a : broken.linears)
-    if (a.name == "model.layers.1.self_attn.o_proj") EXPECT_GT(a.relative_error, 1.0) << "3x: relative error 2";
-    else if (a.name.starts_with("model.layers.0.") || a.name.starts_with("model.layers.1.self_attn.")) EXPECT_LT(a.relative_error, 1e-7) << a.name;
+  for (const auto& a : broken.linears) {
+    if (a.name == "model.layers.1.self_attn.o_proj") {
+      EXPECT_GT(a.relative_error, 1.0) << "3x: relative error 2";
+    } else if (a.name.starts_with("model.layers.0.") || a.name.starts_with("model.layers.1.self_attn.")) {
+      EXPECT_LT(a.relative_error, 1e-7) << a.name;
+    }
+  }
   const nlohmann::json j = broken.to_json();
   EXPECT_EQ(j["jump_layer"], 1);
   EXPECT_NE(broken.to_text().find("grows most at decoder layer 1"), std::string::npos);
@@ -233,7 +243,7 @@ TEST(LayerCompare, QuantizedMoeAgainstItsOriginal) {
   pipeline::QuantizeCheckpointOptions opt;
   opt.scheme = "hif8";
   pipeline::quantize_checkpoint(tiny, tmp.path() / "q", opt);
-  const LayerReport r = compare_layers(tmp.path() / "q", tiny, std::vector<int32_t>{3, 17, 99, 5, 64, 127, 0, 42}, {2});
+  const LayerReport r = compare_layers(tmp.path() / "q", tiny, std::vector<int32_t>{3, 17, 99, 5, 64, 127, 0, 42}, two_threads());
   for (const auto& a : r.layers) {
     EXPECT_GT(a.relative_error, 0.0) << a.name;
     EXPECT_LT(a.relative_error, 0.5) << a.name << " (a tiny random model: 8-bit weights move it by ~25 %)";

@@ -330,7 +330,9 @@ TEST_P(FamilyArch, QuantizedCheckpointRunsCloseToFloat) {
       const std::string& n = e.info->name;
       const bool kept = n.find("norm") != std::string::npos || n.find("router") != std::string::npos ||
                         n.find("sinks") != std::string::npos || n.find("embed_tokens") != std::string::npos || n.ends_with(".bias");
-      if (kept) EXPECT_TRUE(io::is_float_wide(e.info->dtype)) << n;
+      if (kept) {
+        EXPECT_TRUE(io::is_float_wide(e.info->dtype)) << n;
+      }
       if (n.ends_with("proj.weight")) {
         EXPECT_FALSE(io::is_float_wide(e.info->dtype)) << n;
         ++eight_bit;

@@ -7,14 +7,18 @@
 //   mse             the clipping value in [max/8, max] that minimises the squared error of
 //                   fake-quantizing the observed values in `format` (from the same histogram)
 // Static scales are then statistic / target (448 for E4M3, 127 for INT8, 16 for HiF8).
+// On the GPU engine the statistics are of the bf16 activations the GPU multiplies (the CPU engine's
+// are float32), so scales agree within about 1e-2 relative, not bit for bit.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 
-#include "hifp8/format/format.h"
 #include <string>
 #include <vector>
+
+#include "hifp8/format/format.h"
+#include "hifp8/model/engine.h"
 
 namespace hifp8::calib {
 
@@ -25,8 +29,9 @@ struct CalibrationOptions {
   std::string observer = "max";
   const FormatInfo* format = nullptr;  // the activation format (needed by mse)
   size_t sample_rows = 0;              // keep up to this many input rows per linear (format choice)
-  int threads = 0;
-  std::function<void(size_t done, size_t total)> progress;
+  model::EngineOptions engine{};       // where the model runs (device, threads); its slots, context and
+                                       // KV cache are calibration's own (one slot, bf16 or f32 cache)
+  std::function<void(size_t done, size_t total, size_t tokens)> progress{};  // sequences, tokens so far
 };
 
 struct CalibrationResult {

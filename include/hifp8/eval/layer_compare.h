@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hifp8/model/engine.h"
+
 namespace hifp8::eval {
 
 struct TensorAgreement {
@@ -30,7 +32,7 @@ struct LayerReport {
 };
 
 struct LayerCompareOptions {
-  int threads = 0;
+  model::EngineOptions engine;  // both models run on it (each with one slot of the tokens' length)
 };
 
 // Errors name a model that cannot load or tokens outside either vocabulary.

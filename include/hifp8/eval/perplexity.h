@@ -21,7 +21,7 @@ using io::Document;  // io/token_file.h reads them
 struct PerplexityOptions {
   int64_t ctx = 512, stride = 256;
   model::KvDType kv_cache = model::KvDType::f32;  // the model's on the CPU overload; a baseline always uses f32
-  std::function<void(size_t done, size_t total)> progress;  // scored tokens
+  std::function<void(size_t done, size_t total)> progress{};  // scored tokens
 };
 
 struct PerplexityResult {

@@ -9,9 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "hifp8/model/activation_stats.h"
 #include "hifp8/model/model.h"
 
 namespace hifp8::model {
+
+// What the model said about one position of a scored sequence.
+struct TokenScore {
+  double logprob;  // log P(token at this position | the tokens before it)
+  int32_t argmax;  // the most likely token there (lowest id on ties)
+};
 
 class Engine {
  public:
@@ -24,6 +31,17 @@ class Engine {
   virtual std::vector<float> prefill(int slot, std::span<const int32_t> tokens, bool all_positions = false) = 0;
   // One token for each of `slots` (distinct) at their lengths; logits [slots][vocab].
   virtual std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens) = 0;
+  // Empties `slot`, runs `tokens` and scores positions [first, tokens.size()) (first >= 1): what
+  // perplexity and log-likelihood need without moving [tokens][vocab] logits. The GPU engine reduces
+  // the logits on the device; this default takes prefill's logits through a log-softmax in double.
+  virtual std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first);
+
+  // Statistics of the activations of the passes run between collect(&c) and collect(nullptr) go into c
+  // (activation_stats.h); they are complete once collect(nullptr) returns. Calibration's door.
+  virtual void collect(StatsCollector* into) = 0;
+  // Calls trace(name, values, rows, n) with every linear's output and each decoder layer's hidden
+  // state of later passes (float32 rows; an empty function stops): `eval layers`' door.
+  virtual void trace(ActivationObserver trace) = 0;
 };
 
 struct EngineOptions {
@@ -38,8 +56,15 @@ struct EngineOptions {
 // The CPU engine: one KV cache per slot (decode steps run slot by slot). `model` must outlive it.
 std::unique_ptr<Engine> cpu_engine(const Model& model, KvDType kv, int slots, int64_t context);
 
+// How a backend outside libhifp8 offers its engine: open_engine calls the factory installed for
+// "cuda" (with max_context and kv_cache_dtype resolved). libhifp8_cuda's install_cuda_engine()
+// (gpu_model.h) installs it; programs with the GPU engine call that once at start, so libhifp8 itself
+// never links CUDA.
+using EngineFactory = std::unique_ptr<Engine> (*)(const Model&, const EngineOptions&);
+void install_gpu_engine(EngineFactory factory);
+
 // The engine `options.device` names, over `model` (loaded with options.threads and act_quant; the GPU
-// engine uploads it and keeps no reference). Error for an unknown device, cuda in a build without CUDA
+// engine uploads it and keeps no reference). Error for an unknown device, cuda in a program without the GPU engine
 // or without a GPU, or a model the device's engine cannot run.
 std::unique_ptr<Engine> open_engine(const Model& model, const EngineOptions& options);
 

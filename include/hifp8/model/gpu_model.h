@@ -11,6 +11,8 @@
 #include <span>
 #include <vector>
 
+#include "hifp8/model/activation_stats.h"
+#include "hifp8/model/engine.h"
 #include "hifp8/model/kv_cache.h"
 #include "hifp8/model/model.h"
 
@@ -38,6 +40,13 @@ class GpuModel {
   // Runs `tokens` for `slot` from its current length. Returns float32 logits of every position
   // ([tokens][vocab]) when all_positions, else of the last one.
   std::vector<float> prefill(int slot, std::span<const int32_t> tokens, bool all_positions = false);
+  // Runs `tokens` for `slot` from its length and scores positions [first, tokens.size()) on the
+  // device (Engine::score).
+  std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first);
+  // Engine::collect and Engine::trace: statistics gathered on the device (of the bf16 activations the
+  // GPU multiplies; keys and values of prompt passes with a bf16 cache), traces downloaded.
+  void collect(StatsCollector* into);
+  void trace(ActivationObserver trace);
   // One token for each of `slots` (distinct), appended at their lengths; logits [slots][vocab].
   std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens);
   // Like decode, but samples on the GPU and returns one token per slot: greedy when temperature is
@@ -50,5 +59,8 @@ class GpuModel {
   explicit GpuModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Makes open_engine (engine.h) open a GpuModel for --device cuda.
+void install_cuda_engine();
 
 }  // namespace hifp8::model

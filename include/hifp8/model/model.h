@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "hifp8/io/checkpoint.h"
@@ -25,10 +26,13 @@ using ActivationObserver = std::function<void(const std::string& name, const flo
 struct ModelOptions {
   ActQuant act_quant = ActQuant::none;
   int threads = 0;  // 0: all cores
-  ActivationObserver observer;
-  // Sees every linear's output (by module name) and the hidden state after each decoder layer
-  // ("model.layers.N"): what `eval layers` compares between two models.
-  ActivationObserver trace;
+};
+
+// What forward passes show to the outside: `observer` sees every linear's input and the keys/values
+// (calibration); `trace` every linear's output (by module name) and the hidden state after each decoder
+// layer ("model.layers.N"), what `eval layers` compares between two models.
+struct ForwardHooks {
+  ActivationObserver observer, trace;
 };
 
 class Model {
@@ -43,6 +47,10 @@ class Model {
   const io::QuantizationLayout& quantization() const { return layout_; }
 
   KvCache new_cache(KvDType dtype, int64_t max_positions) const;
+
+  // The hooks of later forward passes (none at load). Hooks observe and change no result, so an engine
+  // holding the model const may set them; not while a pass runs.
+  void set_hooks(ForwardHooks hooks) const { hooks_ = std::move(hooks); }
 
   // The loaded weights, read by other backends (the GPU engine uploads them).
   struct Expert {
@@ -95,6 +103,7 @@ class Model {
   ModelConfig config_;
   io::QuantizationLayout layout_;
   ModelOptions options_;
+  mutable ForwardHooks hooks_;
   const io::Checkpoint::Entry* embed_ = nullptr;
   std::vector<Layer> layers_;
   std::vector<float> final_norm_;

@@ -373,6 +373,42 @@ __global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64
   }
 }
 
+// One block per row: the argmax (ties to the lowest index), then log-sum-exp around the maximum.
+__global__ void __launch_bounds__(1024) score_kernel(const float* logits, int64_t vocab, const int32_t* targets,
+                                                     RowScore* out) {
+  __shared__ float best_value[32], partial[32];
+  __shared__ int64_t best_index[32];
+  const int64_t r = blockIdx.x;
+  const int32_t target = targets[r];
+  if (target < 0) return;
+  const float* row = logits + r * vocab;
+  float bv = -INFINITY;
+  int64_t bi = vocab;
+  for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x)
+    if (row[i] > bv) bv = row[i], bi = i;
+  for (int o = 16; o; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+    const int64_t oi = __shfl_xor_sync(0xffffffffu, bi, o);
+    if (ov > bv || (ov == bv && oi < bi)) bv = ov, bi = oi;
+  }
+  const int warp = int(threadIdx.x >> 5), warps = int(blockDim.x >> 5);
+  if ((threadIdx.x & 31) == 0) best_value[warp] = bv, best_index[warp] = bi;
+  __syncthreads();
+  bv = best_value[0], bi = best_index[0];
+  for (int w = 1; w < warps; ++w)
+    if (best_value[w] > bv || (best_value[w] == bv && best_index[w] < bi)) bv = best_value[w], bi = best_index[w];
+  float sum = 0;
+  for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) sum += expf(row[i] - bv);
+  for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  if ((threadIdx.x & 31) == 0) partial[warp] = sum;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double total = 0;
+    for (int w = 0; w < warps; ++w) total += partial[w];
+    out[r] = {float(double(row[target]) - double(bv) - log(total)), int32_t(bi)};
+  }
+}
+
 }  // namespace
 
 void embed(const int32_t* tokens, int rows, const void* table, kernel::DType dtype, int64_t hidden, float* h,
@@ -440,6 +476,11 @@ void sample(const float* logits, int rows, int64_t vocab, float temperature, uin
             cudaStream_t s) {
   sample_kernel<<<rows, 1024, 0, s>>>(logits, vocab, temperature, seed, out);
   cuda::check_launch("sample_kernel");
+}
+
+void score(const float* logits, int rows, int64_t vocab, const int32_t* targets, RowScore* out, cudaStream_t s) {
+  score_kernel<<<rows, 1024, 0, s>>>(logits, vocab, targets, out);
+  cuda::check_launch("score_kernel");
 }
 
 }  // namespace hifp8::model::gpu

@@ -82,4 +82,12 @@ void heads_to_rows(const float* o, uint16_t* ctx, int64_t heads, int rows, int64
 void sample(const float* logits, int rows, int64_t vocab, float temperature, uint64_t seed, int32_t* out,
             cudaStream_t s);
 
+// Per row of logits [rows, vocab] with targets[r] >= 0: log softmax at the target and the argmax (ties
+// to the lowest index). Rows with a negative target are skipped.
+struct RowScore {
+  float logprob;
+  int32_t argmax;
+};
+void score(const float* logits, int rows, int64_t vocab, const int32_t* targets, RowScore* out, cudaStream_t s);
+
 }  // namespace hifp8::model::gpu

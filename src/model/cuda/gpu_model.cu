@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gpu_layers.h"
+#include "gpu_stats.h"
 #include "hifp8/error.h"
 #include "hifp8/format/bits.h"
 #include "hifp8/kernel/cuda.h"
@@ -17,7 +18,9 @@ namespace {
 
 using cuda::DeviceBuffer;
 
-constexpr int kPrefillChunk = 512;  // rows per prefill pass (bounds the scratch buffers)
+// Rows per prefill pass (bounds the scratch buffers): long enough that an 8-bit weight's decode to
+// bf16 for the GEMM is spread over many rows.
+constexpr int kPrefillChunk = 2048;
 
 template <class T>
 DeviceBuffer upload(const std::vector<T>& v) {
@@ -44,6 +47,8 @@ bool stackable_in_8bit(const std::vector<const Linear*>& parts) {
 // One linear layer on the GPU: 8-bit codes in the W8A16 kernel's layout with their scales, or bf16.
 struct GpuLinear {
   int64_t n = 0, k = 0;
+  std::vector<std::pair<std::string, int64_t>> parts;  // module names and their rows, in stacking order
+  std::vector<std::string> names;                     // the same names (the modules sharing this input)
   const FormatInfo* format = nullptr;
   Granularity granularity;
   DeviceBuffer codes, scales, weights_bf16, bias;
@@ -52,7 +57,11 @@ struct GpuLinear {
     GpuLinear g;
     g.k = parts.front()->in();
     bool any_bias = false;
-    for (const Linear* p : parts) g.n += p->out(), any_bias |= !p->bias().empty();
+    for (const Linear* p : parts) {
+      g.n += p->out(), any_bias |= !p->bias().empty();
+      g.parts.emplace_back(p->name(), p->out());
+      g.names.push_back(p->name());
+    }
     std::vector<float> bias;
     for (const Linear* p : parts) {
       if (p->bias().empty()) bias.insert(bias.end(), size_t(p->out()), 0.0f);
@@ -145,9 +154,20 @@ struct GpuModel::Impl {
   DeviceBuffer q_heads, scores, probs, attn_out;  // prefill attention through GEMMs
   DeviceBuffer kv_bf16;                            // an 8-bit cache's keys and values decoded for them
   size_t scores_capacity = 0;                      // elements
-  DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev;
+  DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev, targets_dev, scores_dev;
   std::map<int, int> decode_runs;                  // batch size -> eager steps run so far
   std::map<int, cudaGraphExec_t> decode_graphs;    // batch size -> captured decode step
+  std::unique_ptr<gpu::DeviceStats> stats;         // while collecting activation statistics
+  ActivationObserver tracer;                       // while tracing
+
+  bool observed() const { return stats || tracer; }
+
+  // y = x W^T (+ b) for `rows` rows, seen by the statistics and the trace when they are on.
+  void linear(const GpuLinear& l, const uint16_t* x, int rows, float* y) {
+    if (stats) stats->add(l.names, x, rows, l.k, stream);
+    l.forward(x, rows, y, weight_scratch.as<uint16_t>(), stream);
+    if (tracer) gpu::trace_parts(tracer, l.parts, y, rows, stream);
+  }
 
   ~Impl() {
     for (auto& [b, g] : decode_graphs) cudaGraphExecDestroy(g);
@@ -189,6 +209,14 @@ struct GpuModel::Impl {
     gpu::heads_to_rows(attn_out.as<float>(), ctx.as<uint16_t>(), c.heads, rows, hd, stream);
   }
 
+  // The keys and values a prompt pass wrote to the (bf16) cache: what calibration sees of them.
+  void observe_kv(size_t li, int slot, int rows, int64_t start) {
+    const int64_t kv_row = config.kv_heads * config.head_dim, first = (int64_t{slot} * kv.max_positions + start) * kv_row;
+    const std::string p = "model.layers." + std::to_string(li) + ".self_attn.";
+    stats->add({p + "k_cache"}, static_cast<const uint16_t*>(layers[li].k_cache.data.data()) + first, rows, kv_row, stream);
+    stats->add({p + "v_cache"}, static_cast<const uint16_t*>(layers[li].v_cache.data.data()) + first, rows, kv_row, stream);
+  }
+
   // The layers for `rows` rows whose token, slot and position are in the device arrays; logits of
   // rows [logit_first, rows) land in `logits`. The residual stream h is float32; each norm's bf16
   // output feeds the next product, and each residual add is fused into the norm that follows it.
@@ -198,31 +226,55 @@ struct GpuModel::Impl {
     const bool gemm_attention = prefill_slot >= 0 && rows > 16;
     const ModelConfig& c = config;
     const int64_t H = c.hidden;
-    uint16_t* scratch = weight_scratch.as<uint16_t>();
     uint16_t* x = normed.as<uint16_t>();
     gpu::embed(tokens_dev.as<int32_t>(), rows, embed.data(), embed_dtype, H, h.as<float>(), stream);
     gpu::residual_rms_norm(h.as<float>(), nullptr, layers.front().input_norm.as<float>(), rows, H, c.rms_eps, x, stream);
     for (size_t li = 0; li < layers.size(); ++li) {
       Layer& L = layers[li];
-      L.qkv.forward(x, rows, qkv.as<float>(), scratch, stream);
+      linear(L.qkv, x, rows, qkv.as<float>());
       const gpu::RopeArgs rope{qkv.as<float>(), L.qkv.n, q.as<float>(), gemm_attention ? q_heads.as<uint16_t>() : nullptr,
                                rows, c.heads, c.kv_heads, c.head_dim, inv_freq.as<float>(), L.q_norm.as<float>(),
                                L.k_norm.as<float>(), c.rms_eps};
       gpu::rope_and_store(rope, rows_info(), kv, L.k_cache.plane(), L.v_cache.plane(), stream);
+      if (stats && prefill_slot >= 0 && !kv.format) observe_kv(li, prefill_slot, rows, prefill_start);
       if (gemm_attention)
         prefill_attention(L, prefill_slot, rows, prefill_start);
       else
         gpu::attention({q.as<float>(), ctx.as<uint16_t>(), rows, c.heads, c.sliding_window.value_or(0)}, rows_info(),
                        kv, L.k_cache.plane(), L.v_cache.plane(), stream);
-      L.o.forward(ctx.as<uint16_t>(), rows, delta.as<float>(), scratch, stream);
+      linear(L.o, ctx.as<uint16_t>(), rows, delta.as<float>());
       gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), L.post_norm.as<float>(), rows, H, c.rms_eps, x, stream);
-      L.gate_up.forward(x, rows, gate_up.as<float>(), scratch, stream);
+      linear(L.gate_up, x, rows, gate_up.as<float>());
       gpu::silu_mul(gate_up.as<float>(), rows, c.intermediate, act.as<uint16_t>(), stream);
-      L.down.forward(act.as<uint16_t>(), rows, delta.as<float>(), scratch, stream);
+      linear(L.down, act.as<uint16_t>(), rows, delta.as<float>());
       const float* next_norm = li + 1 < layers.size() ? layers[li + 1].input_norm.as<float>() : final_norm.as<float>();
       gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), next_norm, rows, H, c.rms_eps, x, stream);
+      if (tracer) gpu::trace_parts(tracer, {{"model.layers." + std::to_string(li), H}}, h.as<float>(), rows, stream);
     }
-    lm_head.forward(x + int64_t{logit_first} * H, rows - logit_first, logits.as<float>(), scratch, stream);
+    if (logit_first < rows)
+      linear(lm_head, x + int64_t{logit_first} * H, rows - logit_first, logits.as<float>());
+  }
+
+  // Runs `tokens` for `slot` from its length in passes of up to rows_capacity rows. Each pass computes
+  // the logits of its rows from index logits_from of `tokens` on, then calls
+  // consume(index of the pass's first logit row, logit rows).
+  template <class Consume>
+  void prefill_passes(int slot, std::span<const int32_t> tokens, size_t logits_from, Consume consume) {
+    if (tokens.empty()) throw Error("prefill: no tokens");
+    check_slot(slot, int64_t(tokens.size()));
+    check_tokens(tokens);
+    for (size_t begin = 0; begin < tokens.size(); begin += size_t(rows_capacity)) {
+      const int rows = int(std::min(tokens.size() - begin, size_t(rows_capacity)));
+      std::vector<int32_t> tok(tokens.begin() + long(begin), tokens.begin() + long(begin) + rows);
+      std::vector<int32_t> slots(static_cast<size_t>(rows), slot), pos(static_cast<size_t>(rows));
+      const int64_t start = lengths[size_t(slot)];
+      for (int i = 0; i < rows; ++i) pos[size_t(i)] = int32_t(start + i);
+      set_rows(tok, slots, pos);
+      const int logit_first = int(std::clamp<int64_t>(int64_t(logits_from) - int64_t(begin), 0, rows));
+      forward_rows(rows, logit_first, slot, start);
+      lengths[size_t(slot)] += rows;
+      if (logit_first < rows) consume(begin + size_t(logit_first), rows - logit_first);
+    }
   }
 
   void set_rows(const std::vector<int32_t>& tokens, const std::vector<int32_t>& slots, const std::vector<int32_t>& pos) {
@@ -259,7 +311,7 @@ struct GpuModel::Impl {
   // batch size is seen, then captured once as a graph and replayed.
   void run_decode(int b) {
     auto graph = decode_graphs.find(b);
-    if (graph == decode_graphs.end() && decode_runs[b]++ == 0) {
+    if (observed() || (graph == decode_graphs.end() && decode_runs[b]++ == 0)) {
       forward_rows(b, 0);
       return;
     }
@@ -349,7 +401,7 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
   scratch = std::max(scratch, m->lm_head.scratch_bytes());
   m->lengths.assign(size_t(options.max_batch), 0);
 
-  const int R = m->rows_capacity = std::max(options.max_batch, kPrefillChunk);
+  const int R = m->rows_capacity = int(std::max<int64_t>(options.max_batch, std::min<int64_t>(kPrefillChunk, options.max_positions)));
   const auto rows_of = [&](int64_t cols, size_t bytes) { return DeviceBuffer(size_t(R) * size_t(cols) * bytes); };
   const int64_t q_dim = c.heads * c.head_dim;
   m->h = rows_of(c.hidden, 4);
@@ -364,7 +416,9 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
   m->act = rows_of(c.intermediate, 2);
   m->logits = rows_of(c.vocab, 4);
   m->weight_scratch = DeviceBuffer(scratch);
-  for (DeviceBuffer* b : {&m->tokens_dev, &m->slots_dev, &m->pos_dev, &m->sampled_dev}) *b = DeviceBuffer(size_t(R) * 4);
+  for (DeviceBuffer* b : {&m->tokens_dev, &m->slots_dev, &m->pos_dev, &m->sampled_dev, &m->targets_dev})
+    *b = DeviceBuffer(size_t(R) * 4);
+  m->scores_dev = DeviceBuffer(size_t(R) * sizeof(gpu::RowScore));
   cuda::check(cudaStreamSynchronize(m->stream), "cudaStreamSynchronize");
   return GpuModel(std::move(m));
 }
@@ -383,29 +437,45 @@ void GpuModel::reset(int slot) {
 }
 
 std::vector<float> GpuModel::prefill(int slot, std::span<const int32_t> tokens, bool all_positions) {
-  Impl& m = *impl_;
-  if (tokens.empty()) throw Error("prefill: no tokens");
-  m.check_slot(slot, int64_t(tokens.size()));
-  m.check_tokens(tokens);
   std::vector<float> out;
-  for (size_t begin = 0; begin < tokens.size(); begin += size_t(m.rows_capacity)) {
-    const int rows = int(std::min(tokens.size() - begin, size_t(m.rows_capacity)));
-    std::vector<int32_t> tok(tokens.begin() + long(begin), tokens.begin() + long(begin) + rows);
-    std::vector<int32_t> slots(static_cast<size_t>(rows), slot), pos(static_cast<size_t>(rows));
-    for (int i = 0; i < rows; ++i) pos[size_t(i)] = int32_t(m.lengths[size_t(slot)] + i);
-    m.set_rows(tok, slots, pos);
-    const bool last_chunk = begin + size_t(rows) == tokens.size();
-    m.forward_rows(rows, all_positions ? 0 : rows - 1, slot, m.lengths[size_t(slot)]);
-    m.lengths[size_t(slot)] += rows;
-    if (all_positions) {
-      const std::vector<float> part = m.download_logits(rows);
-      out.insert(out.end(), part.begin(), part.end());
-    } else if (last_chunk) {
-      out = m.download_logits(1);
-    }
-  }
+  impl_->prefill_passes(slot, tokens, all_positions ? 0 : tokens.size() - 1, [&](size_t, int rows) {
+    const std::vector<float> part = impl_->download_logits(rows);
+    out.insert(out.end(), part.begin(), part.end());
+  });
   return out;
 }
+
+std::vector<TokenScore> GpuModel::score(int slot, std::span<const int32_t> tokens, size_t first) {
+  Impl& m = *impl_;
+  if (first < 1 || first > tokens.size()) throw Error("score: the first scored position must be in [1, tokens]");
+  std::vector<TokenScore> out;
+  m.prefill_passes(slot, tokens, first - 1, [&](size_t from, int rows) {
+    // Logit row i predicts tokens[from + i + 1]; the last token predicts nothing.
+    std::vector<int32_t> targets(static_cast<size_t>(rows), -1);
+    for (int i = 0; i < rows; ++i)
+      if (from + size_t(i) + 1 < tokens.size()) targets[size_t(i)] = tokens[from + size_t(i) + 1];
+    cuda::check(cudaMemcpyAsync(m.targets_dev.data(), targets.data(), size_t(rows) * 4, cudaMemcpyHostToDevice, m.stream),
+                "copy targets");
+    gpu::score(m.logits.as<float>(), rows, m.config.vocab, m.targets_dev.as<int32_t>(), m.scores_dev.as<gpu::RowScore>(),
+               m.stream);
+    std::vector<gpu::RowScore> part(static_cast<size_t>(rows));
+    cuda::check(cudaMemcpyAsync(part.data(), m.scores_dev.data(), size_t(rows) * sizeof(gpu::RowScore),
+                                cudaMemcpyDeviceToHost, m.stream),
+                "copy scores");
+    cuda::check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
+    for (int i = 0; i < rows; ++i)
+      if (targets[size_t(i)] >= 0) out.push_back({double(part[size_t(i)].logprob), part[size_t(i)].argmax});
+  });
+  return out;
+}
+
+void GpuModel::collect(StatsCollector* into) {
+  Impl& m = *impl_;
+  if (m.stats) m.stats->flush(m.stream);
+  m.stats = into ? std::make_unique<gpu::DeviceStats>(into) : nullptr;
+}
+
+void GpuModel::trace(ActivationObserver trace) { impl_->tracer = std::move(trace); }
 
 std::vector<float> GpuModel::decode(std::span<const int> slots, std::span<const int32_t> tokens) {
   impl_->decode_rows(slots, tokens);

@@ -1,0 +1,42 @@
+// The GPU engine behind model::open_engine (engine.h), installed by install_cuda_engine().
+#include "hifp8/model/gpu_model.h"
+
+namespace hifp8::model {
+namespace {
+
+// The GPU engine's slots are batched: a decode step runs every slot given in one launch.
+class GpuEngine : public Engine {
+ public:
+  GpuEngine(const Model& m, const EngineOptions& o)
+      : gpu_(GpuModel::load(m, {parse_kv_dtype(o.kv_cache_dtype), o.slots, o.max_context})), context_(o.max_context) {}
+  const ModelConfig& config() const override { return gpu_.config(); }
+  int slots() const override { return gpu_.max_batch(); }
+  int64_t context() const override { return context_; }
+  std::vector<float> prefill(int slot, std::span<const int32_t> tokens, bool all_positions) override {
+    gpu_.reset(slot);
+    return gpu_.prefill(slot, tokens, all_positions);
+  }
+  std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens) override {
+    return gpu_.decode(slots, tokens);
+  }
+  std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first) override {
+    gpu_.reset(slot);
+    return gpu_.score(slot, tokens, first);
+  }
+  void collect(StatsCollector* into) override { gpu_.collect(into); }
+  void trace(ActivationObserver trace) override { gpu_.trace(std::move(trace)); }
+
+ private:
+  GpuModel gpu_;
+  int64_t context_;
+};
+
+}  // namespace
+
+void install_cuda_engine() {
+  install_gpu_engine([](const Model& m, const EngineOptions& o) -> std::unique_ptr<Engine> {
+    return std::make_unique<GpuEngine>(m, o);
+  });
+}
+
+}  // namespace hifp8::model
