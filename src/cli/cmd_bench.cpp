@@ -143,9 +143,7 @@ void add_bench_command(CLI::App& app) {
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
   add_bench_matmul_command(*bench);
-#ifdef HIFP8_HAVE_CUDA
   add_bench_engine_command(*bench);
-#endif
   auto args = std::make_shared<BenchArgs>();
   CLI::App* kernels = bench->add_subcommand("kernels", "Encode/decode/fake-quant throughput vs memcpy");
   kernels->add_option("--size", args->size, "Elements per array (default 64M)");

@@ -1,4 +1,4 @@
-// hifp8 bench engine: the GPU engine's prefill and decode throughput on a checkpoint (the numbers in
+// hifp8 bench engine: an engine's prefill and decode throughput on a checkpoint (the GPU's by default) (the numbers in
 // docs/BENCHMARKS.md "GPU inference"; bench/hf_engine_baseline.py measures transformers the same way).
 #include <algorithm>
 #include <chrono>
@@ -11,14 +11,14 @@
 
 #include "cli/commands.h"
 #include "hifp8/error.h"
-#include "hifp8/model/gpu_model.h"
-#include "hifp8/model/model.h"
+#include "hifp8/model/engine.h"
 
 namespace hifp8::cli {
 namespace {
 
 struct EngineBenchArgs {
-  std::string model, kv_dtype = "bf16", batches = "1,16", json;
+  std::string model, batches = "1,16", json;
+  EngineArgs engine;
   int64_t prompt_tokens = 512, decode_context = 128, decode_tokens = 128;
   int repeats = 3;
 };
@@ -41,28 +41,30 @@ void run_engine_bench(const EngineBenchArgs& a) {
   for (std::string item; std::getline(list, item, ',');) batches.push_back(std::stoi(item));
   if (batches.empty() || *std::min_element(batches.begin(), batches.end()) < 1) throw Error("--batch: e.g. 1,16");
   const auto t_load = std::chrono::steady_clock::now();
-  const model::Model cpu = model::Model::load(a.model);
-  const int max_batch = *std::max_element(batches.begin(), batches.end());
-  const int64_t positions = std::max(a.prompt_tokens, a.decode_context + a.decode_tokens + 8);
-  model::GpuModel gpu = model::GpuModel::load(cpu, {model::parse_kv_dtype(a.kv_dtype), max_batch, positions});
+  EngineArgs args = a.engine;
+  args.options.slots = *std::max_element(batches.begin(), batches.end());
+  if (args.options.max_context == 0) args.options.max_context = std::max(a.prompt_tokens, a.decode_context + a.decode_tokens + 8);
+  const LoadedEngine loaded = load_engine(a.model, args);
+  model::Engine& engine = *loaded.engine;
   const double load_s = seconds_since(t_load);
-  const int64_t vocab = cpu.config().vocab;
+  const int64_t vocab = engine.vocab();
+  const std::string kv = args.options.kv_cache_dtype.empty() ? "default" : args.options.kv_cache_dtype;
   FILE* json = a.json.empty() ? nullptr : std::fopen(a.json.c_str(), "w");
   const auto report = [&](const std::string& what, int batch, double tokens_per_s, double ms) {
     std::printf("%-8s batch %2d  %10.1f tokens/s  (%.3f ms)\n", what.c_str(), batch, tokens_per_s, ms);
     if (json)
       std::fprintf(json, "{\"model\":\"%s\",\"kv\":\"%s\",\"what\":\"%s\",\"batch\":%d,\"tokens_per_s\":%.3f,\"ms\":%.4f}\n",
-                   a.model.c_str(), a.kv_dtype.c_str(), what.c_str(), batch, tokens_per_s, ms);
+                   a.model.c_str(), kv.c_str(), what.c_str(), batch, tokens_per_s, ms);
   };
-  std::printf("model %s (loaded and uploaded in %.1f s), KV cache %s\n", a.model.c_str(), load_s, a.kv_dtype.c_str());
+  std::printf("model %s on %s (loaded in %.1f s), KV cache %s\n", a.model.c_str(), args.options.device.c_str(), load_s,
+              kv.c_str());
 
   // Prefill: one sequence of prompt_tokens, median of `repeats` after a warm-up.
   const std::vector<int32_t> prompt = random_tokens(size_t(a.prompt_tokens), vocab, 1);
   std::vector<double> times;
   for (int r = 0; r <= a.repeats; ++r) {
-    gpu.reset(0);
     const auto t0 = std::chrono::steady_clock::now();
-    gpu.prefill(0, prompt);
+    engine.prefill(0, prompt);
     if (r) times.push_back(seconds_since(t0));
   }
   std::sort(times.begin(), times.end());
@@ -75,13 +77,12 @@ void run_engine_bench(const EngineBenchArgs& a) {
     std::vector<int32_t> next(static_cast<size_t>(b));
     for (int i = 0; i < b; ++i) {
       slots[size_t(i)] = i;
-      gpu.reset(i);
-      gpu.prefill(i, random_tokens(size_t(a.decode_context), vocab, 100 + uint64_t(i)));
+      engine.prefill(i, random_tokens(size_t(a.decode_context), vocab, 100 + uint64_t(i)));
       next[size_t(i)] = int32_t(i);
     }
-    for (int w = 0; w < 3; ++w) next = gpu.decode_sample(slots, next, 0.0f, 0);  // eager, capture, replay
+    for (int w = 0; w < 3; ++w) next = engine.decode_greedy(slots, next);  // eager, capture, replay
     const auto t0 = std::chrono::steady_clock::now();
-    for (int64_t s = 0; s < a.decode_tokens; ++s) next = gpu.decode_sample(slots, next, 0.0f, 0);
+    for (int64_t s = 0; s < a.decode_tokens; ++s) next = engine.decode_greedy(slots, next);
     const double t = seconds_since(t0);
     report("decode", b, double(b) * double(a.decode_tokens) / t, t / double(a.decode_tokens) * 1e3);
   }
@@ -92,9 +93,10 @@ void run_engine_bench(const EngineBenchArgs& a) {
 
 void add_bench_engine_command(CLI::App& bench) {
   auto a = std::make_shared<EngineBenchArgs>();
-  CLI::App* cmd = bench.add_subcommand("engine", "GPU engine throughput: prefill tokens/s and decode tokens/s per batch size");
+  CLI::App* cmd = bench.add_subcommand("engine", "Engine throughput: prefill tokens/s and decode tokens/s per batch size");
   cmd->add_option("--model", a->model, "Model directory")->required();
-  cmd->add_option("--kv-cache-dtype", a->kv_dtype, "bf16 (default), fp8_e4m3, fp8_e5m2, hif8");
+  a->engine.options.device = "cuda";
+  add_engine_options(cmd, a->engine);
   cmd->add_option("--batch", a->batches, "Decode batch sizes, comma-separated (default 1,16)");
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prefill length (default 512)");
   cmd->add_option("--decode-context", a->decode_context, "Tokens each sequence holds before decoding (default 128)");

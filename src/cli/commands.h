@@ -40,6 +40,6 @@ void add_eval_commands(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_tokenize_commands(CLI::App& app);
 void add_bench_matmul_command(CLI::App& bench);  // under "bench"
-void add_bench_engine_command(CLI::App& bench);  // under "bench"; CUDA builds only
+void add_bench_engine_command(CLI::App& bench);  // under "bench"
 
 }  // namespace hifp8::cli

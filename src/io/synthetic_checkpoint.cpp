@@ -20,6 +20,8 @@ struct Preset {
   int64_t experts = 0, experts_per_token = 0, expert_intermediate = 0;
   bool mixtral_names = false, tied = false, qk_norm = false;
   double rope_theta = 10000.0;
+  int64_t head_dim = 0;  // 0: hidden / heads
+  int64_t dim() const { return head_dim ? head_dim : hidden / heads; }
 };
 
 const std::vector<Preset>& presets() {
@@ -30,6 +32,8 @@ const std::vector<Preset>& presets() {
       {"llama-100m", "LlamaForCausalLM", 768, 2048, 12, 12, 4, 32000},
       {"llama3-8b", "LlamaForCausalLM", 4096, 14336, 32, 32, 8, 128256, 0, 0, 0, false, false, false, 500000.0},
       {"llama3-70b-layer", "LlamaForCausalLM", 8192, 28672, 1, 64, 8, 128256, 0, 0, 0, false, false, false, 500000.0},
+      // Qwen3-30B-A3B's shapes: 128 experts of 768, 8 per token, head_dim 128 (q is 4096 wide).
+      {"qwen3-30b-a3b", "Qwen3MoeForCausalLM", 2048, 6144, 48, 32, 4, 151936, 128, 8, 768, false, false, true, 1e6, 128},
   };
   return p;
 }
@@ -43,7 +47,7 @@ struct SynthTensor {
 };
 
 std::vector<SynthTensor> tensor_list(const Preset& p, int64_t layers) {
-  const int64_t head_dim = p.hidden / p.heads;
+  const int64_t head_dim = p.dim();
   std::vector<SynthTensor> t = {{"model.embed_tokens.weight", {p.vocab, p.hidden}, Init::embedding}};
   for (int64_t l = 0; l < layers; ++l) {
     const std::string L = "model.layers." + std::to_string(l) + ".";
@@ -87,7 +91,7 @@ nlohmann::json config_json(const Preset& p, int64_t layers, TensorDType dtype) {
                       {"num_hidden_layers", layers},
                       {"num_attention_heads", p.heads},
                       {"num_key_value_heads", p.kv_heads},
-                      {"head_dim", p.hidden / p.heads},
+                      {"head_dim", p.dim()},
                       {"vocab_size", p.vocab},
                       {"max_position_embeddings", 4096},
                       {"rms_norm_eps", 1e-5},

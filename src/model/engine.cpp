@@ -7,6 +7,16 @@
 
 namespace hifp8::model {
 
+std::vector<int32_t> Engine::decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens) {
+  const std::vector<float> logits = decode(slots, tokens);
+  const auto V = size_t(vocab());
+  std::vector<int32_t> out;
+  for (size_t i = 0; i < slots.size(); ++i)
+    out.push_back(int32_t(std::max_element(logits.begin() + long(i * V), logits.begin() + long((i + 1) * V)) -
+                          (logits.begin() + long(i * V))));
+  return out;
+}
+
 std::vector<TokenScore> Engine::score(int slot, std::span<const int32_t> tokens, size_t first) {
   if (first < 1 || first > tokens.size()) throw Error("score: the first scored position must be in [1, tokens]");
   const std::vector<float> logits = prefill(slot, tokens, true);

@@ -31,6 +31,9 @@ class Engine {
   virtual std::vector<float> prefill(int slot, std::span<const int32_t> tokens, bool all_positions = false) = 0;
   // One token for each of `slots` (distinct) at their lengths; logits [slots][vocab].
   virtual std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens) = 0;
+  // decode, then the most likely next token of each slot (lowest id on ties): what benchmarks and
+  // greedy loops need. The GPU engine picks on the device and moves one id per slot.
+  virtual std::vector<int32_t> decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens);
   // Empties `slot`, runs `tokens` and scores positions [first, tokens.size()) (first >= 1): what
   // perplexity and log-likelihood need without moving [tokens][vocab] logits. The GPU engine reduces
   // the logits on the device; this default takes prefill's logits through a log-softmax in double.

@@ -19,6 +19,9 @@ class GpuEngine : public Engine {
   std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens) override {
     return gpu_.decode(slots, tokens);
   }
+  std::vector<int32_t> decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens) override {
+    return gpu_.decode_sample(slots, tokens, 0.0f, 0);
+  }
   std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first) override {
     gpu_.reset(slot);
     return gpu_.score(slot, tokens, first);

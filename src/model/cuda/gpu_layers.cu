@@ -373,6 +373,55 @@ __global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64
   }
 }
 
+// One thread per row: softmax over the router logits (or, softmax_after_top_k, over the chosen
+// ones), the top k (ties to the lower expert, as the CPU engine's partial sort), renormalized when asked.
+__global__ void route_kernel(const float* logits, int rows, int experts, int k, bool softmax_after_top_k,
+                             bool normalize, int32_t* ids, float* weights) {
+  const int r = int(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (r >= rows) return;
+  const float* p = logits + int64_t{r} * experts;
+  float maxv = -INFINITY, sum = 0;
+  for (int e = 0; e < experts; ++e) maxv = fmaxf(maxv, p[e]);
+  for (int e = 0; e < experts; ++e) sum += expf(p[e] - maxv);
+  int32_t* id = ids + int64_t{r} * k;
+  float* w = weights + int64_t{r} * k;
+  float chosen = 0;
+  for (int j = 0; j < k; ++j) {
+    int best = -1;
+    for (int e = 0; e < experts; ++e) {
+      bool taken = false;
+      for (int i = 0; i < j; ++i) taken |= id[i] == e;
+      if (!taken && (best < 0 || p[e] > p[best])) best = e;
+    }
+    id[j] = best;
+    w[j] = softmax_after_top_k ? p[best] : expf(p[best] - maxv) / sum;
+    chosen += w[j];
+  }
+  if (softmax_after_top_k) {  // softmax over the chosen logits (the first is the largest)
+    float total = 0;
+    for (int j = 0; j < k; ++j) total += w[j] = expf(w[j] - p[id[0]]);
+    for (int j = 0; j < k; ++j) w[j] /= total;
+  } else if (normalize) {
+    for (int j = 0; j < k; ++j) w[j] /= chosen;
+  }
+}
+
+__global__ void gather_rows_kernel(const uint16_t* x, const int32_t* source, int64_t cols, int64_t count,
+                                   uint16_t* out) {
+  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count * cols; i += int64_t{gridDim.x} * blockDim.x)
+    out[i] = x[int64_t{source[i / cols]} * cols + i % cols];
+}
+
+__global__ void combine_experts_kernel(const float* y, const int32_t* entry, const float* weights, int k, int64_t cols,
+                                       int64_t count, float* out) {
+  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < count * cols; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t r = i / cols, c = i % cols;
+    float acc = 0;
+    for (int j = 0; j < k; ++j) acc += weights[r * k + j] * y[int64_t{entry[r * k + j]} * cols + c];
+    out[i] = acc;
+  }
+}
+
 // One block per row: the argmax (ties to the lowest index), then log-sum-exp around the maximum.
 __global__ void __launch_bounds__(1024) score_kernel(const float* logits, int64_t vocab, const int32_t* targets,
                                                      RowScore* out) {
@@ -481,6 +530,24 @@ void sample(const float* logits, int rows, int64_t vocab, float temperature, uin
 void score(const float* logits, int rows, int64_t vocab, const int32_t* targets, RowScore* out, cudaStream_t s) {
   score_kernel<<<rows, 1024, 0, s>>>(logits, vocab, targets, out);
   cuda::check_launch("score_kernel");
+}
+
+void route(const float* logits, int rows, int experts, int k, bool softmax_after_top_k, bool normalize, int32_t* ids,
+           float* weights, cudaStream_t s) {
+  route_kernel<<<unsigned((rows + 127) / 128), 128, 0, s>>>(logits, rows, experts, k, softmax_after_top_k, normalize, ids,
+                                                            weights);
+  cuda::check_launch("route_kernel");
+}
+
+void gather_rows(const uint16_t* x, const int32_t* source, int64_t count, int64_t cols, uint16_t* out, cudaStream_t s) {
+  gather_rows_kernel<<<blocks_for(count * cols), kThreads, 0, s>>>(x, source, cols, count, out);
+  cuda::check_launch("gather_rows_kernel");
+}
+
+void combine_experts(const float* y, const int32_t* entry, const float* weights, int rows, int k, int64_t cols,
+                     float* out, cudaStream_t s) {
+  combine_experts_kernel<<<blocks_for(int64_t{rows} * cols), kThreads, 0, s>>>(y, entry, weights, k, cols, rows, out);
+  cuda::check_launch("combine_experts_kernel");
 }
 
 }  // namespace hifp8::model::gpu

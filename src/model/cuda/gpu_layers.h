@@ -82,6 +82,16 @@ void heads_to_rows(const float* o, uint16_t* ctx, int64_t heads, int rows, int64
 void sample(const float* logits, int rows, int64_t vocab, float temperature, uint64_t seed, int32_t* out,
             cudaStream_t s);
 
+// Mixture of experts. route: per row of router logits [rows, experts], the k chosen experts (ids
+// [rows, k], best first) and their weights, as the CPU engine computes them. gather_rows: out[i] =
+// x[source[i]] for count rows of `cols` bf16 values. combine_experts: out[r] = sum_j weights[r, j] *
+// y[entry[r, j]] (float32 rows; j in order, so the sum is deterministic).
+void route(const float* logits, int rows, int experts, int k, bool softmax_after_top_k, bool normalize, int32_t* ids,
+           float* weights, cudaStream_t s);
+void gather_rows(const uint16_t* x, const int32_t* source, int64_t count, int64_t cols, uint16_t* out, cudaStream_t s);
+void combine_experts(const float* y, const int32_t* entry, const float* weights, int rows, int k, int64_t cols,
+                     float* out, cudaStream_t s);
+
 // Per row of logits [rows, vocab] with targets[r] >= 0: log softmax at the target and the argmax (ties
 // to the lowest index). Rows with a negative target are skipped.
 struct RowScore {

@@ -84,11 +84,17 @@ struct GpuLinear {
     std::vector<float> row(size_t(g.k));
     std::vector<uint16_t> bf16(size_t(g.n * g.k));
     int64_t at = 0;
-    for (const Linear* p : parts)
+    for (const Linear* p : parts) {
+      if (!p->format() && p->wide_dtype() == kernel::DType::bf16) {  // as stored
+        std::copy_n(reinterpret_cast<const uint16_t*>(p->weight_bytes()), p->out() * g.k, &bf16[size_t(at * g.k)]);
+        at += p->out();
+        continue;
+      }
       for (int64_t o = 0; o < p->out(); ++o, ++at) {
         p->weight_row(o, row.data());
         for (int64_t i = 0; i < g.k; ++i) bf16[size_t(at * g.k + i)] = f32_to_bf16(row[size_t(i)]);
       }
+    }
     g.weights_bf16 = upload(bf16);
     return g;
   }
@@ -136,6 +142,8 @@ struct GpuModel::Impl {
   struct Layer {
     DeviceBuffer input_norm, post_norm, q_norm, k_norm;
     GpuLinear qkv, o, gate_up, down;
+    GpuLinear router;                                // MoE: router, and each expert's gate/up and down
+    std::vector<GpuLinear> expert_gate_up, expert_down;
     KvStore k_cache, v_cache;
   };
 
@@ -153,6 +161,9 @@ struct GpuModel::Impl {
   DeviceBuffer h, normed, qkv, q, ctx, delta, gate_up, act, logits, weight_scratch;
   DeviceBuffer q_heads, scores, probs, attn_out;  // prefill attention through GEMMs
   DeviceBuffer kv_bf16;                            // an 8-bit cache's keys and values decoded for them
+  // MoE: router logits, the chosen experts and weights per row, and the rows regrouped by expert.
+  DeviceBuffer router_logits, topk_ids, topk_weights, expert_source, expert_entry, x_by_expert, gu_by_expert,
+      act_by_expert, y_by_expert;
   size_t scores_capacity = 0;                      // elements
   DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev, targets_dev, scores_dev;
   std::map<int, int> decode_runs;                  // batch size -> eager steps run so far
@@ -209,6 +220,45 @@ struct GpuModel::Impl {
     gpu::heads_to_rows(attn_out.as<float>(), ctx.as<uint16_t>(), c.heads, rows, hd, stream);
   }
 
+  // The routed experts for `rows` rows of x: route on the device, group the (row, expert) pairs by
+  // expert on the host (one small download), gather each expert's rows, run its gate/up and down
+  // products over them (W8A16 for up to 16 rows, else a GEMM), and sum each row's k outputs.
+  void experts(const Layer& L, const uint16_t* x, int rows, float* out) {
+    const ModelConfig& c = config;
+    const int E = int(c.experts), K = int(c.experts_per_token);
+    const int64_t H = c.hidden, I = c.expert_intermediate;
+    L.router.forward(x, rows, router_logits.as<float>(), weight_scratch.as<uint16_t>(), stream);
+    gpu::route(router_logits.as<float>(), rows, E, K, c.softmax_after_top_k, c.normalize_top_k, topk_ids.as<int32_t>(),
+               topk_weights.as<float>(), stream);
+    const auto pairs = size_t(rows) * size_t(K);
+    std::vector<int32_t> ids(pairs);
+    cuda::check(cudaMemcpyAsync(ids.data(), topk_ids.data(), pairs * 4, cudaMemcpyDeviceToHost, stream), "copy routes");
+    cuda::check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+    // Entries sorted by expert, rows ascending within one (the order the CPU engine sees them in).
+    std::vector<int32_t> first(size_t(E) + 1, 0), source(pairs), entry(pairs);
+    for (int32_t id : ids) ++first[size_t(id) + 1];
+    for (int e = 0; e < E; ++e) first[size_t(e) + 1] += first[size_t(e)];
+    std::vector<int32_t> next(first.begin(), first.end() - 1);
+    for (size_t i = 0; i < pairs; ++i) {
+      const int32_t at = next[size_t(ids[i])]++;
+      source[size_t(at)] = int32_t(i / size_t(K)), entry[i] = at;
+    }
+    cuda::check(cudaMemcpyAsync(expert_source.data(), source.data(), pairs * 4, cudaMemcpyHostToDevice, stream), "copy rows");
+    cuda::check(cudaMemcpyAsync(expert_entry.data(), entry.data(), pairs * 4, cudaMemcpyHostToDevice, stream), "copy rows");
+    uint16_t* xs = x_by_expert.as<uint16_t>();
+    uint16_t* act = act_by_expert.as<uint16_t>();
+    float *gu = gu_by_expert.as<float>(), *ys = y_by_expert.as<float>();
+    gpu::gather_rows(x, expert_source.as<int32_t>(), int64_t(pairs), H, xs, stream);
+    for (int e = 0; e < E; ++e) {
+      const int64_t at = first[size_t(e)], count = first[size_t(e) + 1] - at;
+      if (count == 0) continue;
+      linear(L.expert_gate_up[size_t(e)], xs + at * H, int(count), gu + at * 2 * I);
+      gpu::silu_mul(gu + at * 2 * I, int(count), I, act + at * I, stream);
+      linear(L.expert_down[size_t(e)], act + at * I, int(count), ys + at * H);
+    }
+    gpu::combine_experts(ys, expert_entry.as<int32_t>(), topk_weights.as<float>(), rows, K, H, out, stream);
+  }
+
   // The keys and values a prompt pass wrote to the (bf16) cache: what calibration sees of them.
   void observe_kv(size_t li, int slot, int rows, int64_t start) {
     const int64_t kv_row = config.kv_heads * config.head_dim, first = (int64_t{slot} * kv.max_positions + start) * kv_row;
@@ -244,9 +294,13 @@ struct GpuModel::Impl {
                        kv, L.k_cache.plane(), L.v_cache.plane(), stream);
       linear(L.o, ctx.as<uint16_t>(), rows, delta.as<float>());
       gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), L.post_norm.as<float>(), rows, H, c.rms_eps, x, stream);
-      linear(L.gate_up, x, rows, gate_up.as<float>());
-      gpu::silu_mul(gate_up.as<float>(), rows, c.intermediate, act.as<uint16_t>(), stream);
-      linear(L.down, act.as<uint16_t>(), rows, delta.as<float>());
+      if (c.experts) {
+        experts(L, x, rows, delta.as<float>());
+      } else {
+        linear(L.gate_up, x, rows, gate_up.as<float>());
+        gpu::silu_mul(gate_up.as<float>(), rows, c.intermediate, act.as<uint16_t>(), stream);
+        linear(L.down, act.as<uint16_t>(), rows, delta.as<float>());
+      }
       const float* next_norm = li + 1 < layers.size() ? layers[li + 1].input_norm.as<float>() : final_norm.as<float>();
       gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), next_norm, rows, H, c.rms_eps, x, stream);
       if (tracer) gpu::trace_parts(tracer, {{"model.layers." + std::to_string(li), H}}, h.as<float>(), rows, stream);
@@ -311,7 +365,8 @@ struct GpuModel::Impl {
   // batch size is seen, then captured once as a graph and replayed.
   void run_decode(int b) {
     auto graph = decode_graphs.find(b);
-    if (observed() || (graph == decode_graphs.end() && decode_runs[b]++ == 0)) {
+    // A graph cannot hold the host's part of expert routing: MoE steps run eagerly.
+    if (observed() || config.experts || (graph == decode_graphs.end() && decode_runs[b]++ == 0)) {
       forward_rows(b, 0);
       return;
     }
@@ -356,9 +411,10 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
   auto m = std::make_unique<Impl>();
   const ModelConfig& c = m->config = model.config();
   m->options = options;
-  if (c.experts) throw Error("mixture-of-experts models (" + c.architecture + ") run on the CPU engine only");
-  // The GPU layers implement the Llama block: plain RMSNorm, SiLU MLP, one RoPE table, no caps or sinks.
-  if (c.gemma_norms || c.fused_projections || c.attention_sinks || c.local_rope || c.rope.attention_factor ||
+  // The GPU layers implement the Llama block (plain RMSNorm, SiLU MLP or routed SiLU experts, one RoPE
+  // table, no caps or sinks).
+  if (c.gemma_norms || c.fused_projections || c.attention_sinks || c.swiglu_limit > 0 || c.local_rope ||
+      c.rope.attention_factor ||
       c.rope.type == RopeConfig::Type::yarn || c.rope.type == RopeConfig::Type::longrope ||
       std::count(c.sliding_layers.begin(), c.sliding_layers.end(), false) > 0)
     throw Error(c.architecture + " runs on the CPU engine only (the GPU engine runs the Llama, Mistral and Qwen blocks)");
@@ -378,9 +434,19 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
     L.k_norm = upload(src.k_norm);
     L.qkv = GpuLinear::upload_from({&src.q, &src.k, &src.v});
     L.o = GpuLinear::upload_from({&src.o});
-    L.gate_up = GpuLinear::upload_from({&src.gate, &src.up});
-    L.down = GpuLinear::upload_from({&src.down});
-    for (const GpuLinear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) scratch = std::max(scratch, l->scratch_bytes());
+    if (src.experts.empty()) {
+      L.gate_up = GpuLinear::upload_from({&src.gate, &src.up});
+      L.down = GpuLinear::upload_from({&src.down});
+    } else {
+      L.router = GpuLinear::upload_from({&src.router});
+      for (const Model::Expert& ex : src.experts) {
+        L.expert_gate_up.push_back(GpuLinear::upload_from({&ex.gate, &ex.up}));
+        L.expert_down.push_back(GpuLinear::upload_from({&ex.down}));
+        for (const GpuLinear* l : {&L.expert_gate_up.back(), &L.expert_down.back()})
+          scratch = std::max(scratch, l->scratch_bytes());
+      }
+    }
+    for (const GpuLinear* l : {&L.qkv, &L.o, &L.gate_up, &L.down, &L.router}) scratch = std::max(scratch, l->scratch_bytes());
     const KvLayerScales& ks = model.kv_scales()[li];
     for (auto [store, fixed] : {std::pair{&L.k_cache, ks.k}, std::pair{&L.v_cache, ks.v}}) {
       store->data = DeviceBuffer(kv_bytes);
@@ -412,10 +478,21 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
   m->attn_out = rows_of(q_dim, 4);
   m->ctx = rows_of(q_dim, 2);
   m->delta = rows_of(c.hidden, 4);
-  m->gate_up = rows_of(2 * c.intermediate, 4);
-  m->act = rows_of(c.intermediate, 2);
+  const int64_t dense = c.experts ? 0 : c.intermediate;  // an MoE layer's dense MLP buffers go unused
+  m->gate_up = rows_of(2 * dense, 4);
+  m->act = rows_of(dense, 2);
   m->logits = rows_of(c.vocab, 4);
   m->weight_scratch = DeviceBuffer(scratch);
+  if (c.experts) {
+    const int64_t pairs = int64_t{R} * c.experts_per_token, I = c.expert_intermediate;
+    m->router_logits = rows_of(c.experts, 4);
+    for (DeviceBuffer* b : {&m->topk_ids, &m->topk_weights, &m->expert_source, &m->expert_entry})
+      *b = DeviceBuffer(size_t(pairs) * 4);
+    m->x_by_expert = DeviceBuffer(size_t(pairs * c.hidden) * 2);
+    m->gu_by_expert = DeviceBuffer(size_t(pairs * 2 * I) * 4);
+    m->act_by_expert = DeviceBuffer(size_t(pairs * I) * 2);
+    m->y_by_expert = DeviceBuffer(size_t(pairs * c.hidden) * 4);
+  }
   for (DeviceBuffer* b : {&m->tokens_dev, &m->slots_dev, &m->pos_dev, &m->sampled_dev, &m->targets_dev})
     *b = DeviceBuffer(size_t(R) * 4);
   m->scores_dev = DeviceBuffer(size_t(R) * sizeof(gpu::RowScore));
