@@ -210,19 +210,34 @@ TEST(CudaEngine, GreedySamplingOnTheGpuPicksTheArgmax) {
   EXPECT_LT(s1[0], vocab);
 }
 
-// Routed experts on the GPU: Qwen3-MoE and Mixtral, float and 8-bit experts, prefill and decoding.
+// Routed experts on the GPU against the CPU, position by position. A token whose router scores two
+// experts within the bf16 rounding of the GPU's activations may route differently (both engines are
+// right), so up to a tenth of the positions may differ more; the rest agree within 1e-2.
+void expect_moe_matches(const fs::path& dir, const std::string& what) {
+  const Model m = Model::load(dir);
+  const std::vector<int32_t> ids = random_ids(40, m.config().vocab);
+  GpuModel gpu = GpuModel::load(m, {KvDType::bf16, 1, 64});
+  const std::vector<float> got = gpu.prefill(0, ids, true), want = cpu_logits(m, ids, KvDType::f32);
+  const auto V = long(m.config().vocab);
+  size_t off = 0;
+  for (long p = 0; p < long(ids.size()); ++p)
+    off += relative_error(std::vector<float>(got.begin() + p * V, got.begin() + (p + 1) * V),
+                          std::vector<float>(want.begin() + p * V, want.begin() + (p + 1) * V)) > 1e-2;
+  EXPECT_LE(off, ids.size() / 10) << what << ": positions beyond 1e-2 of the CPU logits";
+}
+
 TEST(CudaEngine, MixtureOfExpertsMatchesCpu) {
   HIFP8_REQUIRE_CUDA();
   for (const char* arch : {"qwen3_moe", "mixtral"}) {
-    expect_prefill_matches(tiny_model(arch));
+    expect_moe_matches(tiny_model(arch), arch);
     for (const char* scheme : {"fp8-dynamic", "hif8"}) {
       test::TempDir tmp;
       pipeline::QuantizeCheckpointOptions o;
       o.scheme = scheme;
       pipeline::quantize_checkpoint(tiny_model(arch), tmp.path() / "q", o);
-      expect_prefill_matches(tmp.path() / "q");
+      expect_moe_matches(tmp.path() / "q", std::string(arch) + " " + scheme);
     }
-    // Two sequences decoded in one batch equal their prefill.
+    // Two sequences decoded in one batch equal their prefill on the GPU (same rounding: same routes).
     const Model m = Model::load(tiny_model(arch));
     GpuModel gpu = GpuModel::load(m, {KvDType::bf16, 2, 64});
     const std::vector<int32_t> a = random_ids(12, m.config().vocab), b = random_ids(12, m.config().vocab);

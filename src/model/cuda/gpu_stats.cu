@@ -74,7 +74,9 @@ void DeviceStats::add(const std::vector<std::string>& names, const uint16_t* x, 
     const size_t slot = reservoir_slot(e.rows + uint64_t(r), e.keep);
     int run = 1;
     if (slot < e.keep)
-      while (r + run < rows && reservoir_slot(e.rows + uint64_t(r + run), e.keep) == slot + size_t(run)) ++run;
+      while (r + run < rows && slot + size_t(run) < e.keep &&
+             reservoir_slot(e.rows + uint64_t(r + run), e.keep) == slot + size_t(run))
+        ++run;
     if (slot < e.keep)
       cuda::check(cudaMemcpyAsync(e.samples.as<uint8_t>() + slot * row_bytes, x + int64_t{r} * n, size_t(run) * row_bytes,
                                   cudaMemcpyDeviceToDevice, s),
