@@ -33,11 +33,11 @@ with open('$1', 'w') as f:
 with_tokenizer() {  # with_tokenizer DIR FAMILY
   tar -C "$W" -xJf device-data/tokenizers.tar.xz "$2" && cp "$W/$2"/* "$1"/
 }
-quantize_fp8() {  # quantize_fp8 DIR VOCAB: fp8-dynamic with activation and KV statistics from 128 x 2048 tokens
+quantize_fp8() {  # quantize_fp8 DIR VOCAB SEQUENCES: fp8-dynamic with activation and KV statistics from SEQUENCES x 2048 tokens
   local d=$1 n=$(basename "$1")
-  random_tokens "$W/calib.tokens" 128 2048 "$2"
-  timed "$n quantize fp8-dynamic --calib 128x2048 cuda" \
-    $H quantize "$d/bf16" "$d/fp8" --scheme fp8-dynamic --calib "$W/calib.tokens" --calib-samples 128 --seq-len 2048 \
+  random_tokens "$W/calib.tokens" "$3" 2048 "$2"
+  timed "$n quantize fp8-dynamic --calib $3x2048 cuda" \
+    $H quantize "$d/bf16" "$d/fp8" --scheme fp8-dynamic --calib "$W/calib.tokens" --calib-samples "$3" --seq-len 2048 \
     --device cuda --force --report "$O/$n-fp8-report.json" > "$O/$n-fp8-summary.md" 2> "$O/$n-fp8-progress.txt"
   tr '\r' '\n' < "$O/$n-fp8-progress.txt" | grep -a calibrate | tail -1
 }
@@ -53,7 +53,7 @@ mc_and_serve() {  # mc_and_serve DIR: eval mc and serve on the fp8 model
   timed "$n eval mc fp8 arc-easy cuda" \
     $H eval mc --model "$d/fp8" --tasks device-data/shared/data/arc_easy_dev.jsonl --device cuda --max-context 1024 > "$O/$n-mc-fp8.txt"
   cat "$O/$n-mc-fp8.txt"
-  $H serve --model "$d/fp8" --device cuda --port 8931 --max-context 4096 > "$O/$n-serve.log" 2>&1 &
+  $H serve --model "$d/fp8" --device cuda --port 8931 --max-context 4096 --served-model-name x > "$O/$n-serve.log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 180); do curl -sf localhost:8931/health > /dev/null && break; sleep 1; done
   curl -s localhost:8931/v1/completions -H 'Content-Type: application/json' \
@@ -71,7 +71,7 @@ case ${1:?phase} in
     D=$W/llama3-8b; mkdir -p "$D"
     [[ -f $D/bf16/config.json ]] || timed "llama3-8b synth bf16" $H synth --config llama3-8b --out "$D/bf16" --force
     with_tokenizer "$D/bf16" llama3_1
-    quantize_fp8 "$D" 128000
+    quantize_fp8 "$D" 128000 128
     ppl "$D" bf16 bf16
     ppl "$D" fp8 fp8
     timed "llama3-8b transformers ppl loop bf16" python3 bench/hf_ppl_baseline.py "$D/bf16" "$W/eval.tokens" --json "$O/llama3-8b-hf-ppl.json"
@@ -86,10 +86,10 @@ case ${1:?phase} in
     with_tokenizer "$D/bf16" qwen3
     timed "moe bench engine bf16" $H bench engine --model "$D/bf16" --batch 1,16 --prompt-tokens 2048 --decode-tokens 64 --json "$O/moe-engine-bf16.jsonl"
     timed "moe transformers bench bf16" python3 bench/hf_engine_baseline.py "$D/bf16" --prompt-tokens 2048 --batch 1,16 --tokens 16 --json "$O/moe-hf.jsonl"
-    quantize_fp8 "$D" 151000
+    quantize_fp8 "$D" 151000 32
     timed "moe bench engine fp8" $H bench engine --model "$D/fp8" --batch 1,16 --prompt-tokens 2048 --decode-tokens 64 --json "$O/moe-engine-fp8.jsonl"
-    ppl "$D" bf16 bf16
     ppl "$D" fp8 fp8-vs-bf16 --baseline "$D/bf16" --threads 16
     mc_and_serve "$D"
     ;;
 esac
+tar -C "$O" -czf "$O/../real-size-$1.tgz" . && mv "$O/../real-size-$1.tgz" "$O/"

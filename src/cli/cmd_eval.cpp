@@ -1,4 +1,5 @@
 // hifp8 eval ppl | mc | diff-generate: what quantization did to a model, measured.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -72,9 +73,11 @@ void run_ppl(const EvalArgs& a) {
   const std::vector<eval::Document> docs = documents(a, a.model);
   LoadedEngine m = window_engine(a.model, a, false), base;
   if (!a.baseline.empty()) base = window_engine(a.baseline, a, true);
+  const auto t0 = std::chrono::steady_clock::now();
   const eval::PerplexityResult r = measure(*m.engine, base.engine.get(), docs, a, "ppl");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json j = {{"model", a.model}, {"device", a.engine.options.device}, {"tokens", r.tokens}, {"ctx", a.ctx}, {"stride", a.stride},
-                      {"mean_nll", r.mean_nll}, {"ppl", r.ppl}};
+                      {"mean_nll", r.mean_nll}, {"ppl", r.ppl}, {"seconds", seconds}, {"tokens_per_s", double(r.tokens) / seconds}};
   if (base.engine) {
     j["baseline"] = a.baseline;
     j["baseline_ppl"] = *r.baseline_ppl;
@@ -87,7 +90,8 @@ void run_ppl(const EvalArgs& a) {
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
-  std::printf("tokens %zu  ppl %.4f  mean_nll %.6f\n", r.tokens, r.ppl, r.mean_nll);
+  std::printf("tokens %zu  ppl %.4f  mean_nll %.6f  (%.1f s, %.0f scored tokens/s, models loaded before)\n", r.tokens, r.ppl,
+              r.mean_nll, seconds, double(r.tokens) / seconds);
   if (base.engine)
     std::printf("baseline ppl %.4f  delta_ppl %+.4f  mean KL %.6f  max KL %.4f  top-1 agreement %.2f %%\n", *r.baseline_ppl,
                 r.ppl - *r.baseline_ppl, *r.mean_kl, *r.max_kl, 100.0 * *r.top1_agreement);

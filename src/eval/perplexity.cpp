@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "hifp8/error.h"
-#include "hifp8/kernel/parallel.h"
 #include "hifp8/model/tokenizer.h"
 
 namespace hifp8::eval {
@@ -53,30 +52,18 @@ PerplexityResult perplexity(model::Engine& m, const std::vector<Document>& docs,
       if (!baseline) {
         for (const model::TokenScore& t : m.score(0, window, size_t(first - begin))) nll -= t.logprob, ++scored;
       } else {
-        // Both distributions in full, position by position in parallel; summed in order (deterministic).
-        const std::vector<float> logits = m.prefill(0, window, true);
+        // The baseline's own scores, then its logits as the reference of the model's: KL on the model's engine.
+        const auto scored_from = size_t(first - begin);
+        const std::vector<model::TokenScore> base = baseline->score(0, window, scored_from);
         const std::vector<float> base_logits = baseline->prefill(0, window, true);
-        const auto count = size_t(end - first);
-        std::vector<double> pos_nll(count), pos_base_nll(count), pos_kl(count);
-        std::vector<char> pos_agree(count);
-        kernel::parallel_for(count, 0, [&](size_t lo, size_t hi) {
-          for (size_t i = lo; i < hi; ++i) {
-            const size_t row = size_t(first - 1 - begin) + i;
-            const std::vector<double> lp = log_softmax(&logits[row * V], V);
-            const std::vector<double> lb = log_softmax(&base_logits[row * V], V);
-            const auto target = size_t(doc[size_t(first) + i]);
-            pos_nll[i] = -lp.at(target), pos_base_nll[i] = -lb[target];
-            double k = 0;
-            for (size_t v = 0; v < V; ++v) k += std::exp(lb[v]) * (lb[v] - lp[v]);
-            pos_kl[i] = k;
-            pos_agree[i] = std::max_element(lp.begin(), lp.end()) - lp.begin() == std::max_element(lb.begin(), lb.end()) - lb.begin();
-          }
-        }, 1);
-        for (size_t i = 0; i < count; ++i) {
-          nll += pos_nll[i], base_nll += pos_base_nll[i], kl += pos_kl[i], max_kl = std::max(max_kl, pos_kl[i]);
-          agree += size_t(pos_agree[i]);
+        const std::span<const float> reference(base_logits.data() + (scored_from - 1) * V, base.size() * V);
+        const std::vector<model::TokenScore> got = m.score(0, window, scored_from, reference);
+        for (size_t i = 0; i < got.size(); ++i) {
+          nll -= got[i].logprob, base_nll -= base[i].logprob;
+          kl += got[i].kl, max_kl = std::max(max_kl, got[i].kl);
+          agree += got[i].argmax == base[i].argmax;
         }
-        scored += count;
+        scored += got.size();
       }
       prev_end = end;
       if (o.progress) o.progress(scored, total);

@@ -80,6 +80,26 @@ TEST(EngineScore, EqualsTheLogSoftmaxOfPrefillLogits) {
     EXPECT_NEAR(scores[p - 3].logprob, double(row[size_t(tokens[p])]) - mx - std::log(sum), 1e-12);
     EXPECT_EQ(scores[p - 3].argmax, best);
   }
+  // With reference logits (here: the same model's shifted by one position), KL(reference || model).
+  const std::vector<float> reference(logits.begin() + long(3 * V), logits.begin() + long(tokens.size() * V));
+  const std::vector<TokenScore> against = engine->score(0, tokens, 3, reference);
+  for (size_t p = 3; p < tokens.size(); ++p) {
+    const float *row = &logits[(p - 1) * V], *ref = &reference[(p - 3) * V];
+    const auto lse = [&](const float* x) {
+      double mx = *std::max_element(x, x + V), sum = 0;
+      for (size_t i = 0; i < V; ++i) sum += std::exp(double(x[i]) - mx);
+      return mx + std::log(sum);
+    };
+    double kl = 0;
+    for (size_t i = 0; i < V; ++i) {
+      const double lr = double(ref[i]) - lse(ref), lm = double(row[i]) - lse(row);
+      kl += std::exp(lr) * (lr - lm);
+    }
+    EXPECT_NEAR(against[p - 3].kl, kl, 1e-9);
+    EXPECT_EQ(against[p - 3].logprob, scores[p - 3].logprob);
+  }
+  EXPECT_NEAR(engine->score(0, tokens, 1, std::vector<float>(logits.begin(), logits.end() - long(V)))[4].kl, 0.0, 1e-12);
+  EXPECT_THROW(engine->score(0, tokens, 3, std::vector<float>(V)), Error) << "reference of the wrong size";
   EXPECT_THROW(engine->score(0, tokens, 0), Error);
   EXPECT_TRUE(engine->score(0, tokens, tokens.size()).empty());
 }

@@ -16,8 +16,9 @@ namespace hifp8::model {
 
 // What the model said about one position of a scored sequence.
 struct TokenScore {
-  double logprob;  // log P(token at this position | the tokens before it)
-  int32_t argmax;  // the most likely token there (lowest id on ties)
+  double logprob;   // log P(token at this position | the tokens before it)
+  int32_t argmax;   // the most likely token there (lowest id on ties)
+  double kl = 0;    // with reference logits: KL(reference || this engine's distribution) there
 };
 
 class Engine {
@@ -35,9 +36,12 @@ class Engine {
   // greedy loops need. The GPU engine picks on the device and moves one id per slot.
   virtual std::vector<int32_t> decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens);
   // Empties `slot`, runs `tokens` and scores positions [first, tokens.size()) (first >= 1): what
-  // perplexity and log-likelihood need without moving [tokens][vocab] logits. The GPU engine reduces
-  // the logits on the device; this default takes prefill's logits through a log-softmax in double.
-  virtual std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first);
+  // perplexity and log-likelihood need without moving [tokens][vocab] logits. `reference`, when given,
+  // holds another model's logits for the same positions ([tokens.size() - first][vocab], e.g. a
+  // baseline's prefill rows first - 1 ..) and fills TokenScore::kl. The GPU engine reduces on the
+  // device; this default takes prefill's logits through log-softmaxes in double.
+  virtual std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first,
+                                        std::span<const float> reference = {});
 
   // Statistics of the activations of the passes run between collect(&c) and collect(nullptr) go into c
   // (activation_stats.h); they are complete once collect(nullptr) returns. Calibration's door.

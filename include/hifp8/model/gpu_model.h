@@ -42,7 +42,8 @@ class GpuModel {
   std::vector<float> prefill(int slot, std::span<const int32_t> tokens, bool all_positions = false);
   // Runs `tokens` for `slot` from its length and scores positions [first, tokens.size()) on the
   // device (Engine::score).
-  std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first);
+  std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first,
+                                std::span<const float> reference = {});
   // Engine::collect and Engine::trace: statistics gathered on the device (of the bf16 activations the
   // GPU multiplies; keys and values of prompt passes with a bf16 cache), traces downloaded.
   void collect(StatsCollector* into);

@@ -22,9 +22,10 @@ class GpuEngine : public Engine {
   std::vector<int32_t> decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens) override {
     return gpu_.decode_sample(slots, tokens, 0.0f, 0);
   }
-  std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first) override {
+  std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first,
+                                std::span<const float> reference = {}) override {
     gpu_.reset(slot);
-    return gpu_.score(slot, tokens, first);
+    return gpu_.score(slot, tokens, first, reference);
   }
   void collect(StatsCollector* into) override { gpu_.collect(into); }
   void trace(ActivationObserver trace) override { gpu_.trace(std::move(trace)); }

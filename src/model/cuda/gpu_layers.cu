@@ -422,10 +422,11 @@ __global__ void combine_experts_kernel(const float* y, const int32_t* entry, con
   }
 }
 
-// One block per row: the argmax (ties to the lowest index), then log-sum-exp around the maximum.
+// One block per row: the argmax (ties to the lowest index), then log-sum-exp around the maximum; with
+// reference logits also their log-sum-exp and KL(reference || row).
 __global__ void __launch_bounds__(1024) score_kernel(const float* logits, int64_t vocab, const int32_t* targets,
-                                                     RowScore* out) {
-  __shared__ float best_value[32], partial[32];
+                                                     const float* reference, RowScore* out) {
+  __shared__ float best_value[32], scratch[32];
   __shared__ int64_t best_index[32];
   const int64_t r = blockIdx.x;
   const int32_t target = targets[r];
@@ -448,14 +449,24 @@ __global__ void __launch_bounds__(1024) score_kernel(const float* logits, int64_
     if (best_value[w] > bv || (best_value[w] == bv && best_index[w] < bi)) bv = best_value[w], bi = best_index[w];
   float sum = 0;
   for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) sum += expf(row[i] - bv);
-  for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  if ((threadIdx.x & 31) == 0) partial[warp] = sum;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    double total = 0;
-    for (int w = 0; w < warps; ++w) total += partial[w];
-    out[r] = {float(double(row[target]) - double(bv) - log(total)), int32_t(bi)};
+  const float lse = bv + logf(block_reduce<false>(sum, scratch));
+  float kl = 0;
+  if (reference) {
+    const float* ref = reference + r * vocab;
+    float rmax = -INFINITY;
+    for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) rmax = fmaxf(rmax, ref[i]);
+    rmax = block_reduce<true>(rmax, scratch);
+    float rsum = 0;
+    for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) rsum += expf(ref[i] - rmax);
+    const float ref_lse = rmax + logf(block_reduce<false>(rsum, scratch));
+    float part = 0;
+    for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
+      const float lr = ref[i] - ref_lse;
+      part += expf(lr) * (lr - (row[i] - lse));
+    }
+    kl = block_reduce<false>(part, scratch);
   }
+  if (threadIdx.x == 0) out[r] = {row[target] - lse, int32_t(bi), kl};
 }
 
 }  // namespace
@@ -527,8 +538,9 @@ void sample(const float* logits, int rows, int64_t vocab, float temperature, uin
   cuda::check_launch("sample_kernel");
 }
 
-void score(const float* logits, int rows, int64_t vocab, const int32_t* targets, RowScore* out, cudaStream_t s) {
-  score_kernel<<<rows, 1024, 0, s>>>(logits, vocab, targets, out);
+void score(const float* logits, int rows, int64_t vocab, const int32_t* targets, const float* reference, RowScore* out,
+           cudaStream_t s) {
+  score_kernel<<<rows, 1024, 0, s>>>(logits, vocab, targets, reference, out);
   cuda::check_launch("score_kernel");
 }
 

@@ -93,11 +93,14 @@ void combine_experts(const float* y, const int32_t* entry, const float* weights,
                      float* out, cudaStream_t s);
 
 // Per row of logits [rows, vocab] with targets[r] >= 0: log softmax at the target and the argmax (ties
-// to the lowest index). Rows with a negative target are skipped.
+// to the lowest index), and with reference logits (same shape, or null) KL(reference || row). Rows
+// with a negative target are skipped.
 struct RowScore {
   float logprob;
   int32_t argmax;
+  float kl;
 };
-void score(const float* logits, int rows, int64_t vocab, const int32_t* targets, RowScore* out, cudaStream_t s);
+void score(const float* logits, int rows, int64_t vocab, const int32_t* targets, const float* reference, RowScore* out,
+           cudaStream_t s);
 
 }  // namespace hifp8::model::gpu

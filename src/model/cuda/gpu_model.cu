@@ -166,6 +166,7 @@ struct GpuModel::Impl {
       act_by_expert, y_by_expert;
   size_t scores_capacity = 0;                      // elements
   DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev, targets_dev, scores_dev;
+  DeviceBuffer reference_dev;  // reference logits of a scoring pass (allocated on first use)
   std::map<int, int> decode_runs;                  // batch size -> eager steps run so far
   std::map<int, cudaGraphExec_t> decode_graphs;    // batch size -> captured decode step
   std::unique_ptr<gpu::DeviceStats> stats;         // while collecting activation statistics
@@ -522,26 +523,42 @@ std::vector<float> GpuModel::prefill(int slot, std::span<const int32_t> tokens, 
   return out;
 }
 
-std::vector<TokenScore> GpuModel::score(int slot, std::span<const int32_t> tokens, size_t first) {
+std::vector<TokenScore> GpuModel::score(int slot, std::span<const int32_t> tokens, size_t first,
+                                        std::span<const float> reference) {
   Impl& m = *impl_;
   if (first < 1 || first > tokens.size()) throw Error("score: the first scored position must be in [1, tokens]");
+  const auto V = size_t(m.config.vocab);
+  if (!reference.empty() && reference.size() != (tokens.size() - first) * V)
+    throw Error("score: the reference logits are not [scored positions][vocab]");
+  if (!reference.empty() && m.reference_dev.bytes() < size_t(m.rows_capacity) * V * 4)
+    m.reference_dev = DeviceBuffer(size_t(m.rows_capacity) * V * 4);
   std::vector<TokenScore> out;
   m.prefill_passes(slot, tokens, first - 1, [&](size_t from, int rows) {
-    // Logit row i predicts tokens[from + i + 1]; the last token predicts nothing.
+    // Logit row i predicts tokens[from + i + 1]; the last token predicts nothing. Reference row j
+    // belongs to logit row first - 1 + j.
     std::vector<int32_t> targets(static_cast<size_t>(rows), -1);
     for (int i = 0; i < rows; ++i)
       if (from + size_t(i) + 1 < tokens.size()) targets[size_t(i)] = tokens[from + size_t(i) + 1];
     cuda::check(cudaMemcpyAsync(m.targets_dev.data(), targets.data(), size_t(rows) * 4, cudaMemcpyHostToDevice, m.stream),
                 "copy targets");
-    gpu::score(m.logits.as<float>(), rows, m.config.vocab, m.targets_dev.as<int32_t>(), m.scores_dev.as<gpu::RowScore>(),
-               m.stream);
+    if (!reference.empty()) {
+      const size_t ref_rows = std::min(size_t(rows), tokens.size() - 1 - from);
+      cuda::check(cudaMemcpyAsync(m.reference_dev.data(), reference.data() + (from - (first - 1)) * V, ref_rows * V * 4,
+                                  cudaMemcpyHostToDevice, m.stream),
+                  "copy reference logits");
+    }
+    gpu::score(m.logits.as<float>(), rows, m.config.vocab, m.targets_dev.as<int32_t>(),
+               reference.empty() ? nullptr : m.reference_dev.as<float>(), m.scores_dev.as<gpu::RowScore>(), m.stream);
     std::vector<gpu::RowScore> part(static_cast<size_t>(rows));
     cuda::check(cudaMemcpyAsync(part.data(), m.scores_dev.data(), size_t(rows) * sizeof(gpu::RowScore),
                                 cudaMemcpyDeviceToHost, m.stream),
                 "copy scores");
     cuda::check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
     for (int i = 0; i < rows; ++i)
-      if (targets[size_t(i)] >= 0) out.push_back({double(part[size_t(i)].logprob), part[size_t(i)].argmax});
+      if (targets[size_t(i)] >= 0) {
+        const gpu::RowScore& r = part[size_t(i)];
+        out.push_back({double(r.logprob), r.argmax, double(r.kl)});
+      }
   });
   return out;
 }
