@@ -100,6 +100,7 @@ CalibrationResult calibrate(const std::filesystem::path& model_dir, const Calibr
   model::StatsCollector collector({histogram, o.sample_rows});
   engine->collect(&collector);
   CalibrationResult r;
+  if (o.progress) o.progress(0, seqs.size(), 0);  // the model is loaded: the passes start
   for (const io::Document& seq : seqs) {
     engine->prefill(0, seq);
     ++r.sequences, r.tokens += seq.size();

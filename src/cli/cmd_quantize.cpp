@@ -65,13 +65,17 @@ void run_quantize(const QuantizeArgs& a) {
     c.data = a.calib, c.samples = a.calib_samples, c.seq_len = a.seq_len, c.observer = a.observer;
     c.engine.device = a.device, c.engine.threads = a.threads;
     if (!a.quiet) {
-      auto calib_bar = std::make_shared<ProgressBar>("calibrate on " + a.device, ProgressBar::Unit::tokens);
-      c.progress = [calib_bar](size_t done, size_t total, size_t tokens) {
+      auto calib_bar = std::make_shared<std::unique_ptr<ProgressBar>>();
+      c.progress = [calib_bar, device = a.device](size_t done, size_t total, size_t tokens) {
+        if (done == 0) {  // the clock starts when the model is loaded
+          *calib_bar = std::make_unique<ProgressBar>("calibrate on " + device, ProgressBar::Unit::tokens);
+          return;
+        }
         // Sequences are about equally long: the tokens still to come are estimated from those seen.
         const auto expected = uint64_t(double(tokens) / double(done) * double(total));
-        calib_bar->update(tokens, done == total ? tokens : expected,
-                          std::to_string(done) + "/" + std::to_string(total) + " sequences", "");
-        if (done == total) calib_bar->finish();
+        (*calib_bar)->update(tokens, done == total ? tokens : expected,
+                             std::to_string(done) + "/" + std::to_string(total) + " sequences", "");
+        if (done == total) (*calib_bar)->finish();
       };
     }
     opt.calibration = c;

@@ -39,7 +39,6 @@ PerplexityResult perplexity(model::Engine& m, const std::vector<Document>& docs,
   size_t total = 0;
   for (const Document& d : docs) total += d.size() > 1 ? d.size() - 1 : 0;
   if (total == 0) throw Error("no token to score: every document has fewer than 2 tokens");
-  const auto V = size_t(m.config().vocab);
   double nll = 0, base_nll = 0, kl = 0, max_kl = 0;
   size_t agree = 0, scored = 0;
   for (const Document& doc : docs) {
@@ -52,12 +51,7 @@ PerplexityResult perplexity(model::Engine& m, const std::vector<Document>& docs,
       if (!baseline) {
         for (const model::TokenScore& t : m.score(0, window, size_t(first - begin))) nll -= t.logprob, ++scored;
       } else {
-        // The baseline's own scores, then its logits as the reference of the model's: KL on the model's engine.
-        const auto scored_from = size_t(first - begin);
-        const std::vector<model::TokenScore> base = baseline->score(0, window, scored_from);
-        const std::vector<float> base_logits = baseline->prefill(0, window, true);
-        const std::span<const float> reference(base_logits.data() + (scored_from - 1) * V, base.size() * V);
-        const std::vector<model::TokenScore> got = m.score(0, window, scored_from, reference);
+        const auto [got, base] = m.score_against(*baseline, 0, window, size_t(first - begin));
         for (size_t i = 0; i < got.size(); ++i) {
           nll -= got[i].logprob, base_nll -= base[i].logprob;
           kl += got[i].kl, max_kl = std::max(max_kl, got[i].kl);

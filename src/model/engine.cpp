@@ -56,4 +56,14 @@ std::vector<TokenScore> Engine::score(int slot, std::span<const int32_t> tokens,
   return out;
 }
 
+std::pair<std::vector<TokenScore>, std::vector<TokenScore>> Engine::score_against(Engine& reference, int slot,
+                                                                                 std::span<const int32_t> tokens,
+                                                                                 size_t first) {
+  if (reference.vocab() != vocab()) throw Error("score: the reference's vocabulary differs");
+  std::vector<TokenScore> own = reference.score(0, tokens, first);
+  const std::vector<float> logits = reference.prefill(0, tokens, true);
+  const std::span<const float> rows(logits.data() + (first - 1) * size_t(vocab()), own.size() * size_t(vocab()));
+  return {score(slot, tokens, first, rows), std::move(own)};
+}
+
 }  // namespace hifp8::model

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cuda/cuda_test_support.h"
 #include "hifp8/error.h"
 #include "hifp8/format/bits.h"
@@ -210,10 +212,23 @@ TEST(CudaEngine, GreedySamplingOnTheGpuPicksTheArgmax) {
   EXPECT_LT(s1[0], vocab);
 }
 
-// Routed experts on the GPU against the CPU, position by position. A token whose router scores two
-// experts within the bf16 rounding of the GPU's activations may route differently (both engines are
-// right), so up to a tenth of the positions may differ more; the rest agree within 1e-2.
+// A copy of a tiny MoE model whose every token takes every expert: no discrete choice is left to a
+// near tie of router scores (which the GPU's bf16 activations may break the other way), so the GPU's
+// experts, routing weights and sums must match the CPU's like a dense model's.
+fs::path with_all_experts(const fs::path& dir, const fs::path& out) {
+  fs::create_directories(out);
+  for (const auto& f : fs::directory_iterator(dir)) fs::copy_file(f.path(), out / f.path().filename());
+  nlohmann::json c = nlohmann::json::parse(std::ifstream(dir / "config.json"));
+  c["num_experts_per_tok"] = c.contains("num_experts") ? c["num_experts"] : c["num_local_experts"];
+  std::ofstream(out / "config.json", std::ios::trunc) << c.dump(2);
+  return out;
+}
+
+// With the top-k choice, the positions after a route that went the other way differ (attention sees
+// that position's keys): most positions agree within 1e-2 on these random tiny models.
 void expect_moe_matches(const fs::path& dir, const std::string& what) {
+  test::TempDir tmp;
+  expect_prefill_matches(with_all_experts(dir, tmp.path() / "all"));
   const Model m = Model::load(dir);
   const std::vector<int32_t> ids = random_ids(40, m.config().vocab);
   GpuModel gpu = GpuModel::load(m, {KvDType::bf16, 1, 64});
@@ -223,7 +238,7 @@ void expect_moe_matches(const fs::path& dir, const std::string& what) {
   for (long p = 0; p < long(ids.size()); ++p)
     off += relative_error(std::vector<float>(got.begin() + p * V, got.begin() + (p + 1) * V),
                           std::vector<float>(want.begin() + p * V, want.begin() + (p + 1) * V)) > 1e-2;
-  EXPECT_LE(off, ids.size() / 10) << what << ": positions beyond 1e-2 of the CPU logits";
+  EXPECT_LE(off, ids.size() / 2) << what << ": positions beyond 1e-2 of the CPU logits";
 }
 
 TEST(CudaEngine, MixtureOfExpertsMatchesCpu) {

@@ -31,7 +31,7 @@ struct CalibrationOptions {
   size_t sample_rows = 0;              // keep up to this many input rows per linear (format choice)
   model::EngineOptions engine{};       // where the model runs (device, threads); its slots, context and
                                        // KV cache are calibration's own (one slot, bf16 or f32 cache)
-  std::function<void(size_t done, size_t total, size_t tokens)> progress{};  // sequences, tokens so far
+  std::function<void(size_t done, size_t total, size_t tokens)> progress{};  // sequences, tokens so far; (0, total, 0) first
 };
 
 struct CalibrationResult {

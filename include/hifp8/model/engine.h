@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hifp8/model/activation_stats.h"
@@ -42,6 +43,12 @@ class Engine {
   // device; this default takes prefill's logits through log-softmaxes in double.
   virtual std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first,
                                         std::span<const float> reference = {});
+  // score() with `reference`'s distribution on the same tokens (its slot 0) as the reference: first this
+  // engine's scores with their KL, second the reference's own scores. Two GPU engines keep the logits on
+  // the device; otherwise the reference's logits pass through the host.
+  virtual std::pair<std::vector<TokenScore>, std::vector<TokenScore>> score_against(Engine& reference, int slot,
+                                                                                    std::span<const int32_t> tokens,
+                                                                                    size_t first);
 
   // Statistics of the activations of the passes run between collect(&c) and collect(nullptr) go into c
   // (activation_stats.h); they are complete once collect(nullptr) returns. Calibration's door.

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "hifp8/model/activation_stats.h"
@@ -44,6 +45,12 @@ class GpuModel {
   // device (Engine::score).
   std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first,
                                 std::span<const float> reference = {});
+  // score() of `tokens` on this model (from its slot's length) with `reference`'s distribution (run on
+  // the same tokens from reference_slot) as the reference, both kept on the device; second: the
+  // reference's own scores.
+  std::pair<std::vector<TokenScore>, std::vector<TokenScore>> score_against(GpuModel& reference, int slot,
+                                                                            int reference_slot,
+                                                                            std::span<const int32_t> tokens, size_t first);
   // Engine::collect and Engine::trace: statistics gathered on the device (of the bf16 activations the
   // GPU multiplies; keys and values of prompt passes with a bf16 cache), traces downloaded.
   void collect(StatsCollector* into);

@@ -27,6 +27,15 @@ class GpuEngine : public Engine {
     gpu_.reset(slot);
     return gpu_.score(slot, tokens, first, reference);
   }
+  std::pair<std::vector<TokenScore>, std::vector<TokenScore>> score_against(Engine& reference, int slot,
+                                                                            std::span<const int32_t> tokens,
+                                                                            size_t first) override {
+    auto* other = dynamic_cast<GpuEngine*>(&reference);
+    if (!other || other == this) return Engine::score_against(reference, slot, tokens, first);
+    gpu_.reset(slot);
+    other->gpu_.reset(0);
+    return gpu_.score_against(other->gpu_, slot, 0, tokens, first);
+  }
   void collect(StatsCollector* into) override { gpu_.collect(into); }
   void trace(ActivationObserver trace) override { gpu_.trace(std::move(trace)); }
 

@@ -310,26 +310,60 @@ struct GpuModel::Impl {
       linear(lm_head, x + int64_t{logit_first} * H, rows - logit_first, logits.as<float>());
   }
 
+  // One pass: rows [begin, begin + rows) of `tokens` for `slot` at its length, with the logits of those
+  // from index logits_from of `tokens` on. Returns the index in `tokens` of the first logit row.
+  size_t pass(int slot, std::span<const int32_t> tokens, size_t begin, int rows, size_t logits_from) {
+    std::vector<int32_t> tok(tokens.begin() + long(begin), tokens.begin() + long(begin) + rows);
+    std::vector<int32_t> slots(static_cast<size_t>(rows), slot), pos(static_cast<size_t>(rows));
+    const int64_t start = lengths[size_t(slot)];
+    for (int i = 0; i < rows; ++i) pos[size_t(i)] = int32_t(start + i);
+    set_rows(tok, slots, pos);
+    const int logit_first = int(std::clamp<int64_t>(int64_t(logits_from) - int64_t(begin), 0, rows));
+    forward_rows(rows, logit_first, slot, start);
+    lengths[size_t(slot)] += rows;
+    return begin + size_t(logit_first);
+  }
+
+  void check_prompt(int slot, std::span<const int32_t> tokens) const {
+    if (tokens.empty()) throw Error("prefill: no tokens");
+    check_slot(slot, int64_t(tokens.size()));
+    check_tokens(tokens);
+  }
+
   // Runs `tokens` for `slot` from its length in passes of up to rows_capacity rows. Each pass computes
   // the logits of its rows from index logits_from of `tokens` on, then calls
   // consume(index of the pass's first logit row, logit rows).
   template <class Consume>
   void prefill_passes(int slot, std::span<const int32_t> tokens, size_t logits_from, Consume consume) {
-    if (tokens.empty()) throw Error("prefill: no tokens");
-    check_slot(slot, int64_t(tokens.size()));
-    check_tokens(tokens);
+    check_prompt(slot, tokens);
     for (size_t begin = 0; begin < tokens.size(); begin += size_t(rows_capacity)) {
       const int rows = int(std::min(tokens.size() - begin, size_t(rows_capacity)));
-      std::vector<int32_t> tok(tokens.begin() + long(begin), tokens.begin() + long(begin) + rows);
-      std::vector<int32_t> slots(static_cast<size_t>(rows), slot), pos(static_cast<size_t>(rows));
-      const int64_t start = lengths[size_t(slot)];
-      for (int i = 0; i < rows; ++i) pos[size_t(i)] = int32_t(start + i);
-      set_rows(tok, slots, pos);
-      const int logit_first = int(std::clamp<int64_t>(int64_t(logits_from) - int64_t(begin), 0, rows));
-      forward_rows(rows, logit_first, slot, start);
-      lengths[size_t(slot)] += rows;
-      if (logit_first < rows) consume(begin + size_t(logit_first), rows - logit_first);
+      const size_t from = pass(slot, tokens, begin, rows, logits_from);
+      if (from < begin + size_t(rows)) consume(from, int(begin + size_t(rows) - from));
     }
+  }
+
+  // Targets of logit rows [from, from + rows): tokens[from + i + 1], -1 past the end; uploaded.
+  std::vector<int32_t> upload_targets(std::span<const int32_t> tokens, size_t from, int rows) {
+    std::vector<int32_t> targets(static_cast<size_t>(rows), -1);
+    for (int i = 0; i < rows; ++i)
+      if (from + size_t(i) + 1 < tokens.size()) targets[size_t(i)] = tokens[from + size_t(i) + 1];
+    cuda::check(cudaMemcpyAsync(targets_dev.data(), targets.data(), size_t(rows) * 4, cudaMemcpyHostToDevice, stream),
+                "copy targets");
+    return targets;
+  }
+
+  // The score kernel over `rows` logit rows (reference logits on the device, or null), appended to out.
+  void score_rows(const std::vector<int32_t>& targets, int rows, const float* reference, std::vector<TokenScore>& out) {
+    gpu::score(logits.as<float>(), rows, config.vocab, targets_dev.as<int32_t>(), reference, scores_dev.as<gpu::RowScore>(),
+               stream);
+    std::vector<gpu::RowScore> part(static_cast<size_t>(rows));
+    cuda::check(cudaMemcpyAsync(part.data(), scores_dev.data(), size_t(rows) * sizeof(gpu::RowScore), cudaMemcpyDeviceToHost,
+                                stream),
+                "copy scores");
+    cuda::check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+    for (int i = 0; i < rows; ++i)
+      if (targets[size_t(i)] >= 0) out.push_back({double(part[size_t(i)].logprob), part[size_t(i)].argmax, double(part[size_t(i)].kl)});
   }
 
   void set_rows(const std::vector<int32_t>& tokens, const std::vector<int32_t>& slots, const std::vector<int32_t>& pos) {
@@ -516,9 +550,12 @@ void GpuModel::reset(int slot) {
 
 std::vector<float> GpuModel::prefill(int slot, std::span<const int32_t> tokens, bool all_positions) {
   std::vector<float> out;
-  impl_->prefill_passes(slot, tokens, all_positions ? 0 : tokens.size() - 1, [&](size_t, int rows) {
-    const std::vector<float> part = impl_->download_logits(rows);
-    out.insert(out.end(), part.begin(), part.end());
+  Impl& m = *impl_;
+  m.prefill_passes(slot, tokens, all_positions ? 0 : tokens.size() - 1, [&](size_t, int rows) {
+    const size_t at = out.size(), count = size_t(rows) * size_t(m.config.vocab);
+    out.resize(at + count);
+    cuda::check(cudaMemcpyAsync(out.data() + at, m.logits.data(), count * 4, cudaMemcpyDeviceToHost, m.stream), "copy logits");
+    cuda::check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
   });
   return out;
 }
@@ -534,32 +571,41 @@ std::vector<TokenScore> GpuModel::score(int slot, std::span<const int32_t> token
     m.reference_dev = DeviceBuffer(size_t(m.rows_capacity) * V * 4);
   std::vector<TokenScore> out;
   m.prefill_passes(slot, tokens, first - 1, [&](size_t from, int rows) {
-    // Logit row i predicts tokens[from + i + 1]; the last token predicts nothing. Reference row j
-    // belongs to logit row first - 1 + j.
-    std::vector<int32_t> targets(static_cast<size_t>(rows), -1);
-    for (int i = 0; i < rows; ++i)
-      if (from + size_t(i) + 1 < tokens.size()) targets[size_t(i)] = tokens[from + size_t(i) + 1];
-    cuda::check(cudaMemcpyAsync(m.targets_dev.data(), targets.data(), size_t(rows) * 4, cudaMemcpyHostToDevice, m.stream),
-                "copy targets");
-    if (!reference.empty()) {
+    const std::vector<int32_t> targets = m.upload_targets(tokens, from, rows);
+    if (!reference.empty()) {  // reference row j belongs to logit row first - 1 + j
       const size_t ref_rows = std::min(size_t(rows), tokens.size() - 1 - from);
       cuda::check(cudaMemcpyAsync(m.reference_dev.data(), reference.data() + (from - (first - 1)) * V, ref_rows * V * 4,
                                   cudaMemcpyHostToDevice, m.stream),
                   "copy reference logits");
     }
-    gpu::score(m.logits.as<float>(), rows, m.config.vocab, m.targets_dev.as<int32_t>(),
-               reference.empty() ? nullptr : m.reference_dev.as<float>(), m.scores_dev.as<gpu::RowScore>(), m.stream);
-    std::vector<gpu::RowScore> part(static_cast<size_t>(rows));
-    cuda::check(cudaMemcpyAsync(part.data(), m.scores_dev.data(), size_t(rows) * sizeof(gpu::RowScore),
-                                cudaMemcpyDeviceToHost, m.stream),
-                "copy scores");
-    cuda::check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
-    for (int i = 0; i < rows; ++i)
-      if (targets[size_t(i)] >= 0) {
-        const gpu::RowScore& r = part[size_t(i)];
-        out.push_back({double(r.logprob), r.argmax, double(r.kl)});
-      }
+    m.score_rows(targets, rows, reference.empty() ? nullptr : m.reference_dev.as<float>(), out);
   });
+  return out;
+}
+
+std::pair<std::vector<TokenScore>, std::vector<TokenScore>> GpuModel::score_against(GpuModel& reference, int slot,
+                                                                                    int reference_slot,
+                                                                                    std::span<const int32_t> tokens,
+                                                                                    size_t first) {
+  Impl &m = *impl_, &r = *reference.impl_;
+  if (first < 1 || first > tokens.size()) throw Error("score: the first scored position must be in [1, tokens]");
+  if (r.config.vocab != m.config.vocab) throw Error("score: the reference's vocabulary differs");
+  m.check_prompt(slot, tokens);
+  r.check_prompt(reference_slot, tokens);
+  std::pair<std::vector<TokenScore>, std::vector<TokenScore>> out;
+  const size_t step = size_t(std::min(m.rows_capacity, r.rows_capacity));
+  for (size_t begin = 0; begin < tokens.size(); begin += step) {
+    const int rows = int(std::min(tokens.size() - begin, step));
+    const size_t from = r.pass(reference_slot, tokens, begin, rows, first - 1);
+    m.pass(slot, tokens, begin, rows, first - 1);
+    const int logit_rows = int(begin + size_t(rows) - from);
+    if (logit_rows <= 0) continue;
+    const std::vector<int32_t> targets = r.upload_targets(tokens, from, logit_rows);
+    m.upload_targets(tokens, from, logit_rows);
+    cuda::check(cudaStreamSynchronize(r.stream), "cudaStreamSynchronize");  // the reference's logits are ready
+    m.score_rows(targets, logit_rows, r.logits.as<float>(), out.first);
+    r.score_rows(targets, logit_rows, nullptr, out.second);
+  }
   return out;
 }
 
