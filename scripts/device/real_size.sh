@@ -80,6 +80,14 @@ case ${1:?phase} in
     timed "llama3-8b quantize hif8" $H quantize "$D/bf16" "$D/hif8" --scheme hif8 --force --quiet > "$O/llama3-8b-hif8-summary.md"
     ppl "$D" hif8 hif8
     ;;
+  llama-kl)  # eval ppl --baseline with both engines on the GPU, against the standalone runs
+    D=$W/llama3-8b; mkdir -p "$D"
+    [[ -f $D/bf16/config.json ]] || timed "llama3-8b synth bf16" $H synth --config llama3-8b --out "$D/bf16" --force
+    timed "llama3-8b quantize fp8-dynamic" $H quantize "$D/bf16" "$D/fp8" --scheme fp8-dynamic --force --quiet > /dev/null
+    ppl "$D" bf16 bf16
+    ppl "$D" fp8 fp8
+    ppl "$D" fp8 fp8-vs-bf16 --baseline "$D/bf16"
+    ;;
   moe)
     D=$W/qwen3-30b-a3b; mkdir -p "$D"
     [[ -f $D/bf16/config.json ]] || timed "qwen3-30b-a3b synth bf16 ${2:?layers}" $H synth --config qwen3-30b-a3b --layers "$2" --out "$D/bf16" --force

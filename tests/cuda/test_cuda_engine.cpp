@@ -306,6 +306,15 @@ TEST(CudaEngine, ScoresAndPerplexityMatchCpu) {
     for (size_t i = 0; i < on_gpu.size(); ++i) kl_gpu += on_gpu[i].kl, kl_cpu += on_cpu[i].kl;
     EXPECT_LT(kl_gpu / double(on_gpu.size()), 1e-3) << name << ": the two engines' distributions are close";
     EXPECT_NEAR(kl_cpu, 0.0, 1e-9) << name << ": the CPU against itself";
+    // Two GPU engines in lockstep (logits kept on the device) give what each gives alone.
+    const auto other = open_engine(m, o);
+    const auto [paired, reference_own] = gpu->score_against(*other, 0, ids, 1);
+    ASSERT_EQ(paired.size(), got.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_NEAR(paired[i].logprob, got[i].logprob, 1e-5) << name << " position " << i + 1;
+      EXPECT_NEAR(reference_own[i].logprob, got[i].logprob, 1e-5) << name << " position " << i + 1;
+      EXPECT_NEAR(paired[i].kl, 0.0, 1e-5) << name << ": the same model on both sides";
+    }
   }
 }
 

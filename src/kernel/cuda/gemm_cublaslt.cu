@@ -71,7 +71,14 @@ class Lt {
     return lt;
   }
   cublasLtHandle_t handle() const { return handle_; }
-  void* workspace() const { return workspace_.data(); }
+  // One workspace per stream: products on two streams (two engines at once) must not share one. A
+  // stream's first product allocates it, before any graph capture of that stream.
+  void* workspace(cudaStream_t stream) {
+    const std::lock_guard<std::mutex> guard(lock_);
+    DeviceBuffer& w = workspaces_[stream];
+    if (!w.data()) w = DeviceBuffer(kWorkspaceBytes);
+    return w.data();
+  }
 
   // The plan for a problem; `found` is false when cuBLASLt has no algorithm for it.
   const Plan& plan(const Problem& problem) {
@@ -83,7 +90,7 @@ class Lt {
   const Plan& plan(Kind kind, int64_t m, int64_t n, int64_t k) { return plan(Problem{kind, m, n, k}); }
 
  private:
-  Lt() : workspace_(kWorkspaceBytes) { check_lt(cublasLtCreate(&handle_), "cublasLtCreate"); }
+  Lt() { check_lt(cublasLtCreate(&handle_), "cublasLtCreate"); }
 
   Plan make_plan(const Problem& q) {
     const Kind kind = q.kind;
@@ -142,7 +149,7 @@ class Lt {
   }
 
   cublasLtHandle_t handle_ = nullptr;
-  DeviceBuffer workspace_;
+  std::map<cudaStream_t, DeviceBuffer> workspaces_;
   std::mutex lock_;
   std::map<PlanKey, Plan> plans_;
 };
@@ -151,7 +158,7 @@ void run_plan(const Plan& p, const void* a_operand, const void* b_operand, void*
   const float one = 1.0f, zero = 0.0f;
   Lt& lt = Lt::get();
   check_lt(cublasLtMatmul(lt.handle(), p.desc, &one, a_operand, p.a, b_operand, p.b, &zero, y, p.c, y, p.c, &p.algo,
-                          lt.workspace(), kWorkspaceBytes, stream),
+                          lt.workspace(stream), kWorkspaceBytes, stream),
            "cublasLtMatmul");
 }
 
