@@ -270,6 +270,17 @@ TEST(DotCodes, MatchFloat64OverDecodedValues) {
         }
         EXPECT_NEAR(kernel::dot_codes(f, x.data(), codes.data(), n), expected, 1e-6 * magnitude + 1e-30) << f.name << " n=" << n;
       }
+      // A NaN code anywhere (inside the vector steps or the tail) makes the product NaN.
+      for (int c = 0; c < 256; ++c) {
+        if (!std::isnan(f.decode(uint8_t(c)))) continue;
+        for (size_t at : {size_t(5), size_t(70), size_t(130)}) {
+          std::vector<float> x(133, 1.0f);
+          std::vector<uint8_t> codes(133, finite.back());
+          codes[at] = uint8_t(c);
+          EXPECT_TRUE(std::isnan(kernel::dot_codes(f, x.data(), codes.data(), codes.size()))) << f.name << " at " << at;
+        }
+        break;
+      }
     }
     for (size_t n : kSizes) {
       std::vector<float> x(n), w(n);

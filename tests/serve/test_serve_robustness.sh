@@ -89,8 +89,12 @@ check "server alive after the limit checks" 200 "$(alive)"
 stop_server
 
 # ---- shutdown with requests still queued: 503, not an empty 200 ------------------------------------
-launch_server "$WORK/server.log" --model "$SHARED/models/pd-llama-15M" --served-model-name m --max-concurrency 1 --max-queue 8 \
-  --threads 2 --shutdown-grace 1
+# A 100M-parameter synthetic model on one thread: 500 tokens take seconds, far beyond the 1 s client
+# timeout and shutdown grace below, so these checks are about cancellation, not about speed (pd-llama-15M
+# generated 500 tokens in 0.9 s and raced them).
+"$HIFP8" synth --config llama-100m --out "$WORK/slow-model" > /dev/null
+launch_server "$WORK/server.log" --model "$WORK/slow-model" --served-model-name m --max-concurrency 1 --max-queue 8 \
+  --threads 1 --shutdown-grace 1
 # A non-streaming client that goes away: its request is cancelled (counted by /health), not run to the end.
 curl -s -m 1 -H 'Content-Type: application/json' -d '{"prompt": [1], "max_tokens": 500, "temperature": 0}' "$URL/v1/completions" > /dev/null
 for _ in $(seq 50); do [[ $(curl -s -m 5 "$URL/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["running"])') == 0 ]] && break; sleep 0.2; done
@@ -100,7 +104,7 @@ for i in 1 2 3; do
   curl -s -m 60 -o "$WORK/q$i" -w '%{http_code}' -H 'Content-Type: application/json' \
     -d '{"prompt": [1, 450], "max_tokens": 500, "temperature": 0}' "$URL/v1/completions" > "$WORK/q$i.code" &
 done
-sleep 1
+sleep 0.5
 kill -TERM "$SERVER"
 wait
 # Each answer is either a finished completion (it ran within the grace) or a 503; the queued ones are 503.

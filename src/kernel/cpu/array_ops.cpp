@@ -328,6 +328,8 @@ struct Hif8Float16Bytes {
 
 float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n) {
   if (format.id == FormatId::hif8) {
+    const Bf16DecodeTable& bf16 = bf16_decode_table(format);
+    if (bf16.exact && avx512::hif8_encoder_available()) return avx512::dot_bf16_table(x, codes, n, bf16.bits.data());
     static const Hif8Float16Bytes bytes;
     return simd::dot_hif8(x, codes, n, bytes.lo.data(), bytes.hi.data(), format.decode_table.data());
   }

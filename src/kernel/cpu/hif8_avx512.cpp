@@ -8,6 +8,7 @@
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm*_undefined_* placeholders.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <array>
@@ -106,26 +107,72 @@ __attribute__((target("avx512f,avx512bw"))) void encode_hif8(const float* in, ui
 
 namespace hifp8::kernel::avx512 {
 
+namespace {
+
+// 32 codes (zero-extended to words) looked up in a 256-entry bf16 table held in eight registers:
+// vpermi2w picks among 64 entries by the low six bits, bits 6 and 7 choose among the four results.
+__attribute__((target("avx512f,avx512bw"))) inline __m512i lookup32(const __m512i (&t)[8], __m512i c) {
+  const __mmask32 upper64 = _mm512_test_epi16_mask(c, _mm512_set1_epi16(64));
+  const __m512i low_half = _mm512_mask_blend_epi16(upper64, _mm512_permutex2var_epi16(t[0], c, t[1]),
+                                                   _mm512_permutex2var_epi16(t[2], c, t[3]));
+  const __m512i high_half = _mm512_mask_blend_epi16(upper64, _mm512_permutex2var_epi16(t[4], c, t[5]),
+                                                    _mm512_permutex2var_epi16(t[6], c, t[7]));
+  return _mm512_mask_blend_epi16(_mm512_test_epi16_mask(c, _mm512_set1_epi16(128)), low_half, high_half);
+}
+
+__attribute__((target("avx512f,avx512bw"))) inline void load_table(const uint16_t* table, __m512i (&t)[8]) {
+  for (int k = 0; k < 8; ++k) t[k] = _mm512_loadu_si512(table + 32 * k);
+}
+
+// bf16 words -> two vectors of 16 floats.
+__attribute__((target("avx512f,avx512bw"))) inline __m512 low_floats(__m512i w) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(w)), 16));
+}
+__attribute__((target("avx512f,avx512bw"))) inline __m512 high_floats(__m512i w) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(w, 1)), 16));
+}
+
+__attribute__((target("avx512f,avx512bw"))) inline __m512i load_codes(const uint8_t* p) {
+  return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+}  // namespace
+
 __attribute__((target("avx512f,avx512bw"))) void decode_bf16_table(const uint8_t* in, float* out, size_t n,
                                                                    const uint16_t* table) {
   __m512i t[8];
-  for (int k = 0; k < 8; ++k) t[k] = _mm512_loadu_si512(table + 32 * k);
-  const __m512i bit6 = _mm512_set1_epi16(64), bit7 = _mm512_set1_epi16(128);
+  load_table(table, t);
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m512i c = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)));
-    const __mmask32 upper64 = _mm512_test_epi16_mask(c, bit6);
-    const __m512i low_half = _mm512_mask_blend_epi16(upper64, _mm512_permutex2var_epi16(t[0], c, t[1]),
-                                                     _mm512_permutex2var_epi16(t[2], c, t[3]));
-    const __m512i high_half = _mm512_mask_blend_epi16(upper64, _mm512_permutex2var_epi16(t[4], c, t[5]),
-                                                      _mm512_permutex2var_epi16(t[6], c, t[7]));
-    const __m512i w = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(c, bit7), low_half, high_half);
-    const __m512i f0 = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(w)), 16);
-    const __m512i f1 = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(w, 1)), 16);
-    _mm512_storeu_si512(out + i, f0);
-    _mm512_storeu_si512(out + i + 16, f1);
+    const __m512i w = lookup32(t, load_codes(in + i));
+    _mm512_storeu_ps(out + i, low_floats(w));
+    _mm512_storeu_ps(out + i + 16, high_floats(w));
   }
   for (; i < n; ++i) out[i] = bf16_to_f32(table[in[i]]);
+}
+
+__attribute__((target("avx512f,avx512bw"))) float dot_bf16_table(const float* x, const uint8_t* codes, size_t n,
+                                                                 const uint16_t* table) {
+  __m512i t[8];
+  load_table(table, t);
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  size_t i = 0;
+  // 64 codes a step: two independent lookups and four accumulators keep the FMA chains apart.
+  for (; i + 64 <= n; i += 64) {
+    const __m512i w0 = lookup32(t, load_codes(codes + i)), w1 = lookup32(t, load_codes(codes + i + 32));
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), low_floats(w0), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), high_floats(w0), s1);
+    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), low_floats(w1), s2);
+    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), high_floats(w1), s3);
+  }
+  for (; i + 32 <= n; i += 32) {
+    const __m512i w = lookup32(t, load_codes(codes + i));
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), low_floats(w), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), high_floats(w), s1);
+  }
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  for (; i < n; ++i) sum += x[i] * bf16_to_f32(table[codes[i]]);
+  return sum;
 }
 
 }  // namespace hifp8::kernel::avx512

@@ -278,14 +278,23 @@ HWY_INLINE float DotCodesLoop(const float* HWY_RESTRICT x, const uint8_t* HWY_RE
 // FP8 codes as float16 bit patterns, which F16C widens exactly: E5M2 is the top byte of a float16;
 // E4M3's exponent and mantissa sit one bit lower, so (code << 8) >> 1 with the copied sign bit
 // cleared is a float16 of value / 2^8 (normal and subnormal codes alike).
+// code << 8 in 16-bit lanes -> the float16 bit pattern. E4M3FN's NaN (S.1111.111) would land on a
+// finite float16: it becomes the float16 NaN, so a NaN weight makes the product NaN as decode does.
+template <bool kE4M3, class V16>
+HWY_INLINE V16 Fp8HalfBits(V16 shifted) {
+  if (!kE4M3) return shifted;
+  const hn::DFromV<V16> d16;
+  const auto nan = hn::Eq(hn::And(shifted, hn::Set(d16, int16_t(0x7F00))), hn::Set(d16, int16_t(0x7F00)));
+  return hn::IfThenElse(nan, hn::Set(d16, int16_t(0x7E00)), hn::And(hn::ShiftRight<1>(shifted), hn::Set(d16, int16_t(0xBFFF))));
+}
+
 template <bool kE4M3>
 HWY_INLINE hn::Vec<DF> Fp8Lanes(hn::Vec<hn::Rebind<uint8_t, DF>> c) {
   const DF df;
   const hn::Rebind<int16_t, DF> d16;
   const hn::Rebind<hwy::float16_t, DF> dh;
-  hn::Vec<decltype(d16)> bits = hn::ShiftLeft<8>(hn::BitCast(d16, hn::PromoteTo(hn::Rebind<uint16_t, DF>(), c)));
-  if (kE4M3) bits = hn::And(hn::ShiftRight<1>(bits), hn::Set(d16, int16_t(0xBFFF)));
-  return hn::PromoteTo(df, hn::BitCast(dh, bits));
+  const auto bits = hn::ShiftLeft<8>(hn::BitCast(d16, hn::PromoteTo(hn::Rebind<uint16_t, DF>(), c)));
+  return hn::PromoteTo(df, hn::BitCast(dh, Fp8HalfBits<kE4M3>(bits)));
 }
 
 template <bool kE4M3>
@@ -307,9 +316,8 @@ HWY_INLINE float DotFp8(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT
   const hn::Repartition<hwy::float16_t, DF> dh;
   const hn::Half<decltype(dh)> dhh;
   const auto half_floats = [&](size_t at) {
-    auto bits = hn::ShiftLeft<8>(hn::BitCast(d16, hn::PromoteTo(hn::RebindToUnsigned<decltype(d16)>(), hn::LoadU(du8, codes + at))));
-    if (kE4M3) bits = hn::And(hn::ShiftRight<1>(bits), hn::Set(d16, int16_t(0xBFFF)));
-    return hn::BitCast(dh, bits);
+    const auto bits = hn::ShiftLeft<8>(hn::BitCast(d16, hn::PromoteTo(hn::RebindToUnsigned<decltype(d16)>(), hn::LoadU(du8, codes + at))));
+    return hn::BitCast(dh, Fp8HalfBits<kE4M3>(bits));
   };
   // Four accumulators: enough independent FMA chains to cover the FMA latency.
   auto s2 = hn::Zero(df), s3 = hn::Zero(df);
@@ -376,6 +384,10 @@ float DotCodes(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT codes, s
                const float* HWY_RESTRICT table) {
   const DF df;
   const DI di;
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX2
+  // Without F16C, Highway 1.0's emulated float16 widening turns NaN into Inf: FP8 through the table.
+  if (kind <= 1) kind = 3;
+#endif
   switch (kind) {
     case 0: return DotFp8<true>(x, codes, n, table);
     case 1: return DotFp8<false>(x, codes, n, table);
