@@ -172,19 +172,28 @@ void Linear::forward(const float* x, size_t tokens, float* y, ActQuant act, int 
         for (size_t t = 0; t < tokens; ++t) y[t * rows + o] = row_dot(int64_t(o), x + t * n) + (bias_.empty() ? 0.0f : bias_[o]);
       return;
     }
-    // Two rows decoded at a time, multiplied with four tokens at a time (register tiles).
-    std::vector<float> w(2 * n);
-    for (size_t o = begin; o < end; o += 2) {
-      const size_t nr = std::min<size_t>(2, end - o);
-      for (size_t r = 0; r < nr; ++r) weight_row(int64_t(o + r), w.data() + r * n);
-      size_t t = 0;
-      if (nr == 2)
-        for (; t + 4 <= tokens; t += 4) kernel::dot_tile_4x2(x + t * n, n, w.data(), n, n, y + t * rows + o, rows);
-      for (; t < tokens; ++t)
-        for (size_t r = 0; r < nr; ++r) y[t * rows + o + r] = kernel::dot(x + t * n, w.data() + r * n, n);
+    // Panels of panel_width() rows decoded once, stored k-major, multiplied with six tokens at a time.
+    // The rows are decoded row-major, then transposed a k-step at a time (contiguous stores).
+    const size_t width = kernel::panel_width();
+    // Per-thread buffers kept between calls: fresh large allocations would page-fault on every layer.
+    thread_local std::vector<float> decoded, panel;
+    decoded.resize(width * n), panel.resize(n * width);
+    for (size_t o = begin; o < end; o += width) {
+      const size_t valid = std::min(width, end - o);
+      for (size_t r = 0; r < width; ++r) {
+        if (r < valid) weight_row(int64_t(o + r), decoded.data() + r * n);
+        else std::fill_n(decoded.data() + r * n, n, 0.0f);
+      }
+      for (size_t k = 0; k < n; ++k)
+        for (size_t r = 0; r < width; ++r) panel[k * width + r] = decoded[r * n + k];
+      // k blocks of kKBlock: the panel's block (kKBlock x width floats) stays in L1 across the token tiles.
+      for (size_t k0 = 0; k0 < n; k0 += kKBlock)
+        for (size_t t = 0; t < tokens; t += 6)
+          kernel::panel_tile(x + t * n + k0, n, std::min<size_t>(6, tokens - t), panel.data() + k0 * width,
+                             std::min(kKBlock, n - k0), y + t * rows + o, rows, valid, k0 > 0);
       if (!bias_.empty())
-        for (size_t tt = 0; tt < tokens; ++tt)
-          for (size_t r = 0; r < nr; ++r) y[tt * rows + o + r] += bias_[o + r];
+        for (size_t t = 0; t < tokens; ++t)
+          for (size_t r = 0; r < valid; ++r) y[t * rows + o + r] += bias_[o + r];
     }
   }, std::max<size_t>(2, (size_t{1} << 14) / std::max<size_t>(1, n * std::max<size_t>(1, tokens))));
 }

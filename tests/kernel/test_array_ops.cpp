@@ -290,20 +290,28 @@ TEST(DotCodes, MatchFloat64OverDecodedValues) {
       for (size_t i = 0; i < n; ++i) expected += double(x[i]) * w[i];
       EXPECT_NEAR(kernel::dot_bf16(x.data(), b.data(), n), expected, 1e-5 * (1 + std::fabs(expected)));
       EXPECT_NEAR(kernel::dot(x.data(), w.data(), n), expected, 1e-5 * (1 + std::fabs(expected)));
-      // 4 tokens x 2 rows: token t is x rotated by t, row r is w scaled by r + 1.
-      std::vector<float> xs(4 * n), ws(2 * n), out(4 * 3, -1.0f);
-      for (size_t t = 0; t < 4; ++t)
+      // Panel tiles of 1..6 tokens, full and partial panels: token t is x rotated by t, row r is w
+      // scaled by r + 1; y has one spare column that must stay untouched.
+      const size_t width = kernel::panel_width();
+      std::vector<float> xs(6 * n), panel(n * width);
+      for (size_t t = 0; t < 6; ++t)
         for (size_t i = 0; i < n; ++i) xs[t * n + i] = x[(i + t) % n];
-      for (size_t r = 0; r < 2; ++r)
-        for (size_t i = 0; i < n; ++i) ws[r * n + i] = w[i] * float(r + 1);
-      kernel::dot_tile_4x2(xs.data(), n, ws.data(), n, n, out.data(), 3);
-      for (size_t t = 0; t < 4; ++t)
-        for (size_t r = 0; r < 2; ++r) {
-          double e = 0;
-          for (size_t i = 0; i < n; ++i) e += double(xs[t * n + i]) * ws[r * n + i];
-          EXPECT_NEAR(out[t * 3 + r], e, 1e-5 * (1 + std::fabs(e))) << "t " << t << " r " << r << " n " << n;
+      for (size_t i = 0; i < n; ++i)
+        for (size_t r = 0; r < width; ++r) panel[i * width + r] = w[i] * float(r + 1);
+      for (size_t tokens = 1; tokens <= 6; ++tokens)
+        for (size_t valid : {width, width / 2 + 1}) {
+          const size_t stride = width + 1;
+          std::vector<float> out(tokens * stride, -1.0f);
+          kernel::panel_tile(xs.data(), n, tokens, panel.data(), n, out.data(), stride, valid);
+          for (size_t t = 0; t < tokens; ++t) {
+            for (size_t r = 0; r < valid; ++r) {
+              double e = 0;
+              for (size_t i = 0; i < n; ++i) e += double(xs[t * n + i]) * panel[i * width + r];
+              EXPECT_NEAR(out[t * stride + r], e, 1e-5 * (1 + std::fabs(e))) << "t " << t << " r " << r << " n " << n;
+            }
+            for (size_t r = valid; r < stride; ++r) EXPECT_EQ(out[t * stride + r], -1.0f) << "wrote outside the tile";
+          }
         }
-      for (size_t t = 0; t < 4; ++t) EXPECT_EQ(out[t * 3 + 2], -1.0f) << "wrote outside the tile";
     }
   });
 }

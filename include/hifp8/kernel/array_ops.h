@@ -66,11 +66,16 @@ float dot(const float* a, const float* b, size_t n);
 // weights of softmax(logits / T) with shift = max and scale = 1 / T, for the sampler.
 void exp_scaled(const float* in, float* out, size_t n, float shift, float scale);
 // sum x[i] * decode(codes[i]) without materialising the decoded values (W8 matrix-vector products).
-// Codes must be finite values (quantized weights always are): NaN/Inf codes give unspecified results.
+// A NaN code makes the sum NaN, as decoding does.
 float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n);
-// A 4 x 2 block of a matrix product: out[t * out_stride + r] = dot(x + t * x_stride, w + r * w_stride, n)
-// for t < 4, r < 2 (tokens x weight rows; the building block of the engine's prefill matmul).
-void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride);
+// The prefill matmul's building block. A panel holds panel_width() weight rows k-major: row r's
+// element k at panel[k * panel_width() + r] (the width is the SIMD target's: 32 with AVX-512, 16 with
+// AVX2). panel_tile: y[t * y_stride + r] = sum_k x[t * x_stride + k] * panel[k * width + r] for
+// t < tokens (at most 6 a call) and r < valid (<= width), summed in k order; accumulate adds to y
+// instead (a product split into k blocks that stay in L1).
+size_t panel_width();
+void panel_tile(const float* x, size_t x_stride, size_t tokens, const float* panel, size_t n, float* y, size_t y_stride,
+                size_t valid, bool accumulate = false);
 
 // The float32 FMA peak of this machine in FLOP/s with `threads` threads, measured over ~0.2 s with the
 // widest vectors the CPU has (the baseline for matmul efficiency).

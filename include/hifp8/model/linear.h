@@ -61,6 +61,7 @@ class Linear {
   const float* segment_scales(int64_t o, size_t& width) const;
 
   static constexpr size_t kFusedTokens = 2;
+  static constexpr size_t kKBlock = 256;  // prefill: k rows of a weight panel multiplied at a time
   std::string name_;
   int64_t in_ = 0, out_ = 0;
   std::shared_ptr<const uint8_t> storage_;  // the weight bytes, copied out of the checkpoint

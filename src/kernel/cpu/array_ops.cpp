@@ -339,8 +339,11 @@ float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, 
 float dot_bf16(const float* x, const uint16_t* w, size_t n) { return simd::dot_bf16(x, w, n); }
 void exp_scaled(const float* in, float* out, size_t n, float shift, float scale) { simd::exp_scaled(in, out, n, shift, scale); }
 
-void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride) {
-  simd::dot_tile_4x2(x, x_stride, w, w_stride, n, out, out_stride);
+size_t panel_width() { return simd::panel_width(); }
+void panel_tile(const float* x, size_t x_stride, size_t tokens, const float* panel, size_t n, float* y, size_t y_stride,
+                size_t valid, bool accumulate) {
+  if (tokens < 1 || tokens > 6 || valid > simd::panel_width()) throw Error("panel_tile: 1..6 tokens, valid <= panel_width()");
+  simd::panel_tile(x, x_stride, tokens, panel, n, y, y_stride, valid, accumulate);
 }
 
 double measure_fma_peak(int threads) {

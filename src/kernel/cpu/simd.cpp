@@ -438,28 +438,51 @@ float FmaLoop(size_t iterations, size_t* flops_per_iteration) {
 
 // out[t * out_stride + r] = dot(x + t * x_stride, w + r * w_stride, n) for 4 tokens t and 2 rows r:
 // each loaded vector serves 2 or 4 products (a dot product alone loads twice per FMA).
-void DotTile4x2(const float* HWY_RESTRICT x, size_t x_stride, const float* HWY_RESTRICT w, size_t w_stride, size_t n,
-                float* HWY_RESTRICT out, size_t out_stride) {
+// The prefill matmul's micro-kernel: T tokens against a panel of 2 vectors of weight rows stored
+// k-major (panel[k * width + r]). Per k: two weight vectors, T broadcasts, 2T FMAs into 2T
+// accumulators (12 at T = 6: fits AVX2's 16 registers), so the FMA units, not loads, set the pace.
+template <size_t T>
+HWY_INLINE void PanelTileT(const float* HWY_RESTRICT x, size_t x_stride, const float* HWY_RESTRICT panel, size_t n,
+                           float* HWY_RESTRICT y, size_t y_stride, size_t valid, bool accumulate) {
   const DF df;
-  const size_t lanes = hn::Lanes(df);
-  auto a0 = hn::Zero(df), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-  const float *x0 = x, *x1 = x + x_stride, *x2 = x + 2 * x_stride, *x3 = x + 3 * x_stride, *w0 = w, *w1 = w + w_stride;
-  size_t i = 0;
-  for (; i + lanes <= n; i += lanes) {
-    const auto v0 = hn::LoadU(df, w0 + i), v1 = hn::LoadU(df, w1 + i);
-    const auto t0 = hn::LoadU(df, x0 + i), t1 = hn::LoadU(df, x1 + i), t2 = hn::LoadU(df, x2 + i), t3 = hn::LoadU(df, x3 + i);
-    a0 = hn::MulAdd(t0, v0, a0), a1 = hn::MulAdd(t0, v1, a1);
-    b0 = hn::MulAdd(t1, v0, b0), b1 = hn::MulAdd(t1, v1, b1);
-    c0 = hn::MulAdd(t2, v0, c0), c1 = hn::MulAdd(t2, v1, c1);
-    d0 = hn::MulAdd(t3, v0, d0), d1 = hn::MulAdd(t3, v1, d1);
+  const size_t lanes = hn::Lanes(df), width = 2 * lanes;
+  hn::Vec<DF> a[T], b[T];
+  for (size_t t = 0; t < T; ++t) a[t] = hn::Zero(df), b[t] = hn::Zero(df);
+  for (size_t k = 0; k < n; ++k) {
+    const auto w0 = hn::LoadU(df, panel + k * width), w1 = hn::LoadU(df, panel + k * width + lanes);
+    for (size_t t = 0; t < T; ++t) {
+      const auto xb = hn::Set(df, x[t * x_stride + k]);
+      a[t] = hn::MulAdd(xb, w0, a[t]);
+      b[t] = hn::MulAdd(xb, w1, b[t]);
+    }
   }
-  float r[8] = {hn::GetLane(hn::SumOfLanes(df, a0)), hn::GetLane(hn::SumOfLanes(df, a1)),
-                hn::GetLane(hn::SumOfLanes(df, b0)), hn::GetLane(hn::SumOfLanes(df, b1)),
-                hn::GetLane(hn::SumOfLanes(df, c0)), hn::GetLane(hn::SumOfLanes(df, c1)),
-                hn::GetLane(hn::SumOfLanes(df, d0)), hn::GetLane(hn::SumOfLanes(df, d1))};
-  for (; i < n; ++i)
-    for (size_t t = 0; t < 4; ++t) r[2 * t] += x[t * x_stride + i] * w0[i], r[2 * t + 1] += x[t * x_stride + i] * w1[i];
-  for (size_t t = 0; t < 4; ++t) out[t * out_stride] = r[2 * t], out[t * out_stride + 1] = r[2 * t + 1];
+  HWY_ALIGN float tail[2 * HWY_MAX_BYTES / sizeof(float)];
+  for (size_t t = 0; t < T; ++t) {
+    float* out = y + t * y_stride;
+    if (valid == width) {
+      if (accumulate) a[t] = hn::Add(a[t], hn::LoadU(df, out)), b[t] = hn::Add(b[t], hn::LoadU(df, out + lanes));
+      hn::StoreU(a[t], df, out);
+      hn::StoreU(b[t], df, out + lanes);
+      continue;
+    }
+    hn::Store(a[t], df, tail);
+    hn::Store(b[t], df, tail + lanes);
+    for (size_t r = 0; r < valid; ++r) out[r] = accumulate ? out[r] + tail[r] : tail[r];
+  }
+}
+
+size_t PanelWidth() { return 2 * hn::Lanes(DF()); }
+
+void PanelTile(const float* HWY_RESTRICT x, size_t x_stride, size_t tokens, const float* HWY_RESTRICT panel, size_t n,
+               float* HWY_RESTRICT y, size_t y_stride, size_t valid, bool accumulate) {
+  switch (tokens) {
+    case 1: return PanelTileT<1>(x, x_stride, panel, n, y, y_stride, valid, accumulate);
+    case 2: return PanelTileT<2>(x, x_stride, panel, n, y, y_stride, valid, accumulate);
+    case 3: return PanelTileT<3>(x, x_stride, panel, n, y, y_stride, valid, accumulate);
+    case 4: return PanelTileT<4>(x, x_stride, panel, n, y, y_stride, valid, accumulate);
+    case 5: return PanelTileT<5>(x, x_stride, panel, n, y, y_stride, valid, accumulate);
+    default: return PanelTileT<6>(x, x_stride, panel, n, y, y_stride, valid, accumulate);
+  }
 }
 
 template <class Op>
@@ -531,7 +554,8 @@ HWY_EXPORT(DotCodes);
 HWY_EXPORT(DotHif8);
 HWY_EXPORT(DotBf16);
 HWY_EXPORT(FmaLoop);
-HWY_EXPORT(DotTile4x2);
+HWY_EXPORT(PanelWidth);
+HWY_EXPORT(PanelTile);
 HWY_EXPORT(Divide);
 HWY_EXPORT(Multiply);
 HWY_EXPORT(ExpScaled);
@@ -565,8 +589,10 @@ float dot_hif8(const float* x, const uint8_t* codes, size_t n, const uint8_t* f1
                const float* table) {
   return HWY_DYNAMIC_DISPATCH(DotHif8)(x, codes, n, f16_lo, f16_hi, table);
 }
-void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride) {
-  HWY_DYNAMIC_DISPATCH(DotTile4x2)(x, x_stride, w, w_stride, n, out, out_stride);
+size_t panel_width() { return HWY_DYNAMIC_DISPATCH(PanelWidth)(); }
+void panel_tile(const float* x, size_t x_stride, size_t tokens, const float* panel, size_t n, float* y, size_t y_stride,
+                size_t valid, bool accumulate) {
+  HWY_DYNAMIC_DISPATCH(PanelTile)(x, x_stride, tokens, panel, n, y, y_stride, valid, accumulate);
 }
 float fma_loop(size_t iterations, size_t* flops_per_iteration) {
   return HWY_DYNAMIC_DISPATCH(FmaLoop)(iterations, flops_per_iteration);

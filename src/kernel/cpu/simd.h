@@ -37,7 +37,9 @@ float dot_bf16(const float* x, const uint16_t* w, size_t n);
 float dot_hif8(const float* x, const uint8_t* codes, size_t n, const uint8_t* f16_lo, const uint8_t* f16_hi,
                const float* table);
 float fma_loop(size_t iterations, size_t* flops_per_iteration);
-void dot_tile_4x2(const float* x, size_t x_stride, const float* w, size_t w_stride, size_t n, float* out, size_t out_stride);
+size_t panel_width();
+void panel_tile(const float* x, size_t x_stride, size_t tokens, const float* panel, size_t n, float* y, size_t y_stride,
+                size_t valid, bool accumulate = false);
 
 void divide(const float* in, float* out, size_t n, float divisor);
 void multiply(const float* in, float* out, size_t n, float factor);
