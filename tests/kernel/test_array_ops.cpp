@@ -3,16 +3,22 @@
 #include <gtest/gtest.h>
 #include <hwy/targets.h>
 
+#include <array>
 #include <cmath>
+#include <functional>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "hifp8/error.h"
 #include "hifp8/format/bits.h"
 #include "hifp8/format/format.h"
 #include "hifp8/kernel/array_ops.h"
+#include "kernel/cpu/hif8_avx512.h"
+#include "kernel/cpu/simd.h"
 
 namespace hifp8 {
 namespace {
@@ -397,6 +403,61 @@ TEST(Narrowing, RoundTripsThroughWiden) {
       const float expected = d == DType::f32 ? x[i] : d == DType::bf16 ? bf16_to_f32(f32_to_bf16(x[i])) : f16_to_f32(f32_to_f16(x[i]));
       ASSERT_EQ(back[i], expected) << i;
     }
+  }
+}
+
+// The float8 dot products have several implementations (AVX-512 VBMI byte permutes for HiF8 and FP8,
+// an AVX-512BW bf16 table for HiF8, Highway code on every SIMD target); dot_codes picks one per
+// machine, so each is checked here directly against float64, NaN codes included, wherever it runs.
+TEST(DotCodes, EveryImplementationMatchesFloat64) {
+  const uint32_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  for (FormatId id : {FormatId::hif8, FormatId::fp8_e4m3fn, FormatId::fp8_e5m2}) {
+    const FormatInfo& f = format_info(id);
+    const bool hif8 = id == FormatId::hif8;
+    std::array<uint8_t, 128> lo{}, hi{};
+    std::array<uint16_t, 256> bf16{};
+    for (int v = 0; v < 128; ++v) {
+      const float value = f.decode(uint8_t(v));
+      const uint16_t h = std::isnan(value) ? uint16_t(0x7E00) : f32_to_f16(value);
+      lo[size_t(v)] = uint8_t(h & 0xff), hi[size_t(v)] = uint8_t(h >> 8);
+    }
+    for (int c = 0; c < 256; ++c) bf16[size_t(c)] = uint16_t(f32_bits(f.decode(uint8_t(c))) >> 16);
+    std::vector<std::pair<std::string, std::function<float(const float*, const uint8_t*, size_t)>>> paths;
+    if (kernel::avx512::vbmi_available())
+      paths.emplace_back("vbmi", [&](const float* x, const uint8_t* c, size_t n) {
+        return kernel::avx512::dot_f16_magnitudes(x, c, n, lo.data(), hi.data(), hif8, f.decode_table.data());
+      });
+    if (hif8 && kernel::avx512::hif8_encoder_available())
+      paths.emplace_back("bf16 table", [&](const float* x, const uint8_t* c, size_t n) {
+        return kernel::avx512::dot_bf16_table(x, c, n, bf16.data());
+      });
+    paths.emplace_back("highway", [&](const float* x, const uint8_t* c, size_t n) {
+      return hif8 ? kernel::simd::dot_hif8(x, c, n, lo.data(), hi.data(), f.decode_table.data())
+                  : kernel::simd::dot_codes(x, c, n, id == FormatId::fp8_e4m3fn ? 0 : 1, f.decode_table.data());
+    });
+    uint8_t nan_code = 0;
+    while (!std::isnan(f.decode(nan_code))) ++nan_code;
+    for_each_target([&] {
+      for (const auto& [name, dot] : paths)
+        for (size_t n : {size_t(1), size_t(63), size_t(64), size_t(129), size_t(1000)}) {
+          SCOPED_TRACE(std::string(f.name) + " " + name + " n=" + std::to_string(n));
+          std::vector<float> x(n);
+          std::vector<uint8_t> codes(n);
+          for (size_t i = 0; i < n; ++i) {
+            x[i] = normal(rng);
+            do codes[i] = uint8_t(rng());
+            while (!std::isfinite(f.decode(codes[i])));
+          }
+          double expected = 0, magnitude = 0;
+          for (size_t i = 0; i < n; ++i) expected += double(x[i]) * f.decode(codes[i]), magnitude += std::fabs(double(x[i]) * f.decode(codes[i]));
+          EXPECT_NEAR(dot(x.data(), codes.data(), n), expected, 1e-6 * magnitude + 1e-30);
+          codes[n / 2] = nan_code;
+          EXPECT_TRUE(std::isnan(dot(x.data(), codes.data(), n)));
+        }
+    });
   }
 }
 

@@ -314,24 +314,44 @@ int code_kind(FormatId id) {
 }
 }  // namespace
 
-// The low and high bytes of the float16 of each HiF8 magnitude (every HiF8 value is a float16).
-struct Hif8Float16Bytes {
+// A sign-magnitude float8 format whose every value is a float16 (HiF8, E4M3FN, E5M2): the low and
+// high bytes of the float16 of each magnitude (codes 0..127), and whether code 0x80 is NaN (HiF8)
+// rather than -0. E4M3FN's NaN magnitude (127) holds the float16 NaN.
+struct Float16Magnitudes {
   std::array<uint8_t, 128> lo{}, hi{};
-  Hif8Float16Bytes() {
-    const FormatInfo& f = format_info(FormatId::hif8);
+  bool nan_at_0x80 = false;
+  explicit Float16Magnitudes(const FormatInfo& f) : nan_at_0x80(std::isnan(f.decode(0x80))) {
     for (int v = 0; v < 128; ++v) {
-      const uint16_t h = f32_to_f16(f.decode(uint8_t(v)));
+      const float value = f.decode(uint8_t(v));
+      const uint16_t h = std::isnan(value) ? uint16_t(0x7E00) : f32_to_f16(value);
       lo[size_t(v)] = uint8_t(h & 0xff), hi[size_t(v)] = uint8_t(h >> 8);
     }
   }
 };
 
+const Float16Magnitudes* float16_magnitudes(FormatId id) {
+  static const Float16Magnitudes hif8(format_info(FormatId::hif8)), e4m3(format_info(FormatId::fp8_e4m3fn)),
+      e5m2(format_info(FormatId::fp8_e5m2));
+  switch (id) {
+    case FormatId::hif8: return &hif8;
+    case FormatId::fp8_e4m3fn: return &e4m3;
+    case FormatId::fp8_e5m2: return &e5m2;
+    default: return nullptr;
+  }
+}
+
+// Per machine: byte permutes (AVX-512 VBMI) for the sign-magnitude formats; else HiF8 through the bf16
+// table (AVX-512BW) or Highway's shuffles, FP8 through float16 bit tricks, INT8 by conversion.
 float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n) {
+  static const bool vbmi = avx512::vbmi_available();
+  const Float16Magnitudes* f16 = float16_magnitudes(format.id);
+  if (vbmi && f16)
+    return avx512::dot_f16_magnitudes(x, codes, n, f16->lo.data(), f16->hi.data(), f16->nan_at_0x80,
+                                      format.decode_table.data());
   if (format.id == FormatId::hif8) {
     const Bf16DecodeTable& bf16 = bf16_decode_table(format);
     if (bf16.exact && avx512::hif8_encoder_available()) return avx512::dot_bf16_table(x, codes, n, bf16.bits.data());
-    static const Hif8Float16Bytes bytes;
-    return simd::dot_hif8(x, codes, n, bytes.lo.data(), bytes.hi.data(), format.decode_table.data());
+    return simd::dot_hif8(x, codes, n, f16->lo.data(), f16->hi.data(), format.decode_table.data());
   }
   return simd::dot_codes(x, codes, n, code_kind(format.id), format.decode_table.data());
 }

@@ -175,4 +175,45 @@ __attribute__((target("avx512f,avx512bw"))) float dot_bf16_table(const float* x,
   return sum;
 }
 
+bool vbmi_available() { return hif8_encoder_available() && __builtin_cpu_supports("avx512vbmi"); }
+
+// 64 codes a step: vpermb puts the codes where the byte interleave below leaves their float16 words in
+// order; two vpermi2b look up the low and high bytes of each magnitude's float16 (the index's bit 7,
+// the sign, is ignored), the sign is or-ed in, code 0x80 patched to NaN where it is one, and vcvtph2ps
+// widens.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) float dot_f16_magnitudes(const float* x, const uint8_t* codes,
+                                                                               size_t n, const uint8_t* f16_lo,
+                                                                               const uint8_t* f16_hi, bool nan_at_0x80,
+                                                                               const float* table) {
+  alignas(64) static constexpr std::array<uint8_t, 64> kOrder = [] {
+    // unpacklo/hi interleave bytes 0-7 / 8-15 of each 128-bit lane: lane L of the low result must hold
+    // elements 8L..8L+7, lane L of the high result elements 32 + 8L..
+    std::array<uint8_t, 64> o{};
+    for (int lane = 0; lane < 4; ++lane)
+      for (int j = 0; j < 8; ++j) o[size_t(16 * lane + j)] = uint8_t(8 * lane + j), o[size_t(16 * lane + 8 + j)] = uint8_t(32 + 8 * lane + j);
+    return o;
+  }();
+  const __m512i order = _mm512_load_si512(kOrder.data());
+  const __m512i lo0 = _mm512_loadu_si512(f16_lo), lo1 = _mm512_loadu_si512(f16_lo + 64);
+  const __m512i hi0 = _mm512_loadu_si512(f16_hi), hi1 = _mm512_loadu_si512(f16_hi + 64);
+  const __m512i sign = _mm512_set1_epi8(char(0x80));
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i c = _mm512_permutexvar_epi8(order, _mm512_loadu_si512(codes + i));
+    const __mmask64 nan = nan_at_0x80 ? _mm512_cmpeq_epi8_mask(c, sign) : __mmask64{0};
+    const __m512i lo = _mm512_maskz_permutex2var_epi8(~nan, lo0, c, lo1);
+    const __m512i hi = _mm512_mask_mov_epi8(_mm512_or_si512(_mm512_permutex2var_epi8(hi0, c, hi1), _mm512_and_si512(c, sign)),
+                                            nan, _mm512_set1_epi8(0x7E));
+    const __m512i w0 = _mm512_unpacklo_epi8(lo, hi), w1 = _mm512_unpackhi_epi8(lo, hi);
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_cvtph_ps(_mm512_castsi512_si256(w0)), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_cvtph_ps(_mm512_extracti64x4_epi64(w0, 1)), s1);
+    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_cvtph_ps(_mm512_castsi512_si256(w1)), s2);
+    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_cvtph_ps(_mm512_extracti64x4_epi64(w1, 1)), s3);
+  }
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  for (; i < n; ++i) sum += x[i] * table[codes[i]];
+  return sum;
+}
+
 }  // namespace hifp8::kernel::avx512

@@ -21,4 +21,12 @@ void decode_bf16_table(const uint8_t* in, float* out, size_t n, const uint16_t* 
 // table steps per 32 codes instead of the eight 16-entry shuffles an AVX2 lookup needs.
 float dot_bf16_table(const float* x, const uint8_t* codes, size_t n, const uint16_t* table);
 
+// The CPU has AVX-512 VBMI (byte permutes) as well as BW.
+bool vbmi_available();
+// The dot product of a sign-magnitude float8 format (HiF8, E4M3FN, E5M2) from the float16 bytes of its
+// 128 magnitudes (f16_lo/f16_hi[magnitude]): two byte permutes per 64 codes and the hardware float16
+// widening; nan_at_0x80 for HiF8 (whose 0x80 is NaN, not -0); `table` (the 256 values) for the tail.
+float dot_f16_magnitudes(const float* x, const uint8_t* codes, size_t n, const uint8_t* f16_lo, const uint8_t* f16_hi,
+                         bool nan_at_0x80, const float* table);
+
 }  // namespace hifp8::kernel::avx512

@@ -344,8 +344,15 @@ HWY_INLINE float DotFp8(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT
 // magnitudes are looked up 16 at a time with byte shuffles (pshufb), one 16-entry table per value of
 // the magnitude's top three bits, stored interleaved as float16s and widened by F16C. f16_lo/f16_hi:
 // the low and high bytes of the float16 of magnitude code v at index v.
+float DotCodes(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT codes, size_t n, int kind,
+               const float* HWY_RESTRICT table);
+
 float DotHif8(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT codes, size_t n, const uint8_t* HWY_RESTRICT f16_lo,
               const uint8_t* HWY_RESTRICT f16_hi, const float* HWY_RESTRICT table) {
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX2
+  // Without F16C, Highway 1.0's emulated float16 widening turns NaN into Inf: through the table.
+  return DotCodes(x, codes, n, 3, table);
+#endif
   const DF df;
   const hn::ScalableTag<uint8_t> d8;
   const hn::Rebind<hwy::float16_t, DF> dh;
@@ -366,6 +373,8 @@ float DotHif8(const float* HWY_RESTRICT x, const uint8_t* HWY_RESTRICT codes, si
       hi = hn::IfThenElse(pick, hn::TableLookupBytes(hn::LoadDup128(d8, f16_hi + 16 * t), low), hi);
     }
     hi = hn::Or(hi, hn::And(c, hn::Set(d8, 0x80)));  // the sign
+    const auto nan = hn::Eq(c, hn::Set(d8, uint8_t(0x80)));  // HiF8's NaN: sign set, magnitude 0
+    hi = hn::IfThenElse(nan, hn::Set(d8, uint8_t(0x7E)), hi), lo = hn::IfThenElse(nan, hn::Zero(d8), lo);
     hn::StoreInterleaved2(lo, hi, d8, f16_bytes);
     for (size_t j = 0; j < lanes8; j += 2 * lanes) {
       s0 = hn::MulAdd(hn::LoadU(df, x + i + j), hn::PromoteTo(df, hn::LoadU(dh, f16 + j)), s0);
