@@ -89,13 +89,15 @@ void run_quantize(const QuantizeArgs& a) {
   opt.keep_bf16 = a.keep_bf16;
   opt.smooth_full = a.smooth_full;
   check_architecture(a.input, opt.calibration.has_value());
-  auto bar = std::make_shared<ProgressBar>("quantize " + a.scheme);
+  // Made at the first report, after any calibration: its clock and ETA cover the writing alone.
+  auto bar = std::make_shared<std::unique_ptr<ProgressBar>>();
   if (!a.quiet)
-    opt.progress = [bar](const pipeline::QuantizeProgress& p) {
-      bar->update(p.bytes_done, p.bytes_total, std::to_string(p.tensors_done) + "/" + std::to_string(p.tensors_total) + " tensors", p.current);
+    opt.progress = [bar, label = "quantize " + a.scheme](const pipeline::QuantizeProgress& p) {
+      if (!*bar) *bar = std::make_unique<ProgressBar>(label);
+      (*bar)->update(p.bytes_done, p.bytes_total, std::to_string(p.tensors_done) + "/" + std::to_string(p.tensors_total) + " tensors", p.current);
     };
   const pipeline::QuantizeReport report = pipeline::quantize_checkpoint(a.input, a.output, opt);
-  bar->finish();
+  if (*bar) (*bar)->finish();
   if (!a.report.empty()) {
     io::write_file(a.report, report.to_json().dump(2) + "\n");
   }
