@@ -2,23 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "hifp8/error.h"
-#include "hifp8/model/tokenizer.h"
 
 namespace hifp8::eval {
-
-std::vector<double> log_softmax(const float* logits, size_t n) {
-  const double mx = *std::max_element(logits, logits + n);
-  double sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += std::exp(double(logits[i]) - mx);
-  const double log_z = mx + std::log(sum);
-  std::vector<double> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = double(logits[i]) - log_z;
-  return out;
-}
 
 PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& docs, const PerplexityOptions& o,
                             const model::Model* baseline) {

@@ -30,13 +30,18 @@ double log_sum_exp(const float* row, size_t n, size_t* argmax = nullptr) {
 
 }  // namespace
 
-std::vector<TokenScore> Engine::score(int slot, std::span<const int32_t> tokens, size_t first,
-                                      std::span<const float> reference) {
-  if (first < 1 || first > tokens.size()) throw Error("score: the first scored position must be in [1, tokens]");
-  const auto V = size_t(vocab());
-  if (!reference.empty() && reference.size() != (tokens.size() - first) * V)
+void check_score_arguments(size_t tokens, size_t first, size_t reference, int64_t vocab) {
+  if (first < 1 || first > tokens) throw Error("score: the first scored position must be in [1, tokens]");
+  if (reference != 0 && reference != (tokens - first) * size_t(vocab))
     throw Error("score: the reference logits are not [scored positions][vocab]");
-  const std::vector<float> logits = prefill(slot, tokens, true);
+}
+
+namespace {
+
+// Scores of positions [first, tokens) from logits of every position ([tokens][vocab]), with KL against
+// `reference` ([tokens - first][vocab]) when it is given.
+std::vector<TokenScore> scores_from_logits(const std::vector<float>& logits, std::span<const int32_t> tokens, size_t first,
+                                           std::span<const float> reference, size_t V) {
   std::vector<TokenScore> out;
   for (size_t p = first; p < tokens.size(); ++p) {
     const float* row = &logits[(p - 1) * V];
@@ -56,13 +61,24 @@ std::vector<TokenScore> Engine::score(int slot, std::span<const int32_t> tokens,
   return out;
 }
 
+}  // namespace
+
+std::vector<TokenScore> Engine::score(int slot, std::span<const int32_t> tokens, size_t first,
+                                      std::span<const float> reference) {
+  check_score_arguments(tokens.size(), first, reference.size(), vocab());
+  return scores_from_logits(prefill(slot, tokens, true), tokens, first, reference, size_t(vocab()));
+}
+
+// The reference runs once: its logits give its own scores and are this engine's reference.
 std::pair<std::vector<TokenScore>, std::vector<TokenScore>> Engine::score_against(Engine& reference, int slot,
                                                                                  std::span<const int32_t> tokens,
                                                                                  size_t first) {
   if (reference.vocab() != vocab()) throw Error("score: the reference's vocabulary differs");
-  std::vector<TokenScore> own = reference.score(0, tokens, first);
+  check_score_arguments(tokens.size(), first, 0, vocab());
+  const auto V = size_t(vocab());
   const std::vector<float> logits = reference.prefill(0, tokens, true);
-  const std::span<const float> rows(logits.data() + (first - 1) * size_t(vocab()), own.size() * size_t(vocab()));
+  std::vector<TokenScore> own = scores_from_logits(logits, tokens, first, {}, V);
+  const std::span<const float> rows(logits.data() + (first - 1) * V, own.size() * V);
   return {score(slot, tokens, first, rows), std::move(own)};
 }
 

@@ -3,6 +3,7 @@
 // baseline; multiple-choice log-likelihoods against sums recomputed from the model's logits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -96,7 +97,13 @@ TEST(MultipleChoice, LogLikelihoodsAndAccuracy) {
       model::KvCache cache = m.new_cache(model::KvDType::f32, int64_t(w.size()));
       const std::vector<float> logits = m.forward(w, cache, true);
       double expected = 0;
-      for (size_t p = q.size(); p < w.size(); ++p) expected += log_softmax(&logits[(p - 1) * V], V)[size_t(w[p])];
+      for (size_t p = q.size(); p < w.size(); ++p) {  // log softmax at the next token, in double
+        const float* row = &logits[(p - 1) * V];
+        const double mx = *std::max_element(row, row + V);
+        double sum = 0;
+        for (size_t v = 0; v < V; ++v) sum += std::exp(double(row[v]) - mx);
+        expected += double(row[size_t(w[p])]) - mx - std::log(sum);
+      }
       EXPECT_NEAR(r.loglik[i][c], expected, 1e-9) << i << " " << c;
     }
   EXPECT_EQ(r.acc, 1.0) << "both items are easy for the model";

@@ -40,7 +40,4 @@ PerplexityResult perplexity(model::Engine& m, const std::vector<Document>& docs,
 PerplexityResult perplexity(const model::Model& m, const std::vector<Document>& docs, const PerplexityOptions& options,
                             const model::Model* baseline = nullptr);
 
-// log softmax of one row of logits, in double.
-std::vector<double> log_softmax(const float* logits, size_t n);
-
 }  // namespace hifp8::eval

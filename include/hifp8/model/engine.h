@@ -58,6 +58,10 @@ class Engine {
   virtual void trace(ActivationObserver trace) = 0;
 };
 
+// Throws Error unless 1 <= first <= tokens and `reference` is empty or [tokens - first][vocab]: the
+// arguments of Engine::score, checked alike by every engine.
+void check_score_arguments(size_t tokens, size_t first, size_t reference, int64_t vocab);
+
 struct EngineOptions {
   std::string device = "cpu";        // cpu or cuda
   std::string kv_cache_dtype;        // empty: f32 on the CPU, bf16 on the GPU

@@ -47,8 +47,8 @@ bool stackable_in_8bit(const std::vector<const Linear*>& parts) {
 // One linear layer on the GPU: 8-bit codes in the W8A16 kernel's layout with their scales, or bf16.
 struct GpuLinear {
   int64_t n = 0, k = 0;
-  std::vector<std::pair<std::string, int64_t>> parts;  // module names and their rows, in stacking order
-  std::vector<std::string> names;                     // the same names (the modules sharing this input)
+  std::vector<std::string> names;  // the stacked modules (they share this input), in stacking order
+  std::vector<int64_t> widths;     // their rows
   const FormatInfo* format = nullptr;
   Granularity granularity;
   DeviceBuffer codes, scales, weights_bf16, bias;
@@ -59,8 +59,8 @@ struct GpuLinear {
     bool any_bias = false;
     for (const Linear* p : parts) {
       g.n += p->out(), any_bias |= !p->bias().empty();
-      g.parts.emplace_back(p->name(), p->out());
       g.names.push_back(p->name());
+      g.widths.push_back(p->out());
     }
     std::vector<float> bias;
     for (const Linear* p : parts) {
@@ -178,7 +178,7 @@ struct GpuModel::Impl {
   void linear(const GpuLinear& l, const uint16_t* x, int rows, float* y) {
     if (stats) stats->add(l.names, x, rows, l.k, stream);
     l.forward(x, rows, y, weight_scratch.as<uint16_t>(), stream);
-    if (tracer) gpu::trace_parts(tracer, l.parts, y, rows, stream);
+    if (tracer) gpu::trace_parts(tracer, l.names, l.widths, y, rows, stream);
   }
 
   ~Impl() {
@@ -304,7 +304,7 @@ struct GpuModel::Impl {
       }
       const float* next_norm = li + 1 < layers.size() ? layers[li + 1].input_norm.as<float>() : final_norm.as<float>();
       gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), next_norm, rows, H, c.rms_eps, x, stream);
-      if (tracer) gpu::trace_parts(tracer, {{"model.layers." + std::to_string(li), H}}, h.as<float>(), rows, stream);
+      if (tracer) gpu::trace_parts(tracer, {"model.layers." + std::to_string(li)}, {H}, h.as<float>(), rows, stream);
     }
     if (logit_first < rows)
       linear(lm_head, x + int64_t{logit_first} * H, rows - logit_first, logits.as<float>());
@@ -563,10 +563,8 @@ std::vector<float> GpuModel::prefill(int slot, std::span<const int32_t> tokens, 
 std::vector<TokenScore> GpuModel::score(int slot, std::span<const int32_t> tokens, size_t first,
                                         std::span<const float> reference) {
   Impl& m = *impl_;
-  if (first < 1 || first > tokens.size()) throw Error("score: the first scored position must be in [1, tokens]");
+  check_score_arguments(tokens.size(), first, reference.size(), m.config.vocab);
   const auto V = size_t(m.config.vocab);
-  if (!reference.empty() && reference.size() != (tokens.size() - first) * V)
-    throw Error("score: the reference logits are not [scored positions][vocab]");
   if (!reference.empty() && m.reference_dev.bytes() < size_t(m.rows_capacity) * V * 4)
     m.reference_dev = DeviceBuffer(size_t(m.rows_capacity) * V * 4);
   std::vector<TokenScore> out;
@@ -588,7 +586,7 @@ std::pair<std::vector<TokenScore>, std::vector<TokenScore>> GpuModel::score_agai
                                                                                     std::span<const int32_t> tokens,
                                                                                     size_t first) {
   Impl &m = *impl_, &r = *reference.impl_;
-  if (first < 1 || first > tokens.size()) throw Error("score: the first scored position must be in [1, tokens]");
+  check_score_arguments(tokens.size(), first, 0, m.config.vocab);
   if (r.config.vocab != m.config.vocab) throw Error("score: the reference's vocabulary differs");
   m.check_prompt(slot, tokens);
   r.check_prompt(reference_slot, tokens);

@@ -110,20 +110,20 @@ void DeviceStats::flush(cudaStream_t s) {
   entries_.clear();
 }
 
-void trace_parts(const ActivationObserver& trace, const std::vector<std::pair<std::string, int64_t>>& parts,
-                 const float* y, int rows, cudaStream_t s) {
+void trace_parts(const ActivationObserver& trace, const std::vector<std::string>& names,
+                 const std::vector<int64_t>& widths, const float* y, int rows, cudaStream_t s) {
   int64_t width = 0;
-  for (const auto& p : parts) width += p.second;
+  for (int64_t w : widths) width += w;
   std::vector<float> all(size_t(rows) * size_t(width)), part;
   cuda::check(cudaMemcpyAsync(all.data(), y, all.size() * 4, cudaMemcpyDeviceToHost, s), "copy trace");
   cuda::check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
   int64_t column = 0;
-  for (const auto& [name, w] : parts) {
-    part.resize(size_t(rows) * size_t(w));
-    for (int r = 0; r < rows; ++r)
-      std::copy_n(&all[size_t(r * width + column)], size_t(w), &part[size_t(r) * size_t(w)]);
-    trace(name, part.data(), size_t(rows), size_t(w));
-    column += w;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto w = size_t(widths[i]);
+    part.resize(size_t(rows) * w);
+    for (int r = 0; r < rows; ++r) std::copy_n(&all[size_t(r * width + column)], w, &part[size_t(r) * w]);
+    trace(names[i], part.data(), size_t(rows), w);
+    column += widths[i];
   }
 }
 

@@ -36,9 +36,9 @@ class DeviceStats {
   std::map<std::string, Entry> entries_;
 };
 
-// Downloads y [rows, sum of widths] (float32, device) and calls trace once per part: each module of a
+// Downloads y [rows, sum of widths] (float32, device) and calls trace once per name: each module of a
 // stacked product gets its own columns.
-void trace_parts(const ActivationObserver& trace, const std::vector<std::pair<std::string, int64_t>>& parts,
-                 const float* y, int rows, cudaStream_t s);
+void trace_parts(const ActivationObserver& trace, const std::vector<std::string>& names,
+                 const std::vector<int64_t>& widths, const float* y, int rows, cudaStream_t s);
 
 }  // namespace hifp8::model::gpu
