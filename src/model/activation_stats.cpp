@@ -34,7 +34,7 @@ void StatsCollector::add(const std::string& name, const float* x, size_t rows, s
   if (s.channel_amax.empty()) s.channel_amax.assign(n, 0.0f);
   if (s.channel_amax.size() != n) throw Error("activation statistics: " + name + " changed width");
   if (options_.histogram && s.histogram.empty()) s.histogram.assign(AbsHistogram::kBins, 0);
-  const size_t keep = name.ends_with("_cache") ? 0 : options_.sample_rows;
+  const size_t keep = rows_to_keep(name);
   for (size_t r = 0; r < rows; ++r, ++s.rows) {
     const float* row = x + r * n;
     for (size_t i = 0; i < n; ++i) {

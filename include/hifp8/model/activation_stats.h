@@ -42,7 +42,9 @@ class StatsCollector {
  public:
   explicit StatsCollector(StatsOptions options) : options_(options) {}
   const StatsOptions& options() const { return options_; }
-  // rows x n float32 values of `name` (no samples kept for names ending in "_cache").
+  // Rows kept of `name`: options().sample_rows for a linear's input, none for keys and values.
+  size_t rows_to_keep(const std::string& name) const { return name.ends_with("_cache") ? 0 : options_.sample_rows; }
+  // rows x n float32 values of `name`.
   void add(const std::string& name, const float* x, size_t rows, size_t n);
   // Statistics gathered elsewhere (the GPU engine), combined with any already held for `name`.
   void merge(const std::string& name, ActivationStats stats);

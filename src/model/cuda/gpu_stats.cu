@@ -53,7 +53,7 @@ void DeviceStats::add(const std::vector<std::string>& names, const uint16_t* x, 
   Entry& e = entries_[names.front()];
   if (e.n == 0) {
     e.names = names, e.n = n;
-    e.keep = names.front().ends_with("_cache") ? 0 : into_->options().sample_rows;
+    e.keep = into_->rows_to_keep(names.front());
     e.amax_bits = cuda::DeviceBuffer(size_t(n) * 4);
     cuda::check(cudaMemsetAsync(e.amax_bits.data(), 0, size_t(n) * 4, s), "cudaMemsetAsync");
     if (into_->options().histogram) {
