@@ -128,7 +128,7 @@ void bench_gemv(bool quick) {
   const Shape all_shapes[] = {{"qkv 6144x4096", 6144, 4096},       {"o 4096x4096", 4096, 4096},
                           {"gate/up 14336x4096", 14336, 4096}, {"gate_up 28672x4096", 28672, 4096},
                           {"down 4096x14336", 4096, 14336},    {"lm_head 128256x4096", 128256, 4096}};
-  // quick: the fused shapes the engine runs (qkv, o, gate_up, down), E4M3 and HiF8 per channel, m = 1 and 16
+  // quick: the fused shapes the engine runs (qkv, o, gate_up, down), per channel, m = 1 and 16
   const std::vector<Shape> shapes = quick ? std::vector<Shape>{all_shapes[0], all_shapes[1], all_shapes[3], all_shapes[4]}
                                           : std::vector<Shape>(std::begin(all_shapes), std::end(all_shapes));
   const double copy_bw = 2.0 * 1e9 / (copy_ms(size_t(1e9)) * 1e-3);
@@ -143,12 +143,13 @@ void bench_gemv(bool quick) {
       for (const char* gran : {"channel", "group:128"}) {
         const bool headline = std::string(fmt_name) == "fp8_e4m3fn" || std::string(fmt_name) == "hif8";
         const bool channel = std::string(gran) == "channel";
-        // full: every format per channel, E4M3 and HiF8 per group too; quick: E4M3 and HiF8 per channel
-        if (quick ? !(headline && channel) : !(channel || headline)) continue;
+        // full: every format per channel, E4M3 and HiF8 per group too; quick: every format per channel
+        if (quick ? !channel : !(channel || headline)) continue;
         const FormatInfo& f = find_format(fmt_name);
         const Granularity g = Granularity::parse(gran);
         const QuantizedTensor q = quantize(values, std::vector<int64_t>{s.n, s.k}, f, g);
         const std::vector<uint8_t> packed = cuda::pack_w8(q.codes.data(), s.n, s.k);
+        const bool finite = cuda::codes_finite(f, q.codes.data(), q.codes.size());
         std::vector<DeviceBuffer> w;
         for (int i = 0; i < copies; ++i) {
           w.emplace_back(packed.size());
@@ -159,7 +160,8 @@ void bench_gemv(bool quick) {
         for (int64_t m : {1, 2, 4, 8, 16}) {
           if ((quick || std::string(gran) != "channel") && m != 1 && m != 16) continue;
           const double ms = time_ms([&](int i) {
-            const cuda::W8Weights weights{&f, cuda::w8_layout(s.n, s.k), w[i % copies].as<uint8_t>(), sc.as<float>(), g};
+            const cuda::W8Weights weights{&f, cuda::w8_layout(s.n, s.k), w[i % copies].as<uint8_t>(), sc.as<float>(), g,
+                                      finite};
             cuda::matmul_w8a16(weights, x.as<uint16_t>(), m, y.as<uint16_t>());
           });
           const double base = time_ms([&](int i) {
@@ -168,9 +170,44 @@ void bench_gemv(bool quick) {
           const double weight_bw = double(wn) / (ms * 1e-3);
           report("w8a16", std::string(s.name) + " " + fmt_name + " " + gran + " m=" + std::to_string(m), ms,
                  "%copyBW", 100.0 * weight_bw / copy_bw, "cuBLAS bf16", base, base / ms);
+          const cuda::W8Weights w0{&f, cuda::w8_layout(s.n, s.k), w[0].as<uint8_t>(), sc.as<float>(), g, finite};
+          if (!cuda::w8a8_supported(w0)) continue;
+          // The same product with the activations quantized per token (W8A8, cuBLASLt FP8), as the engine's
+          // --act-quant dynamic runs it: quantization, GEMM and scales.
+          DeviceBuffer xc(size_t(16 * w0.layout.k_padded)), xs(16 * 4), y32(size_t(16 * s.n) * 4), g16(size_t(16 * s.n) * 2);
+          const double w8a8 = time_ms([&](int i) {
+            const cuda::W8Weights weights{&f, cuda::w8_layout(s.n, s.k), w[i % copies].as<uint8_t>(), sc.as<float>(), g,
+                                          finite};
+            cuda::quantize_activations_w8(x.as<uint16_t>(), m, weights.layout, xc.as<uint8_t>(), xs.as<float>());
+            cuda::matmul_w8a8(weights, xc.as<uint8_t>(), xs.as<float>(), m, y32.as<float>(), g16.as<uint16_t>());
+          });
+          report("w8a8", std::string(s.name) + " " + fmt_name + " " + gran + " m=" + std::to_string(m), w8a8, "%copyBW",
+                 100.0 * double(wn) / (w8a8 * 1e-3) / copy_bw, "cuBLAS bf16", base, base / w8a8);
         }
       }
   }
+}
+
+// One launch each of the W8A16 kernel on gate_up 28672x4096 (E4M3 and HiF8, m = 1 and 16) for a
+// profiler: `ncu -k regex:w8a16 cuda_bench gemv-profile`.
+void bench_gemv_profile() {
+  const int64_t n = 28672, k = 4096;
+  const std::vector<float> values = random_values(size_t(n * k), 0.02f, 7);
+  DeviceBuffer x = random_device(size_t(16 * k), DType::bf16, 1.0f, 3), y(size_t(16 * n) * 2);
+  for (const char* fmt_name : {"fp8_e4m3fn", "hif8"}) {
+    const FormatInfo& f = find_format(fmt_name);
+    const Granularity g = Granularity::parse("channel");
+    const QuantizedTensor q = quantize(values, std::vector<int64_t>{n, k}, f, g);
+    const std::vector<uint8_t> packed = cuda::pack_w8(q.codes.data(), n, k);
+    DeviceBuffer w(packed.size()), sc(q.scales.size() * 4);
+    w.upload(packed.data(), packed.size());
+    sc.upload(q.scales.data(), q.scales.size() * 4);
+    const cuda::W8Weights weights{&f, cuda::w8_layout(n, k), w.as<uint8_t>(), sc.as<float>(), g,
+                                  cuda::codes_finite(f, q.codes.data(), q.codes.size())};
+    for (int64_t m : {1, 16}) cuda::matmul_w8a16(weights, x.as<uint16_t>(), m, y.as<uint16_t>());
+  }
+  cuda::check(cudaDeviceSynchronize(), "gemv-profile");
+  std::printf("gemv-profile: gate_up 28672x4096, fp8_e4m3fn m=1, m=16, hif8 m=1, m=16\n");
 }
 
 void bench_gemm() {
@@ -198,6 +235,36 @@ void bench_gemm() {
       }, 5, 20);
       report("gemm", std::string("fp8 W8A8 ") + (per_row ? "row/col scales " : "tensor scales ") + shape, ms, "TFLOP/s",
              flop / (ms * 1e-3) / 1e12, "cuBLAS bf16", bf16, bf16 / ms);
+    }
+    // The engine's W8A8 prefill: bf16 activations quantized per token into the packed k order, the FP8
+    // GEMM on the packed E4M3 weights, both scales applied to the float32 output; against the bf16 GEMM
+    // with float32 output (what the engine runs for bf16 weights).
+    {
+      std::vector<uint8_t> codes(size_t(s.n * s.k));
+      b.download(codes.data(), codes.size());
+      const std::vector<uint8_t> packed = cuda::pack_w8(codes.data(), s.n, s.k);
+      DeviceBuffer wp(packed.size()), xc(size_t(s.m * s.k)), xs(size_t(s.m) * 4), y32(size_t(s.m * s.n) * 4),
+          scratch(size_t(s.m * s.n) * 2);
+      wp.upload(packed.data(), packed.size());
+      const cuda::W8Weights w8{&e4m3, cuda::w8_layout(s.n, s.k), wp.as<uint8_t>(), sb.as<float>(),
+                               Granularity::parse("channel"), true};
+      const double bf16_f32 = time_ms([&](int) {
+        cuda::matmul_bf16(a16.as<uint16_t>(), b16.as<uint16_t>(), s.m, s.n, s.k, y32.as<float>());
+      }, 5, 20);
+      const double quant = time_ms([&](int) {
+        cuda::quantize_activations_w8(a16.as<uint16_t>(), s.m, w8.layout, xc.as<uint8_t>(), xs.as<float>());
+      }, 5, 20);
+      const double gemm = time_ms([&](int) {
+        cuda::matmul_w8a8(w8, xc.as<uint8_t>(), xs.as<float>(), s.m, y32.as<float>(), scratch.as<uint16_t>());
+      }, 5, 20);
+      report("gemm", "bf16 cuBLASLt float32 out " + shape, bf16_f32, "TFLOP/s", flop / (bf16_f32 * 1e-3) / 1e12, "-",
+             bf16_f32, 1.0);
+      report("gemm", "engine W8A8: quantize activations " + shape, quant, "% of bf16", 100.0 * quant / bf16_f32,
+             "bf16 float32 out", bf16_f32, bf16_f32 / quant);
+      report("gemm", "engine W8A8: FP8 GEMM + scales " + shape, gemm, "TFLOP/s", flop / (gemm * 1e-3) / 1e12,
+             "bf16 float32 out", bf16_f32, bf16_f32 / gemm);
+      report("gemm", "engine W8A8: quantize + GEMM " + shape, quant + gemm, "TFLOP/s",
+             flop / ((quant + gemm) * 1e-3) / 1e12, "bf16 float32 out", bf16_f32, bf16_f32 / (quant + gemm));
     }
     // HiF8 weights for prefill as the engine runs them: the packed weight decoded to bf16, then the GEMM.
     const FormatInfo& hif8 = find_format("hif8");
@@ -242,6 +309,7 @@ int main(int argc, char** argv) {
     if (only.empty() || only == "formats") hifp8::bench_formats();
     if (only.empty() || only == "gemv") hifp8::bench_gemv(false);
     if (only == "gemv-quick") hifp8::bench_gemv(true);
+    if (only == "gemv-profile") hifp8::bench_gemv_profile();
     if (only.empty() || only == "gemm") hifp8::bench_gemm();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cuda_bench: %s\n", e.what());

@@ -16,7 +16,7 @@ namespace hifp8::cli {
 // runs a model, resolved by model::open_engine.
 struct EngineArgs {
   model::EngineOptions options;
-  std::string act_quant = "none";
+  std::string act_quant = "auto";
 };
 void add_engine_options(CLI::App* cmd, EngineArgs& a, bool act_quant = true);
 // The model loaded (with the act-quant and threads asked) and the engine over it. Without

@@ -8,7 +8,7 @@ namespace hifp8::cli {
 void add_engine_options(CLI::App* cmd, EngineArgs& a, bool act_quant) {
   cmd->add_option("--device", a.options.device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--kv-cache-dtype", a.options.kv_cache_dtype, "f32 (CPU default), bf16 (GPU default), fp8_e4m3, fp8_e5m2, hif8");
-  if (act_quant) cmd->add_option("--act-quant", a.act_quant, "Quantize 8-bit linears' inputs (CPU): none, dynamic (per token), static");
+  if (act_quant) cmd->add_option("--act-quant", a.act_quant, "Quantize 8-bit linears' inputs: none (W8A16), dynamic (per token), static (CPU), auto (CPU: none; GPU: W8A8 for E4M3 weights from 9 rows on)")->capture_default_str();
   cmd->add_option("--max-context", a.options.max_context, "Positions per sequence (default: the model's)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", a.options.threads, "CPU threads (0: all cores)");
 }

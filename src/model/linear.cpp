@@ -34,7 +34,8 @@ ActQuant parse_act_quant(const std::string& text) {
   if (text == "none") return ActQuant::none;
   if (text == "dynamic") return ActQuant::dynamic;
   if (text == "static") return ActQuant::static_;
-  throw Error("unknown --act-quant '" + text + "' (none, dynamic, static)");
+  if (text == "auto") return ActQuant::automatic;
+  throw Error("unknown --act-quant '" + text + "' (none, dynamic, static, auto)");
 }
 
 std::pair<int64_t, int64_t> Linear::shape_of(const io::Checkpoint& ckpt, const io::QuantizationLayout& layout,

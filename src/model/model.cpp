@@ -126,6 +126,7 @@ Model Model::load(const std::filesystem::path& dir, const ModelOptions& options,
   m.config_ = ModelConfig::from_json(m.ckpt_.config());
   m.layout_ = io::read_quantization_layout(m.ckpt_.config());
   m.options_ = options;
+  if (m.options_.act_quant == ActQuant::automatic) m.options_.act_quant = ActQuant::none;  // the CPU's choice
   const ModelConfig& c = m.config_;
   const io::Checkpoint& ck = m.ckpt_;
   m.embed_ = ck.find("model.embed_tokens.weight");

@@ -18,7 +18,7 @@ std::unique_ptr<Engine> open_engine(const Model& model, const EngineOptions& o) 
   const KvDType kv = parse_kv_dtype(!o.kv_cache_dtype.empty() ? o.kv_cache_dtype : o.device == "cuda" ? "bf16" : "f32");
   if (o.device == "cpu") return cpu_engine(model, kv, o.slots, context);
   if (!gpu_factory) throw Error("--device cuda: this program was built without the CUDA engine (HIFP8_CUDA=OFF)");
-  if (o.act_quant != ActQuant::none) throw Error("--act-quant: the GPU engine runs W8A16 (activations stay bf16)");
+  if (o.act_quant == ActQuant::static_) throw Error("--act-quant static: the GPU engine quantizes activations dynamically (none, dynamic, auto)");
   EngineOptions resolved = o;
   resolved.max_context = context, resolved.kv_cache_dtype = kv_dtype_name(kv);
   return gpu_factory(model, resolved);

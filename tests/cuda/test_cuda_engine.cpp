@@ -68,11 +68,13 @@ std::vector<float> cpu_logits(const Model& m, const std::vector<int32_t>& ids, K
 }
 
 // Prefill of every position on the GPU (bf16 KV cache) vs the CPU engine (f32 cache); random ids
-// when none are given.
-void expect_prefill_matches(const fs::path& dir, std::vector<int32_t> ids = {}, double tolerance = 1e-2) {
-  const Model m = Model::load(dir);
+// when none are given. `act`: how both engines treat 8-bit linears' inputs (automatic: the GPU's
+// choice, against the CPU's dynamic quantization; 40 rows make a prefill pass).
+void expect_prefill_matches(const fs::path& dir, std::vector<int32_t> ids = {}, double tolerance = 1e-2,
+                            ActQuant act = ActQuant::none) {
+  const Model m = Model::load(dir, {act == ActQuant::automatic ? ActQuant::dynamic : act});
   if (ids.empty()) ids = random_ids(40, m.config().vocab);
-  GpuModel gpu = GpuModel::load(m, {KvDType::bf16, 1, 128});
+  GpuModel gpu = GpuModel::load(m, {KvDType::bf16, 1, 128, act});
   const std::vector<float> got = gpu.prefill(0, ids, true), want = cpu_logits(m, ids, KvDType::f32);
   const auto vocab = size_t(m.config().vocab);
   const auto position = [&](size_t p) {
@@ -126,6 +128,21 @@ TEST(CudaEngine, PrefillMatchesCpuForEveryQuantizedLayout) {
       pipeline::quantize_checkpoint(tiny_model(arch), tmp.path() / "q", o);
       expect_prefill_matches(tmp.path() / "q");
     }
+}
+
+// Quantized inputs: the GPU's W8A8 (E4M3 weights through the FP8 tensor cores) and its fake-quantized
+// inputs (other formats) against the CPU engine's dynamic per-token quantization.
+TEST(CudaEngine, QuantizedActivationsMatchCpu) {
+  HIFP8_REQUIRE_CUDA();
+  for (const char* scheme : {"fp8-dynamic", "fp8-tensor", "int8-dynamic", "hif8"}) {
+    test::TempDir tmp;
+    pipeline::QuantizeCheckpointOptions o;
+    o.scheme = scheme;
+    pipeline::quantize_checkpoint(tiny_model("llama3"), tmp.path() / "q", o);
+    SCOPED_TRACE(scheme);
+    expect_prefill_matches(tmp.path() / "q", {}, 3e-2, ActQuant::dynamic);
+    if (std::string(scheme).starts_with("fp8")) expect_prefill_matches(tmp.path() / "q", {}, 3e-2, ActQuant::automatic);
+  }
 }
 
 TEST(CudaEngine, PrefillMatchesCpuOnASyntheticCheckpointAndItsQuantizations) {

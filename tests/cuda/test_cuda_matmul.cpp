@@ -79,7 +79,9 @@ TEST(CudaMatmulW8A16, EveryFormatAndGranularityMatchesFloat64Reference) {
       const auto scales = test::to_device(q.scales);
       const std::vector<float> bias = normal_values(size_t(c.n), rng);
       const auto bias_dev = test::to_device(bias);
-      const cuda::W8Weights weights{&format, cuda::w8_layout(c.n, c.k), codes.as<uint8_t>(), scales.as<float>(), g};
+      // finite_codes: E4M3FN and E5M2 decode by moving bits instead of through the table
+      const cuda::W8Weights weights{&format, cuda::w8_layout(c.n, c.k), codes.as<uint8_t>(), scales.as<float>(), g,
+                                    cuda::codes_finite(format, q.codes.data(), q.codes.size())};
       for (int64_t m : {1, 3, 8, 9, 16, 17}) {
         const std::vector<uint16_t> x = to_bf16(normal_values(size_t(m * c.k), rng));
         const auto x_dev = test::to_device(x);
@@ -98,6 +100,38 @@ TEST(CudaMatmulW8A16, EveryFormatAndGranularityMatchesFloat64Reference) {
         EXPECT_LT(max_err / max_ref, 1e-4) << format.name << " " << c.granularity << " m=" << m << " (float output)";
       }
     }
+}
+
+// Every one of the 256 codes, through both decodings (bit moves where the format has them, and the
+// table): weight row c holds code c in column c % 16 (zeros elsewhere), and activation row c % 16 is
+// one-hot there, so output (c % 16, c) is the decoded value exactly (unit scale, float32 output). NaN and Inf codes come out as themselves
+// through the table; codes_finite keeps such weights off the bit path.
+TEST(CudaMatmulW8A16, EveryCodeDecodesExactlyOnEveryPath) {
+  HIFP8_REQUIRE_CUDA();
+  const int64_t n = 256, k = 64, m = 16;
+  std::vector<uint16_t> x(size_t(m * k), 0);
+  for (int64_t r = 0; r < m; ++r) x[size_t(r * k + r)] = f32_to_bf16(1.0f);
+  const auto x_dev = test::to_device(x);
+  const auto scale = test::to_device(std::vector<float>{1.0f});
+  for (const FormatInfo& format : all_formats()) {
+    std::vector<uint8_t> codes(size_t(n * k), 0);
+    for (int c = 0; c < 256; ++c) codes[size_t(c * k + c % 16)] = uint8_t(c);
+    const auto packed = test::to_device(cuda::pack_w8(codes.data(), n, k));
+    for (bool finite : {false, true}) {
+      // The bit path is only taken for finite codes: here it runs over every code, and the finite ones must match.
+      const cuda::W8Weights w{&format, cuda::w8_layout(n, k), packed.as<uint8_t>(), scale.as<float>(),
+                              Granularity::parse("tensor"), finite};
+      cuda::DeviceBuffer y(size_t(m * n) * 4);
+      cuda::matmul_w8a16(w, x_dev.as<uint16_t>(), m, y.as<float>());
+      const std::vector<float> got = test::to_host<float>(y, size_t(m * n));
+      for (int c = 0; c < 256; ++c) {
+        const float want = format.decode_table[c], value = got[size_t((c % 16) * n + c)];
+        if (!std::isfinite(want) && finite) continue;
+        if (std::isnan(want)) EXPECT_TRUE(std::isnan(value)) << format.name << " code " << c;
+        else EXPECT_EQ(value, want) << format.name << " code " << c << (finite ? " (bits)" : " (table)");
+      }
+    }
+  }
 }
 
 TEST(CudaMatmulW8A16, RejectsUnsupportedShapes) {
@@ -133,6 +167,61 @@ TEST(CudaMatmulFp8, PerTensorAndPerRowScalesMatchFloat64Reference) {
                      {b_codes.as<uint8_t>(), b_scales.as<float>(), per_row}, m, n, k, y.as<uint16_t>());
     EXPECT_LT(relative_error(test::to_host<uint16_t>(y, size_t(m * n)), ref), 1e-2) << (per_row ? "per row" : "per tensor");
   }
+}
+
+// W8A8 on the packed weights: the activations' codes and scales equal the CPU's per-token E4M3
+// quantization bit for bit, and the product matches float64 on the quantized operands.
+TEST(CudaMatmulW8A8, PackedWeightsAndPerTokenActivationsMatchFloat64Reference) {
+  HIFP8_REQUIRE_CUDA();
+  std::mt19937_64 rng(std::random_device{}());
+  const FormatInfo& e4m3 = find_format("e4m3");
+  for (const char* gran : {"channel", "tensor"})
+    for (auto [n, k] : {std::pair<int64_t, int64_t>{48, 172}, {264, 1024}}) {
+      const int64_t m = 37;
+      const Granularity g = Granularity::parse(gran);
+      const QuantizedTensor w = quantize(normal_values(size_t(n * k), rng, 0.02f), std::vector<int64_t>{n, k}, e4m3, g);
+      std::vector<float> xf = normal_values(size_t(m * k), rng);
+      xf[5] = 300.0f;  // an outlier token
+      const std::vector<uint16_t> x = to_bf16(xf);
+      std::vector<float> xr(x.size());
+      for (size_t i = 0; i < x.size(); ++i) xr[i] = bf16_to_f32(x[i]);
+      const QuantizedTensor xq = quantize(xr, std::vector<int64_t>{m, k}, e4m3, Granularity::parse("token"));
+      const auto w_dev = test::to_device(cuda::pack_w8(w.codes.data(), n, k));
+      const auto w_scales = test::to_device(w.scales);
+      const std::vector<float> bias = normal_values(size_t(n), rng);
+      const auto bias_dev = test::to_device(bias);
+      const cuda::W8Weights weights{&e4m3, cuda::w8_layout(n, k), w_dev.as<uint8_t>(), w_scales.as<float>(), g, true};
+      ASSERT_TRUE(cuda::w8a8_supported(weights));
+      const auto x_dev = test::to_device(x);
+      cuda::DeviceBuffer codes(size_t(m * weights.layout.k_padded)), scales(size_t(m) * 4), y(size_t(m * n) * 4),
+          scratch(size_t(m * n) * 2);
+      cuda::quantize_activations_w8(x_dev.as<uint16_t>(), m, weights.layout, codes.as<uint8_t>(), scales.as<float>());
+      const std::vector<uint8_t> got_codes = test::to_host<uint8_t>(codes, size_t(m * weights.layout.k_padded));
+      const std::vector<uint8_t> want_codes = cuda::pack_w8(xq.codes.data(), m, k);  // the same interleave per row
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < weights.layout.k_padded; ++c)
+          ASSERT_EQ(got_codes[size_t(r * weights.layout.k_padded + c)], want_codes[size_t(r * weights.layout.k_padded + c)])
+              << gran << " row " << r << " byte " << c;
+      EXPECT_EQ(test::to_host<float>(scales, size_t(m)), xq.scales);
+      cuda::matmul_w8a8(weights, codes.as<uint8_t>(), scales.as<float>(), m, y.as<float>(), scratch.as<uint16_t>(),
+                        bias_dev.as<float>());
+      const std::vector<float> got = test::to_host<float>(y, size_t(m * n));
+      const std::vector<float> xd = dequantize(xq), wd = dequantize(w);
+      double max_err = 0, max_ref = 0;
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < n; ++c) {
+          double ref = bias[size_t(c)];
+          for (int64_t i = 0; i < k; ++i) ref += double(xd[size_t(r * k + i)]) * wd[size_t(c * k + i)];
+          max_err = std::max(max_err, std::fabs(got[size_t(r * n + c)] - ref)), max_ref = std::max(max_ref, std::fabs(ref));
+        }
+      // The GEMM's result is rounded to bf16 before its scales apply (2^-9 relative).
+      EXPECT_LT(max_err / max_ref, 4e-3) << gran << " n=" << n << " k=" << k;
+    }
+  const FormatInfo& hif8 = find_format("hif8");
+  EXPECT_FALSE(cuda::w8a8_supported({&hif8, cuda::w8_layout(16, 64), nullptr, nullptr, Granularity::parse("channel")}));
+  EXPECT_THROW(cuda::matmul_w8a8({&e4m3, cuda::w8_layout(16, 128), nullptr, nullptr, Granularity::parse("group:64")},
+                                 nullptr, nullptr, 1, nullptr, nullptr),
+               Error);
 }
 
 TEST(CudaMatmulBf16, MatchesFloat64Reference) {

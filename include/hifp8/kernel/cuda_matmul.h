@@ -34,7 +34,12 @@ struct W8Weights {
   const uint8_t* codes = nullptr;  // pack_w8 bytes
   const float* scales = nullptr;   // granularity.scale_shape({n, k}), row-major
   Granularity granularity;         // tensor, channel, group (size % 16 == 0) or block (cols % 16 == 0)
+  // True when no code decodes to NaN or Inf (codes_finite): E4M3FN and E5M2 then decode by moving
+  // bits instead of through a table. False is always correct.
+  bool finite_codes = false;
 };
+// Whether every one of the n codes decodes to a finite value in `format`.
+bool codes_finite(const FormatInfo& format, const uint8_t* codes, size_t n);
 
 // m >= 1 rows of x ([m, k] bf16, rows k apart); y is [m, n] bf16; bias (float, n) may be null.
 // Throws Error for k % 4 != 0 or a granularity the kernel does not take.
@@ -43,6 +48,17 @@ void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, uint16_t* y,
 // The same with a float32 result (no rounding of the output).
 void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, float* y, const float* bias = nullptr,
                   void* stream = nullptr);
+
+// W8A8 on the packed weights (prefill): E4M3 weights with tensor or channel scales only.
+// quantize_activations_w8 quantizes x ([m, layout.k] bf16) per token to E4M3 codes in the packed k
+// order ([m, layout.k_padded]) with scales[m] (the CPU engine's dynamic rule); matmul_w8a8 then runs
+// cuBLASLt's FP8 GEMM on the FP8 tensor cores into scratch ([m, n] bf16) and writes it with both
+// scales (and bias) applied to y ([m, n] float32). n % 8 == 0.
+bool w8a8_supported(const W8Weights& w);
+void quantize_activations_w8(const uint16_t* x, int64_t m, const W8Layout& layout, uint8_t* codes, float* scales,
+                             void* stream = nullptr);
+void matmul_w8a8(const W8Weights& w, const uint8_t* x_codes, const float* x_scales, int64_t m, float* y,
+                 uint16_t* scratch, const float* bias = nullptr, void* stream = nullptr);
 
 // The whole weight dequantized to row-major bf16 [n, k] (for prefill through a bf16 GEMM).
 void dequantize_w8(const W8Weights& w, uint16_t* out, void* stream = nullptr);

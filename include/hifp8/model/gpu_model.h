@@ -1,8 +1,9 @@
 #pragma once
 // The engine on a CUDA GPU (libhifp8_cuda): a dense Llama-family model (Llama, Mistral, Qwen2, Qwen3)
 // uploaded from a loaded CPU Model. 8-bit weights stay 8-bit on the GPU and are decoded inside the
-// matmul (W8A16, tensor cores) for decoding; prefill decodes each 8-bit weight to bf16 into a scratch
-// buffer and runs cuBLAS. Float weights are held as bf16. Activations are bf16 into each matmul, the
+// matmul (W8A16, tensor cores) for decoding; prefill runs E4M3 weights through cuBLASLt's FP8 GEMM
+// when the inputs are quantized (GpuOptions::act_quant), else decodes each 8-bit weight to bf16 into
+// a scratch buffer and runs cuBLAS. Float weights are held as bf16. Activations are bf16 into each matmul, the
 // residual stream float32. The KV cache (bf16, fp8_e4m3, fp8_e5m2 or hif8 with per position-and-head
 // scales, or the checkpoint's k_scale / v_scale) has `max_batch` sequence slots. Decode steps for a
 // batch size run as a captured CUDA graph.
@@ -23,6 +24,10 @@ struct GpuOptions {
   KvDType kv = KvDType::bf16;  // f32 is not offered on the GPU
   int max_batch = 16;
   int64_t max_positions = 4096;
+  // Inputs of 8-bit linears: none (W8A16), dynamic (per token, as the CPU engine: W8A8 through the
+  // FP8 tensor cores for E4M3 weights with tensor or channel scales, fake-quantized bf16 inputs for the
+  // other formats), automatic (dynamic for those E4M3 weights in passes of more than 8 rows, else none).
+  ActQuant act_quant = ActQuant::none;
 };
 
 class GpuModel {

@@ -21,8 +21,11 @@ enum class ActQuant {
   none,     // W8A16: inputs stay float
   dynamic,  // per token: scale = amax(token) / target of the weight format
   static_,  // the checkpoint's input_scale (per tensor); dynamic where a layer has none
+  // The engine's choice: none on the CPU; on the GPU, dynamic for E4M3 weights in passes of more than
+  // 8 rows (W8A8 on the FP8 tensor cores: prefill, large decode batches), none below (W8A16).
+  automatic,
 };
-ActQuant parse_act_quant(const std::string& text);  // "none", "dynamic", "static"
+ActQuant parse_act_quant(const std::string& text);  // "none", "dynamic", "static", "auto"
 
 class Linear {
  public:

@@ -5,6 +5,7 @@
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <string>
@@ -169,13 +170,36 @@ void set_scale_pointers(const Plan& p, const float* a_scale, const float* b_scal
            "set B_SCALE_POINTER");
 }
 
-// y[r, c] *= row[r or 0] * col[c or 0], in place on bf16 (per-row scales where cuBLASLt lacks them).
+// y[r, c] *= row[r or 0] * col[c or 0], in place on bf16 (the per-row and per-column scales cuBLASLt
+// lacks on Hopper). Blocks walk rows; threads walk a row's columns.
 __global__ void scale_rows_cols(uint16_t* y, int64_t m, int64_t n, const float* row, bool row_vec, const float* col,
                                 bool col_vec) {
-  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < m * n; i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t r = i / n, c = i % n;
-    const float s = row[row_vec ? r : 0] * col[col_vec ? c : 0];
-    y[i] = f32_to_bf16(bf16_to_f32(y[i]) * s);
+  for (int64_t r = blockIdx.y; r < m; r += gridDim.y) {
+    const float rs = row[row_vec ? r : 0];
+    uint16_t* yr = y + r * n;
+    for (int64_t c = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; c < n; c += int64_t{gridDim.x} * blockDim.x)
+      yr[c] = f32_to_bf16(bf16_to_f32(yr[c]) * (rs * col[col_vec ? c : 0]));
+  }
+}
+
+// y[r, c] = float(g[r, c]) * row[r] * col[c or 0] (+ bias[c]): the W8A8 GEMM's bf16 result scaled
+// into the float32 output, 8 columns (one 16-byte load) per thread; n % 8 == 0.
+__global__ void scale_bf16_to_f32(const uint16_t* g, float* y, int64_t m, int64_t n, const float* row, const float* col,
+                                  bool col_vec, const float* bias) {
+  for (int64_t r = blockIdx.y; r < m; r += gridDim.y) {
+    const float rs = row[r];
+    const int64_t c = (int64_t{blockIdx.x} * blockDim.x + threadIdx.x) * 8;
+    if (c >= n) return;
+    const uint4 raw = *reinterpret_cast<const uint4*>(g + r * n + c);
+    const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+    float v[8];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) v[2 * i] = __uint_as_float(w[i] << 16), v[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v[i] = v[i] * (rs * col[col_vec ? c + i : 0]) + (bias ? bias[c + i] : 0.0f);
+    float4* out = reinterpret_cast<float4*>(y + r * n + c);
+    out[0] = make_float4(v[0], v[1], v[2], v[3]);
+    out[1] = make_float4(v[4], v[5], v[6], v[7]);
   }
 }
 
@@ -214,10 +238,32 @@ void matmul_fp8(const Fp8Operand& a, const Fp8Operand& b, int64_t m, int64_t n, 
   run_plan(p, b.codes, a.codes, y, s);
   if (vectors) {
     const float* one = device_one();
-    scale_rows_cols<<<unsigned(sm_count() * 8), 256, 0, s>>>(y, m, n, a.per_row ? a.scales : one, a.per_row,
-                                                             b.per_row ? b.scales : one, b.per_row);
+    const dim3 grid(unsigned(std::min<int64_t>((n + 255) / 256, 8)), unsigned(std::min<int64_t>(m, 4096)));
+    scale_rows_cols<<<grid, 256, 0, s>>>(y, m, n, a.per_row ? a.scales : one, a.per_row, b.per_row ? b.scales : one,
+                                         b.per_row);
     check_launch("scale_rows_cols");
   }
+}
+
+void matmul_w8a8(const W8Weights& w, const uint8_t* x_codes, const float* x_scales, int64_t m, float* y,
+                 uint16_t* scratch, const float* bias, void* stream) {
+  if (!w8a8_supported(w)) throw Error("matmul_w8a8: needs E4M3 weights with tensor or channel scales");
+  if (w.layout.n % 8 != 0) throw Error("matmul_w8a8: n = " + std::to_string(w.layout.n) + " is not a multiple of 8");
+  if (m <= 0 || w.layout.n == 0) return;
+  const auto s = static_cast<cudaStream_t>(stream);
+  const W8Layout& l = w.layout;
+  // bf16 output: cuBLASLt's FP8 kernels with a float32 output ran 1.3-2x slower (H200, 2026-12-01).
+  Problem q{Kind::fp8_tensor, m, l.n, l.k_padded};
+  q.lda = q.ldb = l.k_padded;
+  const Plan& p = Lt::get().plan(q);
+  if (!p.found) throw Error("matmul_w8a8: cuBLASLt has no FP8 algorithm for this shape on this GPU");
+  const float* one = device_one();
+  set_scale_pointers(p, one, one);
+  run_plan(p, w.codes, x_codes, scratch, s);
+  const dim3 grid(unsigned((l.n / 8 + 255) / 256), unsigned(std::min<int64_t>(m, 65535)));
+  scale_bf16_to_f32<<<grid, 256, 0, s>>>(scratch, y, m, l.n, x_scales, w.scales,
+                                         w.granularity.kind != GranularityKind::tensor, bias);
+  check_launch("scale_bf16_to_f32");
 }
 
 namespace {

@@ -8,7 +8,7 @@ namespace {
 class GpuEngine : public Engine {
  public:
   GpuEngine(const Model& m, const EngineOptions& o)
-      : gpu_(GpuModel::load(m, {parse_kv_dtype(o.kv_cache_dtype), o.slots, o.max_context})), context_(o.max_context) {}
+      : gpu_(GpuModel::load(m, {parse_kv_dtype(o.kv_cache_dtype), o.slots, o.max_context, o.act_quant})), context_(o.max_context) {}
   const ModelConfig& config() const override { return gpu_.config(); }
   int slots() const override { return gpu_.max_batch(); }
   int64_t context() const override { return context_; }
