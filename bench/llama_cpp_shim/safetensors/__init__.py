@@ -11,7 +11,7 @@ import struct
 import numpy as np
 import torch
 
-_NUMPY = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "I64": np.int64, "I32": np.int32,
+_NUMPY = {"F32": np.float32, "F16": np.float16, "BF16": np.int16, "I64": np.int64, "I32": np.int32,
           "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_, "F64": np.float64,
           "F8_E4M3": np.uint8, "F8_E5M2": np.uint8}
 
@@ -65,5 +65,5 @@ class safe_open:
             _NUMPY[entry["dtype"]]).itemsize, offset=self._data_start + begin).copy()
         tensor = torch.from_numpy(raw.reshape(entry["shape"]))
         if entry["dtype"] == "BF16":
-            tensor = tensor.view(torch.int16).view(torch.bfloat16)
+            tensor = tensor.view(torch.bfloat16)
         return tensor
