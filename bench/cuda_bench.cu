@@ -16,6 +16,7 @@
 #include "hifp8/format/bits.h"
 #include "hifp8/format/format.h"
 #include "hifp8/kernel/cuda.h"
+#include "hifp8/kernel/cuda_attention.h"
 #include "hifp8/kernel/cuda_matmul.h"
 #include "hifp8/quant/quantized_tensor.h"
 
@@ -178,7 +179,8 @@ void bench_gemv(bool quick) {
           const double w8a8 = time_ms([&](int i) {
             const cuda::W8Weights weights{&f, cuda::w8_layout(s.n, s.k), w[i % copies].as<uint8_t>(), sc.as<float>(), g,
                                           finite};
-            cuda::quantize_activations_w8(x.as<uint16_t>(), m, weights.layout, xc.as<uint8_t>(), xs.as<float>());
+            cuda::quantize_activations_w8(x.as<uint16_t>(), m, weights.layout, default_target(f), xc.as<uint8_t>(),
+                                          xs.as<float>());
             cuda::matmul_w8a8(weights, xc.as<uint8_t>(), xs.as<float>(), m, y32.as<float>(), g16.as<uint16_t>());
           });
           report("w8a8", std::string(s.name) + " " + fmt_name + " " + gran + " m=" + std::to_string(m), w8a8, "%copyBW",
@@ -208,6 +210,26 @@ void bench_gemv_profile() {
   }
   cuda::check(cudaDeviceSynchronize(), "gemv-profile");
   std::printf("gemv-profile: gate_up 28672x4096, fp8_e4m3fn m=1, m=16, hif8 m=1, m=16\n");
+}
+
+// The fused prompt attention at Llama-3-8B's shape (32 query heads, 8 KV heads, head_dim 128), bf16,
+// causal from position 0; bench/attention_baseline.py times PyTorch's SDPA on the same shapes.
+void bench_attention() {
+  const int64_t heads = 32, kv_heads = 8, hd = 128;
+  for (int rows : {512, 4096}) {
+    DeviceBuffer q = random_device(size_t(heads * rows * hd), DType::bf16, 1.0f, 21);
+    DeviceBuffer k = random_device(size_t(rows * kv_heads * hd), DType::bf16, 1.0f, 22);
+    DeviceBuffer v = random_device(size_t(rows * kv_heads * hd), DType::bf16, 1.0f, 23);
+    DeviceBuffer out(size_t(rows * heads * hd) * 2);
+    const double ms = time_ms([&](int) {
+      cuda::flash_attention({q.as<uint16_t>(), k.as<uint16_t>(), v.as<uint16_t>(), out.as<uint16_t>(), rows, 0, 0, heads,
+                             kv_heads, hd});
+    }, 5, 20);
+    const double pairs = double(rows) * double(rows + 1) / 2;  // causal (query, key) pairs
+    const double flop = 4.0 * double(heads) * double(hd) * pairs;
+    report("attention", "flash prefill " + std::to_string(rows) + " tokens, 32/8 heads, d 128", ms, "TFLOP/s",
+           flop / (ms * 1e-3) / 1e12, "-", ms, 1.0);
+  }
 }
 
 void bench_gemm() {
@@ -252,7 +274,8 @@ void bench_gemm() {
         cuda::matmul_bf16(a16.as<uint16_t>(), b16.as<uint16_t>(), s.m, s.n, s.k, y32.as<float>());
       }, 5, 20);
       const double quant = time_ms([&](int) {
-        cuda::quantize_activations_w8(a16.as<uint16_t>(), s.m, w8.layout, xc.as<uint8_t>(), xs.as<float>());
+        cuda::quantize_activations_w8(a16.as<uint16_t>(), s.m, w8.layout, default_target(e4m3), xc.as<uint8_t>(),
+                                      xs.as<float>());
       }, 5, 20);
       const double gemm = time_ms([&](int) {
         cuda::matmul_w8a8(w8, xc.as<uint8_t>(), xs.as<float>(), s.m, y32.as<float>(), scratch.as<uint16_t>());
@@ -310,6 +333,7 @@ int main(int argc, char** argv) {
     if (only.empty() || only == "gemv") hifp8::bench_gemv(false);
     if (only == "gemv-quick") hifp8::bench_gemv(true);
     if (only == "gemv-profile") hifp8::bench_gemv_profile();
+    if (only.empty() || only == "attention") hifp8::bench_attention();
     if (only.empty() || only == "gemm") hifp8::bench_gemm();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cuda_bench: %s\n", e.what());

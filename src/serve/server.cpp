@@ -283,11 +283,21 @@ struct Server::Impl {
       }
       if (!stepping.empty()) {
         try {
-          const std::vector<float> logits = engine->decode(slots, tokens);
-          const auto vocab = size_t(engine->vocab());
-          for (size_t i = 0; i < stepping.size(); ++i) {
-            const std::span<const float> row = std::span<const float>(logits).subspan(i * vocab, vocab);
-            handle_token(*stepping[i], stepping[i]->sampler->next(row), row);
+          // A step of only greedy requests without log-probs needs no logits on the host: the engine picks
+          // the tokens (the GPU engine on the device, downloading one id per row instead of the logits).
+          const bool greedy = std::all_of(stepping.begin(), stepping.end(), [](const Job* j) {
+            return j->request.sampling.temperature == 0 && !j->request.logprobs;
+          });
+          if (greedy) {
+            const std::vector<int32_t> next = engine->decode_greedy(slots, tokens);
+            for (size_t i = 0; i < stepping.size(); ++i) handle_token(*stepping[i], next[i], {});
+          } else {
+            const std::vector<float> logits = engine->decode(slots, tokens);
+            const auto vocab = size_t(engine->vocab());
+            for (size_t i = 0; i < stepping.size(); ++i) {
+              const std::span<const float> row = std::span<const float>(logits).subspan(i * vocab, vocab);
+              handle_token(*stepping[i], stepping[i]->sampler->next(row), row);
+            }
           }
         } catch (const std::exception& e) {
           for (Job* job : stepping) fail(*job, e.what());

@@ -195,7 +195,8 @@ TEST(CudaMatmulW8A8, PackedWeightsAndPerTokenActivationsMatchFloat64Reference) {
       const auto x_dev = test::to_device(x);
       cuda::DeviceBuffer codes(size_t(m * weights.layout.k_padded)), scales(size_t(m) * 4), y(size_t(m * n) * 4),
           scratch(size_t(m * n) * 2);
-      cuda::quantize_activations_w8(x_dev.as<uint16_t>(), m, weights.layout, codes.as<uint8_t>(), scales.as<float>());
+      cuda::quantize_activations_w8(x_dev.as<uint16_t>(), m, weights.layout, default_target(e4m3), codes.as<uint8_t>(),
+                                    scales.as<float>());
       const std::vector<uint8_t> got_codes = test::to_host<uint8_t>(codes, size_t(m * weights.layout.k_padded));
       const std::vector<uint8_t> want_codes = cuda::pack_w8(xq.codes.data(), m, k);  // the same interleave per row
       for (int64_t r = 0; r < m; ++r)

@@ -51,12 +51,13 @@ void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, float* y, co
 
 // W8A8 on the packed weights (prefill): E4M3 weights with tensor or channel scales only.
 // quantize_activations_w8 quantizes x ([m, layout.k] bf16) per token to E4M3 codes in the packed k
-// order ([m, layout.k_padded]) with scales[m] (the CPU engine's dynamic rule); matmul_w8a8 then runs
+// order ([m, layout.k_padded]) with scales[m] = max(amax / target, FLT_MIN) (the CPU engine's dynamic
+// rule with target default_target(E4M3)); matmul_w8a8 then runs
 // cuBLASLt's FP8 GEMM on the FP8 tensor cores into scratch ([m, n] bf16) and writes it with both
 // scales (and bias) applied to y ([m, n] float32). n % 8 == 0.
 bool w8a8_supported(const W8Weights& w);
-void quantize_activations_w8(const uint16_t* x, int64_t m, const W8Layout& layout, uint8_t* codes, float* scales,
-                             void* stream = nullptr);
+void quantize_activations_w8(const uint16_t* x, int64_t m, const W8Layout& layout, float target, uint8_t* codes,
+                             float* scales, void* stream = nullptr);
 void matmul_w8a8(const W8Weights& w, const uint8_t* x_codes, const float* x_scales, int64_t m, float* y,
                  uint16_t* scratch, const float* bias = nullptr, void* stream = nullptr);
 

@@ -15,6 +15,9 @@ struct SamplingOptions {
   uint64_t seed = 0;
 };
 
+// Throws the Error every sampler raises for NaN logits (a broken checkpoint on any backend).
+[[noreturn]] void throw_nan_logits();
+
 class Sampler {
  public:
   explicit Sampler(const SamplingOptions& options);  // throws Error on a negative temperature or top-p outside (0, 1]

@@ -25,7 +25,6 @@
 #include "hifp8/format/bits.h"
 #include "hifp8/kernel/cuda.h"
 #include "hifp8/kernel/cuda_matmul.h"
-#include "hifp8/quant/quantized_tensor.h"
 #include "kernel/cuda/device_format.cuh"
 #include "launch.h"
 
@@ -467,12 +466,12 @@ bool w8a8_supported(const W8Weights& w) {
          (g == GranularityKind::tensor || g == GranularityKind::channel || g == GranularityKind::token);
 }
 
-void quantize_activations_w8(const uint16_t* x, int64_t m, const W8Layout& layout, uint8_t* codes, float* scales,
-                             void* stream) {
+void quantize_activations_w8(const uint16_t* x, int64_t m, const W8Layout& layout, float target, uint8_t* codes,
+                             float* scales, void* stream) {
   if (layout.k % 4 != 0) throw Error("quantize_activations_w8: k = " + std::to_string(layout.k) + " is not a multiple of 4");
   if (m <= 0) return;
   quantize_rows_e4m3_kernel<<<unsigned(m), 256, 0, static_cast<cudaStream_t>(stream)>>>(
-      x, layout.k, layout.k_padded, default_target(find_format("fp8_e4m3fn")), codes, scales);
+      x, layout.k, layout.k_padded, target, codes, scales);
   check_launch("quantize_rows_e4m3_kernel");
 }
 

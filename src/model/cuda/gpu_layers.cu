@@ -348,7 +348,8 @@ __device__ float uniform01(uint64_t seed, uint64_t row, uint64_t index) {
 }
 
 __device__ __forceinline__ void consider(float v, int64_t i, float temperature, uint64_t seed, int64_t r, float& bv,
-                                         int64_t& bi) {
+                                         int64_t& bi, bool& nan) {
+  nan |= v != v;
   if (temperature > 0) v = v / temperature - logf(-logf(uniform01(seed, uint64_t(r), uint64_t(i))));
   if (v > bv || (v == bv && i < bi)) bv = v, bi = i;
 }
@@ -361,18 +362,21 @@ __global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64
   const float* row = logits + r * vocab;
   float bv = -INFINITY;
   int64_t bi = vocab;
+  bool nan = false;
   // Four values per thread per step through 16-byte loads where the row is aligned for them.
   const bool vector = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
   const int64_t vec_end = vector ? vocab / 4 * 4 : 0;
 #pragma unroll 4
   for (int64_t i = int64_t{threadIdx.x} * 4; i < vec_end; i += int64_t{blockDim.x} * 4) {
     const float4 v = *reinterpret_cast<const float4*>(row + i);
-    consider(v.x, i, temperature, seed, r, bv, bi);
-    consider(v.y, i + 1, temperature, seed, r, bv, bi);
-    consider(v.z, i + 2, temperature, seed, r, bv, bi);
-    consider(v.w, i + 3, temperature, seed, r, bv, bi);
+    consider(v.x, i, temperature, seed, r, bv, bi, nan);
+    consider(v.y, i + 1, temperature, seed, r, bv, bi, nan);
+    consider(v.z, i + 2, temperature, seed, r, bv, bi, nan);
+    consider(v.w, i + 3, temperature, seed, r, bv, bi, nan);
   }
-  for (int64_t i = vec_end + threadIdx.x; i < vocab; i += blockDim.x) consider(row[i], i, temperature, seed, r, bv, bi);
+  for (int64_t i = vec_end + threadIdx.x; i < vocab; i += blockDim.x)
+    consider(row[i], i, temperature, seed, r, bv, bi, nan);
+  nan = __syncthreads_or(nan);
   // Ties go to the lowest index, as the CPU sampler's greedy choice.
   for (int o = 16; o; o >>= 1) {
     const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
@@ -384,7 +388,7 @@ __global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64
   if (threadIdx.x == 0) {
     for (int w = 1; w < int(blockDim.x >> 5); ++w)
       if (best_value[w] > bv || (best_value[w] == bv && best_index[w] < bi)) bv = best_value[w], bi = best_index[w];
-    out[r] = int32_t(bi);
+    out[r] = nan ? -1 : int32_t(bi);  // -1: NaN logits (GpuModel::decode_sample throws)
   }
 }
 

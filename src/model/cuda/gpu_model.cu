@@ -10,8 +10,10 @@
 #include "hifp8/error.h"
 #include "hifp8/format/bits.h"
 #include "hifp8/kernel/cuda.h"
+#include "hifp8/kernel/cuda_attention.h"
 #include "hifp8/kernel/cuda_matmul.h"
 #include "hifp8/model/gpu_model.h"
+#include "hifp8/model/sampler.h"
 
 namespace hifp8::model {
 namespace {
@@ -121,7 +123,7 @@ struct GpuLinear {
     // automatic: W8A8 from 9 rows on (at 16 rows gate_up ran 1.44x faster than W8A16 on the H200), W8A16 below.
     if (format && (act == ActQuant::dynamic || (act == ActQuant::automatic && m > 8))) {
       if (cuda::w8a8_supported(w8()) && n % 8 == 0) {
-        cuda::quantize_activations_w8(x, m, w8().layout, scratch.act_codes, scratch.act_scales, s);
+        cuda::quantize_activations_w8(x, m, w8().layout, default_target(*format), scratch.act_codes, scratch.act_scales, s);
         cuda::matmul_w8a8(w8(), scratch.act_codes, scratch.act_scales, m, y, scratch.out_bf16, b, s);
         return;
       }
@@ -218,13 +220,15 @@ struct GpuModel::Impl {
 
   gpu::RowInfo rows_info() const { return {slots_dev.as<int32_t>(), pos_dev.as<int32_t>()}; }
 
-  // Attention over a prompt chunk of one sequence (positions start .. start + rows - 1) as two
-  // batched GEMMs per layer: S = Q K^T, softmax, O = P V. An 8-bit cache is decoded to bf16 first.
+  // Attention over a prompt chunk of one sequence (positions start .. start + rows - 1): the fused
+  // flash kernel where it takes the head size (multiples of 16 up to 128), else two batched GEMMs per
+  // layer (S = Q K^T, softmax, O = P V). An 8-bit cache is decoded to bf16 first.
   void prefill_attention(const Layer& L, int slot, int rows, int64_t start) {
     const ModelConfig& c = config;
     const int64_t keys = start + rows, group = c.heads / c.kv_heads, hd = c.head_dim, kv_row = c.kv_heads * hd;
+    const bool flash = cuda::flash_attention_supported(hd);
     const size_t needed = size_t(c.heads) * size_t(rows) * size_t(keys);
-    if (needed > scores_capacity) {
+    if (!flash && needed > scores_capacity) {
       scores = DeviceBuffer(needed * 4);
       probs = DeviceBuffer(needed * 2);
       scores_capacity = needed;
@@ -240,6 +244,12 @@ struct GpuModel::Impl {
     } else {
       k_cache = static_cast<const uint16_t*>(L.k_cache.data.data()) + int64_t{slot} * kv.max_positions * kv_row;
       v_cache = static_cast<const uint16_t*>(L.v_cache.data.data()) + int64_t{slot} * kv.max_positions * kv_row;
+    }
+    if (flash) {
+      cuda::flash_attention({q_heads.as<uint16_t>(), k_cache, v_cache, ctx.as<uint16_t>(), rows, start,
+                             c.sliding_window.value_or(0), c.heads, c.kv_heads, hd},
+                            stream);
+      return;
     }
     const int64_t m = group * rows;  // a KV head's query heads, stacked
     cuda::matmul_bf16_batched({q_heads.as<uint16_t>(), hd, m * hd}, {k_cache, kv_row, hd}, true, m, keys, hd,
@@ -676,6 +686,7 @@ std::vector<int32_t> GpuModel::decode_sample(std::span<const int> slots, std::sp
   cuda::check(cudaMemcpyAsync(out.data(), m.sampled_dev.data(), size_t(b) * 4, cudaMemcpyDeviceToHost, m.stream),
               "copy sampled tokens");
   cuda::check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
+  if (std::find(out.begin(), out.end(), -1) != out.end()) throw_nan_logits();
   return out;
 }
 
