@@ -50,14 +50,17 @@ fi
 bin="$cache/build/bin"
 
 mkdir -p "$work"
-if [ ! -f "$work/q8_0.gguf" ]; then
+if [ ! -f "$work/q8_0.gguf" ] || [ ! -d "$work/hif8-lm" ]; then
   echo "llama_cpp_peer.sh: writing the checkpoints into $work" >&2
   rm -rf "$work/bf16"
   "$hifp8" synth --config llama-100m --out "$work/bf16" >/dev/null
   cp "$shared/tokenizers/llama2-spm/tokenizer.model" "$work/bf16/"
+  # Each scheme twice: as `hifp8 quantize` defaults (lm_head bf16), and with lm_head 8-bit too (-lm)
+  # as llama.cpp's Q8_0 stores its output tensor.
   for scheme in fp8-dynamic int8-dynamic hif8; do
-    rm -rf "$work/$scheme"
+    rm -rf "$work/$scheme" "$work/$scheme-lm"
     "$hifp8" quantize "$work/bf16" "$work/$scheme" --scheme "$scheme" --quiet >/dev/null
+    "$hifp8" quantize "$work/bf16" "$work/$scheme-lm" --scheme "$scheme" --include-lm-head --quiet >/dev/null
   done
   PYTHONPATH="$here/bench/llama_cpp_shim:$cache/src/gguf-py" /usr/bin/python3 "$cache/src/convert_hf_to_gguf.py" \
     "$work/bf16" --outtype bf16 --outfile "$work/bf16.gguf" >"$work/convert.log" 2>&1
@@ -79,10 +82,13 @@ for row in csv.DictReader(sys.stdin):
     kind = "prefill" if int(row["n_prompt"]) > 0 else "decode"
     print(sys.argv[1], sys.argv[2], kind, row["avg_ts"], sep="\t")' "$round" "llama.cpp-$g" >> "$results"
   done
-  for m in bf16 fp8-dynamic int8-dynamic hif8; do
+  # int8 W8A8: the inputs quantized per token too (integer dot products), as Q8_0 quantizes them.
+  for run in bf16 fp8-dynamic int8-dynamic hif8 fp8-dynamic-lm int8-dynamic-lm hif8-lm int8-dynamic-lm:dynamic; do
+    m=${run%%:*} act=auto name=hifp8-$run
+    [[ $run == *:* ]] && act=${run#*:} name=hifp8-$m-w8a8
     "$hifp8" bench engine --model "$work/$m" --device cpu --threads "$threads" --batch 1 --prompt-tokens 128 \
-      --decode-context 32 --decode-tokens 32 2>/dev/null |
-      awk -v r="$round" -v m="hifp8-$m" '$1 == "prefill" || $1 == "decode" { print r "\t" m "\t" $1 "\t" $4 }' >> "$results"
+      --decode-context 32 --decode-tokens 32 --act-quant "$act" 2>/dev/null |
+      awk -v r="$round" -v m="$name" '$1 == "prefill" || $1 == "decode" { print r "\t" m "\t" $1 "\t" $4 }' >> "$results"
   done
 done
 
@@ -103,8 +109,10 @@ for engine in sorted({e for e, _ in rate}):
     print(f"{engine}\t{median(engine, 'prefill'):.1f}\t{median(engine, 'decode'):.1f}")
 print("ratio (median of per-round ratios)\tprefill 128\tdecode")
 pairs = [("hifp8-int8-dynamic", "llama.cpp-q8_0"), ("hifp8-fp8-dynamic", "llama.cpp-q8_0"),
-         ("hifp8-hif8", "llama.cpp-q8_0"), ("hifp8-bf16", "llama.cpp-bf16"), ("hifp8-fp8-dynamic", "llama.cpp-bf16"),
-         ("hifp8-hif8", "llama.cpp-bf16"), ("hifp8-hif8", "hifp8-fp8-dynamic")]
+         ("hifp8-hif8", "llama.cpp-q8_0"), ("hifp8-int8-dynamic-lm", "llama.cpp-q8_0"),
+         ("hifp8-fp8-dynamic-lm", "llama.cpp-q8_0"), ("hifp8-hif8-lm", "llama.cpp-q8_0"),
+         ("hifp8-int8-dynamic-lm-w8a8", "llama.cpp-q8_0"), ("hifp8-bf16", "llama.cpp-bf16"),
+         ("hifp8-fp8-dynamic", "llama.cpp-bf16"), ("hifp8-hif8", "llama.cpp-bf16"), ("hifp8-hif8", "hifp8-fp8-dynamic")]
 for a, b in pairs:
     print(f"{a} / {b}\t{ratio(a, b, 'prefill'):.2f}\t{ratio(a, b, 'decode'):.2f}")
 EOF

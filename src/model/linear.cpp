@@ -115,19 +115,43 @@ void Linear::weight_row(int64_t o, float* row) const {
   }
 }
 
+float Linear::input_scale(const float* x_token, ActQuant act) const {
+  if (act == ActQuant::static_ && input_scale_) return *input_scale_;
+  const float amax = kernel::amax(x_token, static_cast<size_t>(in_), 1).amax;
+  return amax > 0 ? amax / default_target(*format_) : 1.0f;
+}
+
 void Linear::quantize_inputs(const float* x, size_t tokens, float* xq, ActQuant act) const {
   const auto n = static_cast<size_t>(in_);
-  const float target = default_target(*format_);
+  for (size_t t = 0; t < tokens; ++t)
+    kernel::fake_quant(*format_, x + t * n, xq + t * n, n, input_scale(x + t * n, act), {Overflow::saturate, 1});
+}
+
+bool Linear::integer_decode(size_t tokens, ActQuant act) const {
+  const GranularityKind g = granularity_.kind;
+  return format_ && format_->id == FormatId::int8 && act != ActQuant::none && tokens <= kFusedTokens &&
+         in_ < (int64_t{1} << 16) && (g == GranularityKind::tensor || g == GranularityKind::channel);
+}
+
+// The same products as the fake-quantized float path (codes times scales), summed exactly.
+void Linear::forward_int8(const float* x, size_t tokens, float* y, ActQuant act, int threads) const {
+  const auto n = static_cast<size_t>(in_), rows = static_cast<size_t>(out_);
+  std::vector<int8_t> xq(tokens * n);
+  std::vector<float> xs(tokens);
   for (size_t t = 0; t < tokens; ++t) {
-    float scale = 0;
-    if (act == ActQuant::static_ && input_scale_) {
-      scale = *input_scale_;
-    } else {
-      const float amax = kernel::amax(x + t * n, n, 1).amax;
-      scale = amax > 0 ? amax / target : 1.0f;
-    }
-    kernel::fake_quant(*format_, x + t * n, xq + t * n, n, scale, {Overflow::saturate, 1});
+    xs[t] = input_scale(x + t * n, act);
+    kernel::encode_scaled(*format_, x + t * n, reinterpret_cast<uint8_t*>(xq.data() + t * n), n, xs[t],
+                          {Overflow::saturate, 1});
   }
+  const auto* w = reinterpret_cast<const int8_t*>(weight_);
+  kernel::parallel_for(rows, threads, [&](size_t begin, size_t end) {
+    for (size_t o = begin; o < end; ++o) {
+      const float ws = scales_[granularity_.kind == GranularityKind::tensor ? 0 : o];
+      for (size_t t = 0; t < tokens; ++t)
+        y[t * rows + o] = float(kernel::dot_i8(xq.data() + t * n, w + o * n, n)) * (xs[t] * ws) +
+                          (bias_.empty() ? 0.0f : bias_[o]);
+    }
+  }, std::max<size_t>(2, (size_t{1} << 14) / std::max<size_t>(1, n * std::max<size_t>(1, tokens))));
 }
 
 float Linear::row_dot(int64_t o, const float* x) const {
@@ -157,6 +181,7 @@ float Linear::row_dot(int64_t o, const float* x) const {
 }
 
 void Linear::forward(const float* x, size_t tokens, float* y, ActQuant act, int threads) const {
+  if (integer_decode(tokens, act)) return forward_int8(x, tokens, y, act, threads);
   const auto n = static_cast<size_t>(in_), rows = static_cast<size_t>(out_);
   std::vector<float> xq;
   if (format_ && act != ActQuant::none && tokens) {

@@ -461,5 +461,24 @@ TEST(DotCodes, EveryImplementationMatchesFloat64) {
   }
 }
 
+// The INT8 dot product (VNNI where the CPU has it) equals the plain integer sum: every length up to
+// 300 (tails), the extremes (-127 activations, -128 and 127 weights) and a full-size row.
+TEST(DotI8, EqualsTheIntegerSum) {
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_int_distribution<int> act(-127, 127), weight(-128, 127);
+  const auto check = [](const std::vector<int8_t>& a, const std::vector<int8_t>& b) {
+    int64_t want = 0;
+    for (size_t i = 0; i < a.size(); ++i) want += int64_t(a[i]) * b[i];
+    ASSERT_EQ(kernel::dot_i8(a.data(), b.data(), a.size()), want) << "n=" << a.size();
+  };
+  for (size_t n = 0; n <= 300; ++n) {
+    std::vector<int8_t> a(n), b(n);
+    for (size_t i = 0; i < n; ++i) a[i] = int8_t(act(rng)), b[i] = int8_t(weight(rng));
+    check(a, b);
+  }
+  check(std::vector<int8_t>(14336, -127), std::vector<int8_t>(14336, -128));
+  check(std::vector<int8_t>(14336, 127), std::vector<int8_t>(14336, 127));
+}
+
 }  // namespace
 }  // namespace hifp8

@@ -68,6 +68,9 @@ void exp_scaled(const float* in, float* out, size_t n, float shift, float scale)
 // sum x[i] * decode(codes[i]) without materialising the decoded values (W8 matrix-vector products).
 // A NaN code makes the sum NaN, as decoding does.
 float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n);
+// sum a[i] * b[i] of INT8 values, a[i] in [-127, 127] (activations the INT8 encoder produced), exact
+// (int32) for n < 2^16: AVX-512 VNNI where the CPU has it, else a plain loop.
+int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n);
 // The prefill matmul's building block. A panel holds panel_width() weight rows k-major: row r's
 // element k at panel[k * panel_width() + r] (the width is the SIMD target's: 32 with AVX-512, 16 with
 // AVX2). panel_tile: y[t * y_stride + r] = sum_k x[t * x_stride + k] * panel[k * width + r] for

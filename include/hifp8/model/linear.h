@@ -58,8 +58,13 @@ class Linear {
   void weight_row(int64_t o, float* row) const;
 
  private:
+  float input_scale(const float* x_token, ActQuant act) const;  // of one token's inputs
   void quantize_inputs(const float* x, size_t tokens, float* xq, ActQuant act) const;
   float row_dot(int64_t o, const float* x) const;  // dot(x, row o of W), scales applied
+  // Decoding with INT8 weights (tensor or channel scales) and quantized inputs: the inputs' INT8 codes
+  // times the weights' in integers (kernel::dot_i8), both scales applied after.
+  bool integer_decode(size_t tokens, ActQuant act) const;
+  void forward_int8(const float* x, size_t tokens, float* y, ActQuant act, int threads) const;
   // Group/block granularity: row o's scales, one per `width` columns.
   const float* segment_scales(int64_t o, size_t& width) const;
 

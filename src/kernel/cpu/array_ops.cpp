@@ -11,6 +11,7 @@
 #include "hifp8/error.h"
 #include "hifp8/format/bits.h"
 #include "kernel/cpu/hif8_avx512.h"
+#include "kernel/cpu/int8_vnni.h"
 #include "kernel/cpu/simd.h"
 #include "hifp8/kernel/parallel.h"
 
@@ -354,6 +355,14 @@ float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, 
     return simd::dot_hif8(x, codes, n, f16->lo.data(), f16->hi.data(), format.decode_table.data());
   }
   return simd::dot_codes(x, codes, n, code_kind(format.id), format.decode_table.data());
+}
+
+int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n) {
+  static const bool vnni = avx512::vnni_available();
+  if (vnni) return avx512::dot_i8(a, b, n);
+  int32_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += int32_t(a[i]) * b[i];
+  return total;
 }
 
 float dot_bf16(const float* x, const uint16_t* w, size_t n) { return simd::dot_bf16(x, w, n); }
