@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "hifp8/quant/scheme.h"
 #include "hifp8/format/format.h"
 
 namespace hifp8::cli {
@@ -50,7 +51,16 @@ void print_values(const std::string& name) {
 
 }  // namespace
 
+void print_schemes() {
+  std::printf("| scheme | what it writes | loads in |\n|---|---|---|\n");
+  for (const Scheme& s : all_schemes())
+    std::printf("| %s | %s | %s |\n", std::string(s.name).c_str(), std::string(s.summary).c_str(),
+                std::string(loaded_by(s.export_kind)).c_str());
+}
+
 void add_formats_command(CLI::App& app) {
+  app.add_subcommand("schemes", "List the quantization schemes, what each writes and which engines load it")
+      ->callback(print_schemes);
   CLI::App* cmd = app.add_subcommand("formats", "List the 8-bit formats and their ranges");
   auto json = std::make_shared<bool>(false);
   auto values = std::make_shared<std::string>();

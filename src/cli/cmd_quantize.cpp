@@ -102,6 +102,10 @@ void run_quantize(const QuantizeArgs& a) {
     io::write_file(a.report, report.to_json().dump(2) + "\n");
   }
   std::printf("%s", report.to_markdown().c_str());
+  std::printf("\nLoads in: %s (docs/quantize.md).\n", std::string(loaded_by(find_scheme(a.scheme).export_kind)).c_str());
+  std::printf("Next, what it cost against the original on text of the model's domain (perplexity, KL, top-1):\n"
+              "  hifp8 eval ppl --model %s --baseline %s --text FILE\n",
+              a.output.c_str(), a.input.c_str());
 }
 
 std::string scheme_help() {

@@ -26,8 +26,9 @@ int main(int argc, char** argv) {
 #ifdef HIFP8_HAVE_CUDA
   hifp8::model::install_cuda_engine();
 #endif
-  CLI::App app{"hifp8: 8-bit float (HiFloat8, OCP FP8) and INT8 quantization toolkit"};
+  CLI::App app{"hifp8: 8-bit float (HiFloat8, OCP FP8) and INT8 quantization toolkit", "hifp8"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "hifp8 " HIFP8_VERSION);
   hifp8::cli::add_formats_command(app);
   hifp8::cli::add_codec_commands(app);
   hifp8::cli::add_bench_command(app);
@@ -37,11 +38,17 @@ int main(int argc, char** argv) {
   hifp8::cli::add_eval_commands(app);
   hifp8::cli::add_serve_command(app);
   hifp8::cli::add_tokenize_commands(app);
+  if (argc == 1) {  // no command: what there is to run
+    std::printf("%s", app.help().c_str());
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "hifp8: error: %s\n", e.what());

@@ -35,6 +35,17 @@ const std::array<Scheme, 9> kSchemes = {{
 
 }  // namespace
 
+std::string_view loaded_by(ExportKind kind) {
+  switch (kind) {
+    case ExportKind::compressed_tensors: return "vLLM and SGLang; transformers with the compressed-tensors package; hifp8";
+    case ExportKind::fp8_legacy: return "vLLM and SGLang; hifp8";
+    case ExportKind::fp8_block: return "vLLM, SGLang and transformers (FineGrainedFP8); hifp8";
+    case ExportKind::hif8_native: return "hifp8 (generate, eval, serve; CPU and GPU engines) only";
+    case ExportKind::fake_quant: return "every engine (original dtype: vLLM, SGLang, transformers, TensorRT-LLM, llama.cpp)";
+  }
+  return "hifp8";
+}
+
 std::span<const Scheme> all_schemes() { return kSchemes; }
 
 const Scheme& find_scheme(std::string_view name) {

@@ -20,6 +20,13 @@ hexdump_bytes() { od -An -v -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'; }
 # float32 little-endian bytes from hex bit patterns, e.g. f32 3f800000 40000000
 f32() { for b in "$@"; do printf "\\x${b:6:2}\\x${b:4:2}\\x${b:2:2}\\x${b:0:2}"; done; }
 
+# conventions: bare hifp8 shows usage, --version, schemes lists every scheme with its engines
+check "bare hifp8 prints usage" 1 "$("$HIFP8" | grep -c '^Usage: hifp8')"
+check "--version" "hifp8 0.1.0" "$("$HIFP8" --version)"
+for scheme in fp8-dynamic fp8-tensor fp8-block int8-dynamic hif8 fake-hif8 mixed; do
+  check "schemes lists $scheme" 1 "$("$HIFP8" schemes | grep -c "^| $scheme |")"
+done
+
 # formats
 out=$("$HIFP8" formats)
 for name in hif8 hif8-rank fp8_e4m3fn fp8_e5m2 int8; do
@@ -96,6 +103,9 @@ check "bench covers every format" 5 "$(grep '"format"' <<<"$json" | sort -u | wc
 check "synth shards" 1 "$(ls "$WORK/tiny" | grep -c index.json)"
 "$HIFP8" quantize "$WORK/tiny" "$WORK/tiny-hif8" --scheme hif8 --report "$WORK/report.json" >"$WORK/summary.md" 2>"$WORK/progress.txt"
 check "quantize summary" 1 "$(grep -c '^## hifp8 quantize: hif8' "$WORK/summary.md")"
+check "quantize summary says who loads it" 1 "$(grep -c '^Loads in: hifp8 .* only' "$WORK/summary.md")"
+check "quantize summary gives the next command" 1 \
+  "$(grep -c "^  hifp8 eval ppl --model $WORK/tiny-hif8 --baseline $WORK/tiny --text FILE" "$WORK/summary.md")"
 # the last progress line is 100% with every tensor counted
 check "quantize progress on stderr" 1 "$(tail -n 1 "$WORK/progress.txt" | grep -c '100% \([0-9]*\)/\1 tensors')"
 check "report json" 1 "$(grep -c '"compression_ratio"' "$WORK/report.json")"

@@ -27,6 +27,9 @@ struct Scheme {
   bool granularity_option;  // --granularity may change it
 };
 
+// The engines that load a checkpoint written in `kind` (docs/quantize.md, "Who loads what").
+std::string_view loaded_by(ExportKind kind);
+
 std::span<const Scheme> all_schemes();
 const Scheme& find_scheme(std::string_view name);  // throws Error listing the known schemes
 
