@@ -5,8 +5,8 @@
 # and decode tok/s at batch 1 (GEN tokens), from `hifp8 generate --stats`.
 #   bench/engine_decode.sh [WORKDIR] [RUNS] [PROMPT] [GEN]
 set -euo pipefail
+WORK=$(realpath -m "${1:-/tmp/hifp8-engine-bench}")  # read against the caller's directory
 cd "$(dirname "$0")/.."
-WORK=${1:-/tmp/hifp8-engine-bench}
 RUNS=${2:-5}
 PROMPT=${3:-128}
 GEN=${4:-64}

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --hifp8) hifp8="$(realpath "$2")"; shift 2 ;;
-    --work) work="$2"; shift 2 ;;
+    --work) work="$(realpath -m "$2")"; shift 2 ;;
     *) echo "llama_cpp_peer.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done

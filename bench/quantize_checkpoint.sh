@@ -6,8 +6,8 @@
 # input bytes, in the same run) and `hifp8 quantize --include-lm-head`, so the 1 GB tensor is
 # quantized too. Prints one line per scheme: median GB/s of input, median cp GB/s, ratio, peak RSS.
 set -euo pipefail
+WORK=$(realpath -m "${1:-/tmp/hifp8-bench}")  # read against the caller's directory
 cd "$(dirname "$0")/.."
-WORK=${1:-/tmp/hifp8-bench}
 RUNS=${2:-3}
 shift $(( $# > 2 ? 2 : $# ))
 SCHEMES=("$@")

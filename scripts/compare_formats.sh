@@ -4,10 +4,11 @@
 # SQNR from the quantize report. Prints a markdown table; JSON per scheme lands in OUTDIR.
 #   scripts/compare_formats.sh MODEL_DIR TEXT_FILE OUTDIR [SCHEME...]
 set -euo pipefail
+# Paths are read against the caller's directory.
+MODEL=$(realpath -m "${1:?usage: compare_formats.sh MODEL_DIR TEXT_FILE OUTDIR [SCHEME...]}")
+TEXT=$(realpath -m "${2:?text file}")
+OUT=$(realpath -m "${3:?output dir}")
 cd "$(dirname "$0")/.."
-MODEL=${1:?usage: compare_formats.sh MODEL_DIR TEXT_FILE OUTDIR [SCHEME...]}
-TEXT=${2:?text file}
-OUT=${3:?output dir}
 shift 3
 SCHEMES=("$@")
 [[ ${#SCHEMES[@]} -gt 0 ]] || SCHEMES=(fp8-dynamic fp8-tensor fp8-block int8-dynamic hif8 fake-hif8 fake-fp8 fake-int8)

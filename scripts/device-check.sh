@@ -4,8 +4,8 @@
 # the PyTorch baselines in the same run, and print a short table. Logs and JSON go to OUT_DIR.
 #   scripts/device-check.sh [OUT_DIR] [BENCH...]     (BENCH: formats gemv gemm engine; default all)
 set -euo pipefail
+out=$(realpath -m "${1:-device-check}")  # read against the caller's directory
 cd "$(dirname "$0")/.."
-out=${1:-device-check}
 shift || true
 benches=("${@:-all}")
 if [[ -n ${HIFP8_PREBUILT:-} ]]; then

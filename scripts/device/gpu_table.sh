@@ -9,13 +9,14 @@
 #   scripts/device/gpu_table.sh HIFP8 CUDA_BENCH [OUT_DIR] [WORK_DIR] [HIFP8_BEFORE]
 # SKIP_KERNELS=1 leaves out the kernel table and ncu, SKIP_HF=1 transformers.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 usage="usage: gpu_table.sh HIFP8 CUDA_BENCH [OUT_DIR] [WORK_DIR] [HIFP8_BEFORE]"
-bin=${1:?$usage}
-cuda_bench=${2:?$usage}
-out=${3:-gpu-table}
-work=${4:-/tmp/hifp8-gpu-table}
-before=${5:-}
+# Paths are read against the caller's directory.
+bin=$(realpath -m "${1:?$usage}")
+cuda_bench=$(realpath -m "${2:?$usage}")
+out=$(realpath -m "${3:-gpu-table}")
+work=$(realpath -m "${4:-/tmp/hifp8-gpu-table}")
+before=${5:+$(realpath -m "$5")}
+cd "$(dirname "$0")/../.."
 mkdir -p "$work" "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
 if [[ ${SKIP_KERNELS:-0} != 1 ]]; then

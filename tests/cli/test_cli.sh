@@ -201,5 +201,15 @@ expect_error "tokenize without text" "exactly one of" "$HIFP8" tokenize --model 
 expect_error "detokenize a bad id" "outside the vocabulary" "$HIFP8" detokenize --model "$GPT2" --ids 1,99999999
 expect_error "tokenize without a tokenizer" "no tokenizer" "$HIFP8" tokenize --model "$WORK" --text hi
 
+# scripts read relative paths against the caller's directory, not the repository's
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+if [[ -x $REPO/build/hifp8 ]]; then
+  mkdir -p "$WORK/caller" && cp -r "$WORK/tiny" "$WORK/caller/model"
+  printf 'one two three four five six seven eight nine ten\n%.0s' {1..20} > "$WORK/caller/text.txt"
+  (cd "$WORK/caller" && bash "$REPO/scripts/compare_formats.sh" model text.txt out fp8-dynamic > table.md 2>/dev/null)
+  check "compare_formats.sh with relative paths" 1 "$(ls "$WORK/caller/out/fp8-dynamic.eval.json" 2>/dev/null | wc -l)"
+  check "compare_formats.sh wrote nothing into the repository" 0 "$(ls -d "$REPO/out" "$REPO/model" 2>/dev/null | wc -l)"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
