@@ -95,6 +95,10 @@ void add_serve_command(CLI::App& app) {
                   "Open HTTP connections served at once, slow ones included (default 256)")->check(CLI::Range(1, 100000));
   cmd->add_option("--max-prompt-tokens", a->options.max_prompt_tokens, "Longest prompt (default: the context)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-tokens", a->options.max_tokens, "Most tokens one request may generate (default: the context)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--default-max-tokens", a->options.default_max_tokens,
+                  "Tokens generated for a request without max_tokens (0: as many as fit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--max-body-bytes", a->options.max_body_bytes, "Largest request body, chunked uploads included; larger gets 413 (default 1 MiB)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));
   cmd->add_option("--chat-format", a->chat_format, "A built-in chat format instead of the model's template: llama3, chatml or llama2");

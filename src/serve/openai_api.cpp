@@ -258,7 +258,7 @@ std::variant<int64_t, ApiError> completion_budget(const GenerationRequest& reque
     return ApiError::bad_request("'max_tokens' is " + std::to_string(*request.max_tokens) + " but at most " +
                                      std::to_string(cap) + " tokens fit after this prompt",
                                  "max_tokens");
-  return request.max_tokens.value_or(cap);
+  return request.max_tokens.value_or(limits.default_max_tokens > 0 ? std::min(cap, limits.default_max_tokens) : cap);
 }
 
 nlohmann::json Usage::to_json() const {

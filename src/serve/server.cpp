@@ -322,7 +322,9 @@ struct Server::Impl {
 
   // ---- HTTP -----------------------------------------------------------------------------------------
 
-  Limits limits() const { return {options.max_prompt_tokens, options.max_tokens, engine->context()}; }
+  Limits limits() const {
+    return {options.max_prompt_tokens, options.max_tokens, engine->context(), options.default_max_tokens};
+  }
 
   // A text so long that even at the tokenizer's longest token per token it exceeds the prompt limit
   // is refused before the tokenizer spends time on it.

@@ -113,15 +113,17 @@ TEST(OpenAiApi, GoodRequestsParse) {
 
 TEST(OpenAiApi, BudgetChecksPromptAndMaxTokensAgainstTheContext) {
   GenerationRequest r = request_of(R"({"prompt": "x"})");
-  const Limits limits{100, 0, 128};
-  EXPECT_EQ(std::get<int64_t>(completion_budget(r, 28, limits)), 100);  // up to the context
+  const Limits limits{100, 0, 128, 0};
+  EXPECT_EQ(std::get<int64_t>(completion_budget(r, 28, limits)), 100);  // default 0: up to the context
+  EXPECT_EQ(std::get<int64_t>(completion_budget(r, 28, {100, 0, 128})), 16) << "OpenAI's default";
+  EXPECT_EQ(std::get<int64_t>(completion_budget(r, 120, {0, 0, 128})), 8) << "the default, capped by the room left";
   EXPECT_EQ(std::get<ApiError>(completion_budget(r, 101, limits)).param, "prompt");
   EXPECT_EQ(std::get<ApiError>(completion_budget(r, 0, limits)).status, 400);
   r.max_tokens = 101;
   EXPECT_EQ(std::get<ApiError>(completion_budget(r, 28, limits)).param, "max_tokens");
   r.max_tokens = 100;
   EXPECT_EQ(std::get<int64_t>(completion_budget(r, 28, limits)), 100);
-  EXPECT_EQ(std::get<int64_t>(completion_budget(request_of(R"({"prompt": "x"})"), 28, {0, 16, 128})), 16);
+  EXPECT_EQ(std::get<int64_t>(completion_budget(request_of(R"({"prompt": "x"})"), 28, {0, 16, 128, 0})), 16);
 }
 
 TEST(OpenAiApi, ResponseBodiesHaveOpenAiShapes) {

@@ -32,6 +32,7 @@ struct Limits {
   int64_t max_prompt_tokens = 0;  // 0: the model's context
   int64_t max_tokens = 0;         // 0: the model's context
   int64_t context = 0;            // prompt + completion must fit
+  int64_t default_max_tokens = 16;  // a request without max_tokens (OpenAI's 16); 0: as many as fit
 
   // The longest prompt taken: max_prompt_tokens, and at least one position left for the completion.
   int64_t prompt_limit() const { return std::min(max_prompt_tokens > 0 ? max_prompt_tokens : context, context - 1); }

@@ -26,6 +26,7 @@ struct ServerOptions {
   int max_queue = 64;             // requests waiting for a slot; more get 429
   int64_t max_prompt_tokens = 0;  // 0: the context
   int64_t max_tokens = 0;         // per request; 0: the context
+  int64_t default_max_tokens = 16;  // for a request without max_tokens (OpenAI's default); 0: as many as fit
   size_t max_body_bytes = size_t{1} << 20;
   int max_connections = 256;      // connections handled at once (threads); slow clients cannot take them all
   int read_timeout_seconds = 5;   // a client silent for this long mid-request is dropped
