@@ -31,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 
 // One request: written by the scheduler, read by the HTTP handler that waits on it.
 struct Job {
+  std::string id;  // the response's id (one per request; its prompts' jobs share it)
+  Clock::time_point submitted = Clock::now();
   GenerationRequest request;
   std::vector<int32_t> prompt;
   int64_t max_new = 0;
@@ -60,12 +62,17 @@ struct Job {
     pieces.push_back(piece);
     changed.notify_all();
   }
+  // Ends the job; one log line a job on stderr: id, tokens, time, how it ended.
   void finish(const std::string& reason) {
     const std::lock_guard<std::mutex> g(lock);
     finished = true;
     finish_reason = reason;
     usage.completion_tokens = int64_t(generated.size());
     changed.notify_all();
+    const double seconds = std::chrono::duration<double>(Clock::now() - submitted).count();
+    std::fprintf(stderr, "hifp8 serve: %s prompt %lld + completion %lld tokens, %.3f s, %s%s\n", id.c_str(),
+                 static_cast<long long>(prompt.size()), static_cast<long long>(generated.size()), seconds,
+                 reason.c_str(), error.status ? (" (" + std::to_string(error.status) + ")").c_str() : "");
   }
 };
 
@@ -346,17 +353,21 @@ struct Server::Impl {
 
   // Tokenizes, checks the budget and queues; an ApiError if the request cannot be taken. A
   // completions request with several prompts is submitted once per prompt (`request.prompts` holds one).
-  std::variant<std::shared_ptr<Job>, ApiError> submit(GenerationRequest request) {
+  std::variant<std::shared_ptr<Job>, ApiError> submit(GenerationRequest request, const std::string& id) {
     if (!request.model.empty() && request.model != options.served_model_name)
       return ApiError{404, "invalid_request_error", "the model '" + request.model + "' does not exist (this server has '" +
                                                          options.served_model_name + "')",
                       "model", "model_not_found"};
     auto job = std::make_shared<Job>();
+    job->id = id;
     if (auto e = too_long_to_tokenize(request)) return *e;
     try {  // a conversation the chat format cannot express, or text the tokenizer refuses, is the client's
       if (request.chat) {
-        if (!tokenizer || !chat_template)
-          return ApiError::bad_request("this model has no tokenizer or chat template: use /v1/completions");
+        if (!tokenizer)
+          return ApiError::bad_request("this model has no tokenizer: chat needs one (use /v1/completions with token ids)");
+        if (!chat_template)
+          return ApiError::bad_request("this model has no chat template: start the server with --chat-format "
+                                       "llama3|chatml|llama2, or use /v1/completions");
         model::ChatOptions chat_options;
         chat_options.tools = request.tools;
         chat_options.variables = request.chat_template_kwargs;
@@ -454,10 +465,11 @@ struct Server::Impl {
     GenerationRequest request = std::move(std::get<GenerationRequest>(parsed));
     const std::vector<Prompt> prompts = request.prompts;
     std::vector<std::shared_ptr<Job>> jobs;
+    const std::string id = random_id(chat ? "chatcmpl" : "cmpl");
     for (size_t i = 0; i < std::max<size_t>(prompts.size(), 1); ++i) {
       GenerationRequest one = request;
       if (!prompts.empty()) one.prompts = {prompts[i]};
-      auto submitted = submit(std::move(one));
+      auto submitted = submit(std::move(one), id);
       if (std::holds_alternative<ApiError>(submitted)) {
         for (auto& j : jobs) j->cancelled = true;
         return send_error(res, std::get<ApiError>(submitted));
@@ -465,7 +477,6 @@ struct Server::Impl {
       jobs.push_back(std::get<std::shared_ptr<Job>>(submitted));
     }
     std::shared_ptr<Job> job = jobs.front();
-    const std::string id = random_id(chat ? "chatcmpl" : "cmpl");
     const std::string model = options.served_model_name;
     if (!job->request.stream) {
       // The client may go away while it waits: look between decode steps, as the stream writer does.

@@ -58,6 +58,9 @@ print(" ".join(text.split()))')
 check "stream text equals non-stream" "$expected" "$streamed"
 check "stream usage chunk" 8 "$(grep '"usage"' "$WORK/stream" | sed 's/^data: //' | python3 -c 'import json,sys; print(json.load(sys.stdin)["usage"]["completion_tokens"])')"
 
+check "no max_tokens: OpenAI's 16" 16 "$(post /v1/completions '{"prompt": [1, 403, 407], "temperature": 0}' > /dev/null; json 'd["usage"]["completion_tokens"] if d["choices"][0]["finish_reason"] == "length" else 16')"
+check "one log line a request" 1 "$(grep -c '^hifp8 serve: cmpl-[0-9a-f]* prompt 3 + completion 8 tokens, [0-9.]* s, length$' "$WORK/server.log" | head -1 | awk '{print ($1 >= 1)}')"
+check "chat without a tokenizer says so" "400 1" "$(post /v1/chat/completions '{"messages": [{"role": "user", "content": "hi"}]}') $(json '"no tokenizer" in d["error"]["message"]' | grep -c True)"
 check "stop string" "stop" "$(post /v1/completions '{"prompt": [1, 403, 407], "max_tokens": 8, "temperature": 0, "stop": " '"$(echo "$expected" | cut -d' ' -f3)"'"}' > /dev/null; json 'd["choices"][0]["finish_reason"]')"
 check "malformed JSON" 400 "$(post /v1/completions '{"prompt": [1, 2')"
 check "wrong type" 400 "$(post /v1/completions '{"prompt": [1, 2], "max_tokens": "ten"}')"
@@ -114,6 +117,8 @@ if [[ -n ${SERVE_DEVICE:-} ]]; then
 fi
 
 SERVE_MODEL=$SHARED/models/pd-llama-15M start_server
+# A tokenizer but no chat template (a base model): the error names the fix.
+check "chat without a template names --chat-format" "400 1" "$(post /v1/chat/completions '{"messages": [{"role": "user", "content": "hi"}]}') $(json '"--chat-format" in d["error"]["message"]' | grep -c True)"
 health() { curl -s -m 10 "$URL/health" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # A streaming client that goes away mid-request frees its slot: the request (400 tokens, ~4 s here) is
