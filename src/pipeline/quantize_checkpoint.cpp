@@ -366,6 +366,7 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   const TensorSelector selector(opt.selection);
   const Checkpoint ckpt = Checkpoint::open(input);
   std::optional<StaticScales> static_scales;
+  std::optional<CalibrationSummary> calibration_summary;
   SmoothingPlan smoothing;
   if (opt.smooth_alpha && !opt.calibration) throw Error("--smooth-alpha needs calibration data (--calib)");
   const bool mixed = scheme.name == "mixed";
@@ -383,6 +384,9 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
     const calib::CalibrationResult stats = calib::calibrate(input, calibration);
     if (opt.smooth_alpha) smoothing = calib::plan_smoothing(ckpt, stats, *opt.smooth_alpha, opt.smooth_full);
     if (static_layout) static_scales = StaticScales(stats, default_target(format), smoothing);
+    calibration_summary = CalibrationSummary{calibration.data.string(), calibration.observer, calibration.samples,
+                                             stats.sequences, stats.tokens, opt.smooth_alpha, 0,
+                                             static_scales ? static_scales->kv.size() : 0};
     if (mixed) choices = choose_module_formats(ckpt, selector, stats, opt, mixed_formats);
   }
 
@@ -412,7 +416,10 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
     specs.push_back({t.name, writer->weight_dtype(t.dtype), t.shape});
     if (writer->writes_codes())
       specs.push_back({module_name(t.name) + "." + writer->scale_suffix(), TensorDType::F32, writer->scale_shape(scale_shape)});
-    if (static_scales) specs.push_back({module_name(t.name) + ".input_scale", TensorDType::F32, *writer->input_scale_shape()});
+    if (static_scales) {
+      specs.push_back({module_name(t.name) + ".input_scale", TensorDType::F32, *writer->input_scale_shape()});
+      ++calibration_summary->input_scales;
+    }
   }
   if (static_scales)
     for (const auto& [name, value] : static_scales->kv) specs.push_back({name, TensorDType::F32, {}});
@@ -421,6 +428,11 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
 
   OutputDir out_dir(output, opt.force, inputs);
   QuantizeReport report;
+  report.calibration = calibration_summary;
+  if (calibration_summary && calibration_summary->sequences < calibration_summary->sequences_asked)
+    report.warnings.push_back("the calibration data gave " + std::to_string(calibration_summary->sequences) + " of the " +
+                              std::to_string(calibration_summary->sequences_asked) +
+                              " sequences --calib-samples asks for: give more data (or a smaller --seq-len)");
   report.scheme = scheme.name;
   report.format = mixed ? "mixed" : std::string(format.name);
   report.granularity = g.to_string();

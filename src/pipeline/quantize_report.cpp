@@ -26,6 +26,16 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s;
 }
 
+// Mean and worst SQNR (dB) over the quantized tensors with a finite one (NaN when there are none).
+std::pair<double, double> sqnr_totals(const std::vector<TensorReport>& tensors) {
+  double sum = 0, worst = INFINITY;
+  size_t n = 0;
+  for (const TensorReport& t : tensors)
+    if (t.quantized && std::isfinite(t.sqnr_db)) sum += t.sqnr_db, worst = std::min(worst, double(t.sqnr_db)), ++n;
+  if (n == 0) return {NAN, NAN};
+  return {sum / double(n), worst};
+}
+
 }  // namespace
 
 nlohmann::json QuantizeReport::to_json() const {
@@ -50,22 +60,33 @@ nlohmann::json QuantizeReport::to_json() const {
     }
     tensors_json.push_back(j);
   }
-  return {{"scheme", scheme},
-          {"format", format},
-          {"granularity", granularity},
-          {"target", target},
-          {"input", input},
-          {"output", output},
-          {"totals",
-           {{"tensors", tensors.size()},
-            {"quantized_tensors", quantized},
-            {"bytes_in", bytes_in},
-            {"bytes_out", bytes_out},
-            {"compression_ratio", bytes_out ? double(bytes_in) / double(bytes_out) : 0.0},
-            {"seconds", seconds},
-            {"peak_rss_bytes", peak_rss_bytes},
-            {"input_gb_per_s", seconds > 0 ? double(bytes_in) / seconds / 1e9 : 0.0}}},
-          {"tensors", tensors_json}};
+  const auto [mean_sqnr, worst_sqnr] = sqnr_totals(tensors);
+  nlohmann::json out = {{"scheme", scheme},
+                        {"format", format},
+                        {"granularity", granularity},
+                        {"target", target},
+                        {"input", input},
+                        {"output", output},
+                        {"totals",
+                         {{"tensors", tensors.size()},
+                          {"quantized_tensors", quantized},
+                          {"bytes_in", bytes_in},
+                          {"bytes_out", bytes_out},
+                          {"compression_ratio", bytes_out ? double(bytes_in) / double(bytes_out) : 0.0},
+                          {"mean_sqnr_db", finite_or_null(mean_sqnr)},
+                          {"worst_sqnr_db", finite_or_null(worst_sqnr)},
+                          {"seconds", seconds},
+                          {"peak_rss_bytes", peak_rss_bytes},
+                          {"input_gb_per_s", seconds > 0 ? double(bytes_in) / seconds / 1e9 : 0.0}}},
+                        {"warnings", warnings},
+                        {"tensors", tensors_json}};
+  if (calibration) {
+    const CalibrationSummary& c = *calibration;
+    out["calibration"] = {{"data", c.data},           {"observer", c.observer},      {"sequences_asked", c.sequences_asked},
+                          {"sequences", c.sequences}, {"tokens", c.tokens},          {"input_scales", c.input_scales},
+                          {"kv_scales", c.kv_scales}, {"smooth_alpha", c.smooth_alpha ? nlohmann::json(*c.smooth_alpha) : nlohmann::json(nullptr)}};
+  }
+  return out;
 }
 
 std::string QuantizeReport::to_markdown() const {
@@ -94,6 +115,13 @@ std::string QuantizeReport::to_markdown() const {
     for (const auto& [f, count] : chosen) md += " " + f + " x" + std::to_string(count);
     md += " |\n";
   }
+  if (calibration) {
+    const CalibrationSummary& c = *calibration;
+    md += "| calibration | " + c.data + ": " + std::to_string(c.sequences) + " of " + std::to_string(c.sequences_asked) +
+          " sequences asked, " + std::to_string(c.tokens) + " tokens, observer " + c.observer +
+          (c.smooth_alpha ? ", SmoothQuant alpha " + number("%g", *c.smooth_alpha) : std::string()) + "; " +
+          std::to_string(c.input_scales) + " static input scales, " + std::to_string(c.kv_scales) + " KV-cache scales |\n";
+  }
   if (!q.empty()) {
     md += "| SQNR | mean " + number("%.2f", finite ? sqnr_sum / double(finite) : 0.0) + " dB, worst " +
           number("%.2f", q.front()->sqnr_db) + " dB (" + q.front()->name + ") |\n";
@@ -106,6 +134,7 @@ std::string QuantizeReport::to_markdown() const {
             number("%.4f", t.saturated_pct) + " | " + number("%.4f", t.flushed_to_zero_pct) + " |\n";
     }
   }
+  for (const std::string& w : warnings) md += "\n**warning:** " + w + "\n";
   return md;
 }
 

@@ -52,7 +52,18 @@ TEST(Calibration, StaticScalesFromIndependentStatistics) {
     o.scheme = scheme;
     o.calibration = CalibrationOptions{tokens, 128, 512, "max"};
     const fs::path out = tmp.path() / scheme;
-    pipeline::quantize_checkpoint(model, out, o);
+    const pipeline::QuantizeReport report = pipeline::quantize_checkpoint(model, out, o);
+    // The report records the calibration, and warns: the sample file holds fewer than 128 sequences of 512.
+    ASSERT_TRUE(report.calibration.has_value());
+    EXPECT_EQ(report.calibration->sequences_asked, 128u);
+    EXPECT_GT(report.calibration->sequences, 0u);
+    EXPECT_LT(report.calibration->sequences, 128u);
+    EXPECT_EQ(report.calibration->kv_scales, 10u);  // k and v of 5 layers
+    EXPECT_EQ(report.calibration->input_scales, 35u);  // every quantized linear
+    ASSERT_EQ(report.warnings.size(), 1u);
+    EXPECT_NE(report.warnings[0].find("--calib-samples"), std::string::npos);
+    EXPECT_NE(report.to_markdown().find("| calibration | "), std::string::npos);
+    EXPECT_EQ(report.to_json()["calibration"]["sequences_asked"], 128);
     const float target = std::string(scheme) == "int8-dynamic" ? 127.0f : std::string(scheme) == "hif8" ? 16.0f : 448.0f;
     EXPECT_NEAR(tensor_value(out, "model.layers.0.self_attn.q_proj.input_scale") * target, amax, 1e-5 * amax);
     EXPECT_GT(tensor_value(out, "model.layers.4.self_attn.k_scale"), 0.0f);

@@ -59,9 +59,20 @@ struct TensorReport {
   std::vector<std::pair<std::string, double>> output_errors;
 };
 
+// What calibration did (quantize --calib): its data and how much of it was used, the observer,
+// SmoothQuant, and the static scales written.
+struct CalibrationSummary {
+  std::string data, observer;
+  size_t sequences_asked = 0, sequences = 0, tokens = 0;
+  std::optional<float> smooth_alpha;
+  size_t input_scales = 0, kv_scales = 0;
+};
+
 struct QuantizeReport {
   std::string scheme, format, granularity, input, output;
   float target = 0;
+  std::optional<CalibrationSummary> calibration;
+  std::vector<std::string> warnings;  // e.g. less calibration data than asked for
   std::vector<TensorReport> tensors;
   uint64_t bytes_in = 0, bytes_out = 0;
   double seconds = 0;
