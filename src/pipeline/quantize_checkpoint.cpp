@@ -483,9 +483,14 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
     config["hifp8_mixed_formats"] = m;
   }
   write_json(out_dir.path() / "config.json", config);
-  for (const fs::path& f : ckpt.other_files()) fs::copy_file(f, out_dir.path() / f.filename());
-  out_dir.commit();
+  std::string original_card;
+  for (const fs::path& f : ckpt.other_files()) {
+    if (f.filename() == "README.md") original_card = read_file(f);  // kept below the new card
+    else fs::copy_file(f, out_dir.path() / f.filename());
+  }
   report.seconds = since(start);
+  write_file(out_dir.path() / "README.md", report.model_card(original_card));
+  out_dir.commit();
   struct rusage usage {};
   if (::getrusage(RUSAGE_SELF, &usage) == 0) report.peak_rss_bytes = uint64_t(usage.ru_maxrss) * 1024;  // KiB on Linux
   return report;

@@ -1,8 +1,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <ctime>
 
 #include "hifp8/pipeline/quantize_checkpoint.h"
+#include "hifp8/quant/scheme.h"
 
 #include <map>
 
@@ -136,6 +139,33 @@ std::string QuantizeReport::to_markdown() const {
   }
   for (const std::string& w : warnings) md += "\n**warning:** " + w + "\n";
   return md;
+}
+
+std::string QuantizeReport::model_card(const std::string& original_card) const {
+  const std::time_t now = std::time(nullptr);
+  char date[16];
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  size_t quantized = 0;
+  for (const TensorReport& t : tensors) quantized += t.quantized;
+  const auto [mean_sqnr, worst_sqnr] = sqnr_totals(tensors);
+  const Scheme& s = find_scheme(scheme);
+  std::string card = "# " + std::filesystem::path(input).filename().string() + " — " + scheme + " (hifp8)\n\n";
+  card += "Quantized with hifp8 " HIFP8_VERSION " on " + std::string(date) + " from `" + input + "`.\n\n";
+  card += "| | |\n|---|---|\n";
+  card += "| scheme | `" + scheme + "`: " + std::string(s.summary) + " |\n";
+  card += "| weights | " + format + ", " + granularity + " scales, target " + number("%g", target) + "; " +
+          std::to_string(quantized) + " of " + std::to_string(tensors.size()) + " tensors quantized |\n";
+  if (calibration)
+    card += "| calibration | " + std::to_string(calibration->sequences) + " sequences (" + std::to_string(calibration->tokens) +
+            " tokens) of `" + calibration->data + "`, observer " + calibration->observer +
+            (calibration->smooth_alpha ? ", SmoothQuant alpha " + number("%g", *calibration->smooth_alpha) : std::string()) +
+            "; " + std::to_string(calibration->input_scales) + " static input scales, " +
+            std::to_string(calibration->kv_scales) + " KV-cache scales |\n";
+  if (std::isfinite(mean_sqnr))
+    card += "| weight SQNR | mean " + number("%.2f", mean_sqnr) + " dB, worst " + number("%.2f", worst_sqnr) + " dB |\n";
+  card += "| loads in | " + std::string(loaded_by(s.export_kind)) + " |\n";
+  if (!original_card.empty()) card += "\n## The original model card\n\n" + original_card;
+  return card;
 }
 
 }  // namespace hifp8::pipeline

@@ -9,6 +9,7 @@
 #include "hifp8/calib/calibration.h"
 #include "hifp8/error.h"
 #include "hifp8/eval/perplexity.h"
+#include "hifp8/io/file_bytes.h"
 #include "hifp8/io/checkpoint.h"
 #include "hifp8/io/checkpoint_inspect.h"
 #include "hifp8/pipeline/quantize_checkpoint.h"
@@ -64,6 +65,11 @@ TEST(Calibration, StaticScalesFromIndependentStatistics) {
     EXPECT_NE(report.warnings[0].find("--calib-samples"), std::string::npos);
     EXPECT_NE(report.to_markdown().find("| calibration | "), std::string::npos);
     EXPECT_EQ(report.to_json()["calibration"]["sequences_asked"], 128);
+    // The output's model card states the quantization, then keeps the original card.
+    const std::string card = io::read_file(out / "README.md");
+    EXPECT_EQ(card.rfind("# stories260K — " + std::string(scheme) + " (hifp8)", 0), 0u) << card.substr(0, 80);
+    EXPECT_NE(card.find("| calibration | "), std::string::npos);
+    EXPECT_NE(card.find("## The original model card"), std::string::npos);
     const float target = std::string(scheme) == "int8-dynamic" ? 127.0f : std::string(scheme) == "hif8" ? 16.0f : 448.0f;
     EXPECT_NEAR(tensor_value(out, "model.layers.0.self_attn.q_proj.input_scale") * target, amax, 1e-5 * amax);
     EXPECT_GT(tensor_value(out, "model.layers.4.self_attn.k_scale"), 0.0f);

@@ -103,6 +103,8 @@ check "bench covers every format" 5 "$(grep '"format"' <<<"$json" | sort -u | wc
 check "synth shards" 1 "$(ls "$WORK/tiny" | grep -c index.json)"
 "$HIFP8" quantize "$WORK/tiny" "$WORK/tiny-hif8" --scheme hif8 --report "$WORK/report.json" >"$WORK/summary.md" 2>"$WORK/progress.txt"
 check "quantize summary" 1 "$(grep -c '^## hifp8 quantize: hif8' "$WORK/summary.md")"
+check "quantize writes a model card" "# tiny — hif8 (hifp8)" "$(head -n 1 "$WORK/tiny-hif8/README.md")"
+check "the model card states the scheme" 1 "$(grep -c '^| scheme | `hif8`' "$WORK/tiny-hif8/README.md")"
 check "quantize summary says who loads it" 1 "$(grep -c '^Loads in: hifp8 .* only' "$WORK/summary.md")"
 check "quantize summary gives the next command" 1 \
   "$(grep -c "^  hifp8 eval ppl --model $WORK/tiny-hif8 --baseline $WORK/tiny --text FILE" "$WORK/summary.md")"

@@ -80,6 +80,9 @@ struct QuantizeReport {
 
   nlohmann::json to_json() const;
   std::string to_markdown() const;  // totals plus the worst tensors by SQNR
+  // The output's README.md: what was done (tool and version, date, scheme, format, granularity,
+  // calibration, SQNR, who loads it), then the original model card, if any, unchanged.
+  std::string model_card(const std::string& original_card) const;
 };
 
 // Throws Error (and leaves no output) on any problem: see docs/quantize.md.
