@@ -59,11 +59,8 @@ eval::PerplexityResult measure(model::Engine& m, model::Engine* base, const std:
                                const EvalArgs& a, const std::string& label) {
   eval::PerplexityOptions o;
   o.ctx = a.ctx, o.stride = a.stride;
-  ProgressBar bar(label);
-  if (!a.quiet)
-    o.progress = [&](size_t done, size_t total) {
-      bar.update(done, total, std::to_string(done) + "/" + std::to_string(total) + " tokens", "");
-    };
+  ProgressBar bar(label, ProgressBar::Unit::tokens);
+  if (!a.quiet) o.progress = [&](size_t done, size_t total) { bar.update(done, total, "scored", ""); };
   const eval::PerplexityResult r = eval::perplexity(m, docs, o, base);
   bar.finish();
   return r;

@@ -104,6 +104,9 @@ void run_generate(const RunArgs& a) {
   if (text_out) std::fputs(text_out->finish().c_str(), stdout);
   std::printf("\n");
   std::fflush(stdout);
+  if (int64_t(generated.size()) < a.max_tokens && int64_t(prompt.size() + generated.size()) >= e.engine->context())
+    std::fprintf(stderr, "hifp8 generate: stopped at the context limit (%lld positions) after %zu tokens; "
+                 "--max-context raises it up to the model's\n", static_cast<long long>(e.engine->context()), generated.size());
   if (a.stats) {
     const double prefill = timing.prefill_seconds, decode = timing.decode_seconds;
     std::fprintf(stderr, "prompt %zu tokens in %.3f s (%.1f tok/s); generated %zu tokens in %.3f s (%.2f tok/s)\n",

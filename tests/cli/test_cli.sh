@@ -114,6 +114,13 @@ check "report json" 1 "$(grep -c '"compression_ratio"' "$WORK/report.json")"
 check "inspect --validate" 1 "$("$HIFP8" inspect "$WORK/tiny-hif8" --validate | grep -c 'validate: OK')"
 "$HIFP8" inspect "$WORK/tiny-hif8" --tensor model.layers.0.mlp.up_proj.weight --dequant-out "$WORK/w.f32" 2>/dev/null
 check "inspect --dequant-out size" $((688 * 256 * 4)) "$(stat -c %s "$WORK/w.f32")"
+expect_error "fp8-dynamic with group weights" "no W8A8 kernel for FP8 group" \
+  "$HIFP8" quantize "$WORK/tiny" "$WORK/refused" --scheme fp8-dynamic --granularity group:64 --quiet
+expect_error "int8-dynamic with block weights" "no W8A8 kernel for INT8 block" \
+  "$HIFP8" quantize "$WORK/tiny" "$WORK/refused" --scheme int8-dynamic --granularity block:128x128 --quiet
+check "refused outputs leave nothing" 0 "$(ls -d "$WORK/refused" 2>/dev/null | wc -l)"
+check "generation stopped by the context says so" 1 \
+  "$("$HIFP8" generate --model "$WORK/tiny-hif8" --tokens 1,2,3 --max-tokens 50 --max-context 8 --print-ids 2>&1 >/dev/null | grep -c 'stopped at the context limit (8 positions) after 6 tokens')"
 expect_error "quantize into an existing dir" "already exists" "$HIFP8" quantize "$WORK/tiny" "$WORK/tiny-hif8" --quiet
 expect_error "unknown scheme" "unknown scheme 'fp4'" "$HIFP8" quantize "$WORK/tiny" "$WORK/x" --scheme fp4
 expect_error "not a model dir" "not a model directory" "$HIFP8" quantize "$WORK/nope" "$WORK/x"

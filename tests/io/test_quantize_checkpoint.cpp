@@ -270,6 +270,9 @@ TEST(Quantize, BadInputsFailCleanly) {
   opt.granularity = Granularity::parse("channel");
   expect_error(opt, in, "fixed granularity");
   opt = {};
+  opt.granularity = Granularity::parse("group:64");
+  expect_error(opt, in, "no W8A8 kernel for FP8 group");  // fp8-dynamic: vLLM would not load it
+  opt.scheme = "hif8";
   opt.granularity = Granularity::parse("group:100");
   expect_error(opt, in, "does not divide");
   opt = {};

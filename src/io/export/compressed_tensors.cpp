@@ -10,7 +10,13 @@ namespace {
 class CompressedTensorsWriter : public ExportWriter {
  public:
   TensorDType weight_dtype(TensorDType) const override { return TensorDType::F8_E4M3; }
-  void check_granularity(const Granularity&) const override {}
+  // The weight strategies vLLM's and SGLang's FP8 W8A8 kernels take: tensor, channel, block (group
+  // weights are a weight-only strategy there: a W8A8 FP8 checkpoint with them does not load).
+  void check_granularity(const Granularity& g) const override {
+    if (g.kind == GranularityKind::group)
+      throw Error("compressed-tensors FP8 W8A8 takes tensor, channel or block:RxC weight scales, not " + g.to_string() +
+                  " (vLLM and SGLang have no W8A8 kernel for FP8 group weights)");
+  }
   std::optional<std::vector<int64_t>> input_scale_shape() const override { return std::vector<int64_t>{1}; }
   nlohmann::json quantization_config(const ExportContext& c) const override {
     const bool is_int = c.scheme.format == FormatId::int8;
@@ -45,6 +51,13 @@ class CompressedTensorsWriter : public ExportWriter {
 class CompressedTensorsIntWriter : public CompressedTensorsWriter {
  public:
   TensorDType weight_dtype(TensorDType) const override { return TensorDType::I8; }
+  // vLLM's and SGLang's INT8 W8A8 kernels take tensor or channel weight scales only.
+  void check_granularity(const Granularity& g) const override {
+    if (g.kind != GranularityKind::tensor && g.kind != GranularityKind::channel)
+      throw Error("compressed-tensors INT8 W8A8 takes tensor or channel weight scales, not " + g.to_string() +
+                  " (vLLM and SGLang have no W8A8 kernel for INT8 " +
+                  (g.kind == GranularityKind::block ? "block" : "group") + " weights)");
+  }
 };
 
 }  // namespace
