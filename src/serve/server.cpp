@@ -68,11 +68,11 @@ struct Job {
     finished = true;
     finish_reason = reason;
     usage.completion_tokens = int64_t(generated.size());
-    changed.notify_all();
     const double seconds = std::chrono::duration<double>(Clock::now() - submitted).count();
     std::fprintf(stderr, "hifp8 serve: %s prompt %lld + completion %lld tokens, %.3f s, %s%s\n", id.c_str(),
                  static_cast<long long>(prompt.size()), static_cast<long long>(generated.size()), seconds,
                  reason.c_str(), error.status ? (" (" + std::to_string(error.status) + ")").c_str() : "");
+    changed.notify_all();  // after the log line: a client that has its answer finds it logged
   }
 };
 
