@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "hifp8/model/config.h"
 #include "hifp8/quant/scheme.h"
 #include "hifp8/format/format.h"
 
@@ -58,9 +59,17 @@ void print_schemes() {
                 std::string(loaded_by(s.export_kind)).c_str());
 }
 
+void print_architectures() {
+  std::printf("| architectures (config.json) | CPU engine | GPU engine (--device cuda) |\n|---|---|---|\n");
+  for (const model::SupportedArchitecture& a : model::supported_architectures())
+    std::printf("| %s | yes | %s |\n", std::string(a.class_name).c_str(), a.gpu ? "yes" : "no");
+}
+
 void add_formats_command(CLI::App& app) {
   app.add_subcommand("schemes", "List the quantization schemes, what each writes and which engines load it")
       ->callback(print_schemes);
+  app.add_subcommand("architectures", "List the model architectures the CPU and GPU engines run")
+      ->callback(print_architectures);
   CLI::App* cmd = app.add_subcommand("formats", "List the 8-bit formats and their ranges");
   auto json = std::make_shared<bool>(false);
   auto values = std::make_shared<std::string>();

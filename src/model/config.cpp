@@ -145,17 +145,20 @@ void read_gemma(const io::JsonFields& c, ModelConfig& m) {
 
 }  // namespace
 
+std::span<const SupportedArchitecture> supported_architectures() {
+  static constexpr SupportedArchitecture kArchitectures[] = {
+      {"LlamaForCausalLM", Arch::llama, true},        {"MistralForCausalLM", Arch::mistral, true},
+      {"Qwen2ForCausalLM", Arch::qwen2, true},        {"Qwen3ForCausalLM", Arch::qwen3, true},
+      {"Qwen3MoeForCausalLM", Arch::qwen3_moe, true}, {"MixtralForCausalLM", Arch::mixtral, true},
+      {"Phi3ForCausalLM", Arch::phi3, false},         {"Gemma2ForCausalLM", Arch::gemma2, false},
+      {"Gemma3ForCausalLM", Arch::gemma3, false},     {"GptOssForCausalLM", Arch::gpt_oss, false},
+  };
+  return kArchitectures;
+}
+
 std::optional<Arch> architecture_of(const std::string& name) {
-  if (name == "LlamaForCausalLM") return Arch::llama;
-  if (name == "MistralForCausalLM") return Arch::mistral;
-  if (name == "Qwen2ForCausalLM") return Arch::qwen2;
-  if (name == "Qwen3ForCausalLM") return Arch::qwen3;
-  if (name == "Qwen3MoeForCausalLM") return Arch::qwen3_moe;
-  if (name == "MixtralForCausalLM") return Arch::mixtral;
-  if (name == "Phi3ForCausalLM") return Arch::phi3;
-  if (name == "Gemma2ForCausalLM") return Arch::gemma2;
-  if (name == "Gemma3ForCausalLM") return Arch::gemma3;
-  if (name == "GptOssForCausalLM") return Arch::gpt_oss;
+  for (const SupportedArchitecture& a : supported_architectures())
+    if (a.class_name == name) return a.arch;
   return std::nullopt;
 }
 

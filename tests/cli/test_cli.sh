@@ -27,6 +27,10 @@ for scheme in fp8-dynamic fp8-tensor fp8-block int8-dynamic hif8 fake-hif8 mixed
   check "schemes lists $scheme" 1 "$("$HIFP8" schemes | grep -c "^| $scheme |")"
 done
 
+check "architectures: Llama on both engines" 1 "$("$HIFP8" architectures | grep -c '^| LlamaForCausalLM | yes | yes |$')"
+check "architectures: GPT-OSS on the CPU only" 1 "$("$HIFP8" architectures | grep -c '^| GptOssForCausalLM | yes | no |$')"
+check "architectures: all ten" 10 "$("$HIFP8" architectures | grep -c 'ForCausalLM')"
+
 # formats
 out=$("$HIFP8" formats)
 for name in hif8 hif8-rank fp8_e4m3fn fp8_e5m2 int8; do

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,14 @@ enum class Arch { llama, mistral, qwen2, qwen3, qwen3_moe, mixtral, phi3, gemma2
 
 // The engine's architecture for a config.json "architectures" class name, if it runs it.
 std::optional<Arch> architecture_of(const std::string& name);
+
+// Every class name the engines run: the CPU engine runs them all, the GPU engine the Llama-block ones.
+struct SupportedArchitecture {
+  std::string_view class_name;
+  Arch arch;
+  bool gpu;
+};
+std::span<const SupportedArchitecture> supported_architectures();
 
 // RoPE as transformers computes it (modeling_rope_utils): inverse frequencies, and the factor the
 // cos/sin tables are multiplied by.
