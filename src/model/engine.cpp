@@ -10,7 +10,7 @@ namespace hifp8::model {
 
 std::vector<int32_t> Engine::decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens) {
   const std::vector<float> logits = decode(slots, tokens);
-  if (std::any_of(logits.begin(), logits.end(), [](float v) { return v != v; })) throw_nan_logits();
+  check_logits(logits);
   const auto V = size_t(vocab());
   std::vector<int32_t> out;
   for (size_t i = 0; i < slots.size(); ++i)

@@ -115,6 +115,15 @@ void Linear::weight_row(int64_t o, float* row) const {
   }
 }
 
+namespace {
+
+// parallel_for's least rows per thread: about 16K multiply-adds each, at least 2 rows.
+size_t rows_per_thread(size_t n, size_t tokens) {
+  return std::max<size_t>(2, (size_t{1} << 14) / std::max<size_t>(1, n * std::max<size_t>(1, tokens)));
+}
+
+}  // namespace
+
 float Linear::input_scale(const float* x_token, ActQuant act) const {
   if (act == ActQuant::static_ && input_scale_) return *input_scale_;
   const float amax = kernel::amax(x_token, static_cast<size_t>(in_), 1).amax;
@@ -151,7 +160,7 @@ void Linear::forward_int8(const float* x, size_t tokens, float* y, ActQuant act,
         y[t * rows + o] = float(kernel::dot_i8(xq.data() + t * n, w + o * n, n)) * (xs[t] * ws) +
                           (bias_.empty() ? 0.0f : bias_[o]);
     }
-  }, std::max<size_t>(2, (size_t{1} << 14) / std::max<size_t>(1, n * std::max<size_t>(1, tokens))));
+  }, rows_per_thread(n, tokens));
 }
 
 float Linear::row_dot(int64_t o, const float* x) const {
@@ -221,7 +230,7 @@ void Linear::forward(const float* x, size_t tokens, float* y, ActQuant act, int 
         for (size_t t = 0; t < tokens; ++t)
           for (size_t r = 0; r < valid; ++r) y[t * rows + o + r] += bias_[o + r];
     }
-  }, std::max<size_t>(2, (size_t{1} << 14) / std::max<size_t>(1, n * std::max<size_t>(1, tokens))));
+  }, rows_per_thread(n, tokens));
 }
 
 }  // namespace hifp8::model

@@ -29,6 +29,10 @@ size_t pick_weighted(std::span<const T> weights, std::mt19937_64& rng) {
 
 void throw_nan_logits() { throw Error("the model produced NaN logits (a NaN or Inf weight or scale in the checkpoint?)"); }
 
+void check_logits(std::span<const float> logits) {
+  if (std::any_of(logits.begin(), logits.end(), [](float v) { return v != v; })) throw_nan_logits();
+}
+
 Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(options.seed) {
   if (!(options.temperature >= 0)) throw Error("temperature must be >= 0");
   if (!(options.top_p > 0 && options.top_p <= 1)) throw Error("top-p must be in (0, 1]");
@@ -39,7 +43,7 @@ int32_t Sampler::next(std::span<const float> logits) {
   if (logits.empty()) throw Error("sampler: empty logits");
   // Every backend's logits pass here (the CPU engine names the layer earlier): NaN is a broken model,
   // and argmax over NaN would pick token 0 forever.
-  if (std::any_of(logits.begin(), logits.end(), [](float v) { return v != v; })) throw_nan_logits();
+  check_logits(logits);
   // Greedy at 0, and at a temperature so small (subnormal) that 1/T overflows: its limit is greedy,
   // while exp((l - max) / T) would give 0 * inf = NaN weights.
   if (options_.temperature == 0 || !std::isfinite(1.0f / options_.temperature))

@@ -29,6 +29,15 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s;
 }
 
+// "DATA: 8 of 128 sequences asked, 1024 tokens, observer max, SmoothQuant alpha 0.5; 35 static input
+// scales, 10 KV-cache scales": the summary's and the model card's calibration row.
+std::string calibration_line(const CalibrationSummary& c) {
+  return c.data + ": " + std::to_string(c.sequences) + " of " + std::to_string(c.sequences_asked) + " sequences asked, " +
+         std::to_string(c.tokens) + " tokens, observer " + c.observer +
+         (c.smooth_alpha ? ", SmoothQuant alpha " + number("%g", *c.smooth_alpha) : std::string()) + "; " +
+         std::to_string(c.input_scales) + " static input scales, " + std::to_string(c.kv_scales) + " KV-cache scales";
+}
+
 // Mean and worst SQNR (dB) over the quantized tensors with a finite one (NaN when there are none).
 std::pair<double, double> sqnr_totals(const std::vector<TensorReport>& tensors) {
   double sum = 0, worst = INFINITY;
@@ -118,13 +127,7 @@ std::string QuantizeReport::to_markdown() const {
     for (const auto& [f, count] : chosen) md += " " + f + " x" + std::to_string(count);
     md += " |\n";
   }
-  if (calibration) {
-    const CalibrationSummary& c = *calibration;
-    md += "| calibration | " + c.data + ": " + std::to_string(c.sequences) + " of " + std::to_string(c.sequences_asked) +
-          " sequences asked, " + std::to_string(c.tokens) + " tokens, observer " + c.observer +
-          (c.smooth_alpha ? ", SmoothQuant alpha " + number("%g", *c.smooth_alpha) : std::string()) + "; " +
-          std::to_string(c.input_scales) + " static input scales, " + std::to_string(c.kv_scales) + " KV-cache scales |\n";
-  }
+  if (calibration) md += "| calibration | " + calibration_line(*calibration) + " |\n";
   if (!q.empty()) {
     md += "| SQNR | mean " + number("%.2f", finite ? sqnr_sum / double(finite) : 0.0) + " dB, worst " +
           number("%.2f", q.front()->sqnr_db) + " dB (" + q.front()->name + ") |\n";
@@ -155,12 +158,7 @@ std::string QuantizeReport::model_card(const std::string& original_card) const {
   card += "| scheme | `" + scheme + "`: " + std::string(s.summary) + " |\n";
   card += "| weights | " + format + ", " + granularity + " scales, target " + number("%g", target) + "; " +
           std::to_string(quantized) + " of " + std::to_string(tensors.size()) + " tensors quantized |\n";
-  if (calibration)
-    card += "| calibration | " + std::to_string(calibration->sequences) + " sequences (" + std::to_string(calibration->tokens) +
-            " tokens) of `" + calibration->data + "`, observer " + calibration->observer +
-            (calibration->smooth_alpha ? ", SmoothQuant alpha " + number("%g", *calibration->smooth_alpha) : std::string()) +
-            "; " + std::to_string(calibration->input_scales) + " static input scales, " +
-            std::to_string(calibration->kv_scales) + " KV-cache scales |\n";
+  if (calibration) card += "| calibration | " + calibration_line(*calibration) + " |\n";
   if (std::isfinite(mean_sqnr))
     card += "| weight SQNR | mean " + number("%.2f", mean_sqnr) + " dB, worst " + number("%.2f", worst_sqnr) + " dB |\n";
   card += "| loads in | " + std::string(loaded_by(s.export_kind)) + " |\n";

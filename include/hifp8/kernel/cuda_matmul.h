@@ -49,7 +49,7 @@ void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, uint16_t* y,
 void matmul_w8a16(const W8Weights& w, const uint16_t* x, int64_t m, float* y, const float* bias = nullptr,
                   void* stream = nullptr);
 
-// W8A8 on the packed weights (prefill): E4M3 weights with tensor or channel scales only.
+// W8A8 on the packed weights (prefill): E4M3 weights with tensor or channel scales and n % 8 == 0 only.
 // quantize_activations_w8 quantizes x ([m, layout.k] bf16) per token to E4M3 codes in the packed k
 // order ([m, layout.k_padded]) with scales[m] = max(amax / target, FLT_MIN) (the CPU engine's dynamic
 // rule with target default_target(E4M3)); matmul_w8a8 then runs

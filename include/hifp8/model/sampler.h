@@ -15,8 +15,10 @@ struct SamplingOptions {
   uint64_t seed = 0;
 };
 
-// Throws the Error every sampler raises for NaN logits (a broken checkpoint on any backend).
+// Throws the Error every sampler raises for NaN logits (a broken checkpoint on any backend);
+// check_logits throws it when `logits` hold a NaN.
 [[noreturn]] void throw_nan_logits();
+void check_logits(std::span<const float> logits);
 
 class Sampler {
  public:

@@ -247,8 +247,9 @@ void matmul_fp8(const Fp8Operand& a, const Fp8Operand& b, int64_t m, int64_t n, 
 
 void matmul_w8a8(const W8Weights& w, const uint8_t* x_codes, const float* x_scales, int64_t m, float* y,
                  uint16_t* scratch, const float* bias, void* stream) {
-  if (!w8a8_supported(w)) throw Error("matmul_w8a8: needs E4M3 weights with tensor or channel scales");
-  if (w.layout.n % 8 != 0) throw Error("matmul_w8a8: n = " + std::to_string(w.layout.n) + " is not a multiple of 8");
+  if (!w8a8_supported(w))
+    throw Error("matmul_w8a8: needs E4M3 weights with tensor or channel scales and n (" + std::to_string(w.layout.n) +
+                ") a multiple of 8");
   if (m <= 0 || w.layout.n == 0) return;
   const auto s = static_cast<cudaStream_t>(stream);
   const W8Layout& l = w.layout;

@@ -462,7 +462,7 @@ void dequantize_w8(const W8Weights& w, uint16_t* out, void* stream) {
 
 bool w8a8_supported(const W8Weights& w) {
   const GranularityKind g = w.granularity.kind;
-  return w.format && w.format->id == FormatId::fp8_e4m3fn &&
+  return w.format && w.format->id == FormatId::fp8_e4m3fn && w.layout.n % 8 == 0 &&
          (g == GranularityKind::tensor || g == GranularityKind::channel || g == GranularityKind::token);
 }
 
