@@ -101,6 +101,13 @@ class Checkpoints(TempDirTest):
             hifp8.quantize_checkpoint(str(shared_path(self.model)), str(self.tmp / "x"), "fp9")
         with self.assertRaisesRegex(hifp8.Error, "not a model directory"):
             hifp8.quantize_checkpoint(str(self.tmp / "missing"), str(self.tmp / "y"))
+        # Messages name the keyword arguments, not the CLI's options.
+        existing = self.tmp / "existing"
+        existing.mkdir()
+        with self.assertRaisesRegex(hifp8.Error, r"already exists \(use force=True to replace it\)"):
+            hifp8.quantize_checkpoint(str(shared_path(self.model)), str(existing))
+        with self.assertRaisesRegex(hifp8.Error, r"^smooth_alpha needs calibration data \(calib\)$"):
+            hifp8.quantize_checkpoint(str(shared_path(self.model)), str(self.tmp / "z"), smooth_alpha=0.5)
         names = [s["name"] for s in hifp8.schemes()]
         self.assertIn("fp8-dynamic", names)
         self.assertIn("hif8", names)
