@@ -153,9 +153,11 @@ void run_diff_generate(const EvalArgs& a) {
   g.max_tokens = a.max_tokens;
   g.eos = m.engine->config().eos_tokens;
   for (int32_t e : tok->eos_ids()) g.eos.push_back(e);
-  std::printf("| prompt | %s | %s | first difference |\n|---|---|---|---:|\n", cell(a.baseline).c_str(), cell(a.model).c_str());
   std::string prompt;
   size_t same = 0, total = 0;
+  nlohmann::json rows = nlohmann::json::array();
+  if (!a.json)
+    std::printf("| prompt | %s | %s | first difference |\n|---|---|---|---:|\n", cell(a.baseline).c_str(), cell(a.model).c_str());
   while (std::getline(in, prompt)) {
     if (prompt.empty()) continue;
     const std::vector<int32_t> ids = tok->encode(prompt);
@@ -164,11 +166,21 @@ void run_diff_generate(const EvalArgs& a) {
     while (d < x.size() && d < y.size() && x[d] == y[d]) ++d;
     const bool identical = d == x.size() && d == y.size();
     same += identical, ++total;
-    std::printf("| %s | %s | %s | %s |\n", cell(prompt).c_str(), cell(tok->decode(x, true)).c_str(),
-                cell(tok->decode(y, true)).c_str(), identical ? "identical" : ("token " + std::to_string(d)).c_str());
+    const std::string base_text = tok->decode(x, true), model_text = tok->decode(y, true);
+    if (a.json)
+      rows.push_back({{"prompt", prompt}, {"baseline_text", base_text}, {"model_text", model_text},
+                      {"baseline_tokens", x}, {"model_tokens", y},
+                      {"first_difference", identical ? nlohmann::json(nullptr) : nlohmann::json(d)}});
+    else
+      std::printf("| %s | %s | %s | %s |\n", cell(prompt).c_str(), cell(base_text).c_str(), cell(model_text).c_str(),
+                  identical ? "identical" : ("token " + std::to_string(d)).c_str());
   }
   if (total == 0) throw Error(a.prompts + " has no prompts");
-  std::printf("\n%zu of %zu greedy generations identical (%lld tokens each at most)\n", same, total, (long long)a.max_tokens);
+  if (a.json)
+    std::printf("%s\n", nlohmann::json{{"baseline", a.baseline}, {"model", a.model}, {"max_tokens", a.max_tokens},
+                                       {"identical", same}, {"total", total}, {"generations", rows}}.dump(2).c_str());
+  else
+    std::printf("\n%zu of %zu greedy generations identical (%lld tokens each at most)\n", same, total, (long long)a.max_tokens);
 }
 
 void add_common(CLI::App* cmd, EvalArgs& a) { add_engine_options(cmd, a.engine); }
@@ -232,6 +244,7 @@ void add_eval_commands(CLI::App& app) {
   dg->add_option("--model", d->model, "Model directory")->required();
   dg->add_option("--prompts", d->prompts, "One prompt per line")->required();
   dg->add_option("--max-tokens", d->max_tokens, "Tokens per generation (default 32)");
+  dg->add_flag("--json", d->json, "JSON output: both texts and token ids per prompt, first differing position (null if identical)");
   add_common(dg, *d);
   dg->callback([d] { run_diff_generate(*d); });
 }

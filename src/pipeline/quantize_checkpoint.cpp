@@ -371,6 +371,7 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
   if (opt.smooth_alpha && !opt.calibration) throw Error("--smooth-alpha needs calibration data (--calib)");
   const bool mixed = scheme.name == "mixed";
   if (mixed && !opt.calibration) throw Error("scheme mixed chooses formats on calibration data: give --calib");
+  if (mixed && opt.target != 0) throw Error("scheme mixed quantizes each layer at its format's default target: drop --target");
   std::vector<calib::LayerChoice> choices;
   std::map<std::string, const FormatInfo*> mixed_formats;  // module -> chosen format (absent: kept in bf16)
   if (opt.calibration) {
@@ -434,9 +435,11 @@ QuantizeReport quantize_checkpoint(const fs::path& input, const fs::path& output
                               std::to_string(calibration_summary->sequences_asked) +
                               " sequences --calib-samples asks for: give more data (or a smaller --seq-len)");
   report.scheme = scheme.name;
-  report.format = mixed ? "mixed" : std::string(format.name);
+  std::string candidates;  // scheme mixed: "mixed of hif8,fp8_e4m3fn,..."
+  for (const std::string& name : opt.mixed_formats) candidates += (candidates.empty() ? "" : ",") + std::string(find_format(name).name);
+  report.format = mixed ? "mixed of " + candidates : std::string(format.name);
   report.granularity = g.to_string();
-  report.target = target;
+  if (!mixed) report.target = target;
   report.input = input.string();
   report.output = output.string();
   {

@@ -29,6 +29,10 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s;
 }
 
+std::string target_text(const std::optional<float>& target) {
+  return target ? "target " + number("%g", *target) : "each format's default target";
+}
+
 // "DATA: 8 of 128 sequences asked, 1024 tokens, observer max, SmoothQuant alpha 0.5; 35 static input
 // scales, 10 KV-cache scales": the summary's and the model card's calibration row.
 std::string calibration_line(const CalibrationSummary& c) {
@@ -76,7 +80,7 @@ nlohmann::json QuantizeReport::to_json() const {
   nlohmann::json out = {{"scheme", scheme},
                         {"format", format},
                         {"granularity", granularity},
-                        {"target", target},
+                        {"target", target ? nlohmann::json(*target) : nlohmann::json(nullptr)},
                         {"input", input},
                         {"output", output},
                         {"totals",
@@ -110,8 +114,7 @@ std::string QuantizeReport::to_markdown() const {
   size_t finite = 0;
   for (const TensorReport* t : q)
     if (std::isfinite(t->sqnr_db)) sqnr_sum += t->sqnr_db, ++finite;
-  std::string md = "## hifp8 quantize: " + scheme + " (" + format + ", " + granularity + ", target " +
-                   number("%g", target) + ")\n\n";
+  std::string md = "## hifp8 quantize: " + scheme + " (" + format + ", " + granularity + ", " + target_text(target) + ")\n\n";
   md += "| | |\n|---|---|\n";
   md += "| input | " + input + " |\n| output | " + output + " |\n";
   md += "| tensors | " + std::to_string(tensors.size()) + " (" + std::to_string(q.size()) + " quantized) |\n";
@@ -156,7 +159,7 @@ std::string QuantizeReport::model_card(const std::string& original_card) const {
   card += "Quantized with hifp8 " HIFP8_VERSION " on " + std::string(date) + " from `" + input + "`.\n\n";
   card += "| | |\n|---|---|\n";
   card += "| scheme | `" + scheme + "`: " + std::string(s.summary) + " |\n";
-  card += "| weights | " + format + ", " + granularity + " scales, target " + number("%g", target) + "; " +
+  card += "| weights | " + format + ", " + granularity + " scales, " + target_text(target) + "; " +
           std::to_string(quantized) + " of " + std::to_string(tensors.size()) + " tensors quantized |\n";
   if (calibration) card += "| calibration | " + calibration_line(*calibration) + " |\n";
   if (std::isfinite(mean_sqnr))

@@ -116,6 +116,9 @@ check "quantize summary gives the next command" 1 \
 check "quantize progress on stderr" 1 "$(tail -n 1 "$WORK/progress.txt" | grep -c '100% \([0-9]*\)/\1 tensors')"
 check "report json" 1 "$(grep -c '"compression_ratio"' "$WORK/report.json")"
 check "inspect --validate" 1 "$("$HIFP8" inspect "$WORK/tiny-hif8" --validate | grep -c 'validate: OK')"
+check "inspect --json --validate" "hif8 True 0 uint8" "$("$HIFP8" inspect "$WORK/tiny-hif8" --validate --json | python3 -c '
+import json, sys; j = json.load(sys.stdin); t = {x["name"]: x for x in j["tensors"]}
+print(j["quantization_config"]["quant_method"], j["validation"]["ok"], len(j["validation"]["problems"]), t["model.layers.0.mlp.up_proj.weight"]["dtype"].lower())')"
 "$HIFP8" inspect "$WORK/tiny-hif8" --tensor model.layers.0.mlp.up_proj.weight --dequant-out "$WORK/w.f32" 2>/dev/null
 check "inspect --dequant-out size" $((688 * 256 * 4)) "$(stat -c %s "$WORK/w.f32")"
 expect_error "fp8-dynamic with group weights" "no W8A8 kernel for FP8 group" \
@@ -178,6 +181,10 @@ else
   printf 'Once upon a time\nThe old man\n' > "$WORK/prompts.txt"
   check "diff-generate of a model with itself" 1 \
     "$("$HIFP8" eval diff-generate --baseline "$SHARED/models/pd-llama-15M" --model "$SHARED/models/pd-llama-15M" --prompts "$WORK/prompts.txt" --max-tokens 8 | grep -c '^2 of 2 greedy generations identical')"
+  check "diff-generate --json" "2 2 None True" \
+    "$("$HIFP8" eval diff-generate --baseline "$SHARED/models/pd-llama-15M" --model "$SHARED/models/pd-llama-15M" --prompts "$WORK/prompts.txt" --max-tokens 8 --json | python3 -c '
+import json, sys; j = json.load(sys.stdin); g = j["generations"][0]
+print(j["identical"], j["total"], g["first_difference"], g["model_tokens"] == g["baseline_tokens"] and g["model_text"] == g["baseline_text"])')"
   printf '{"question": "Once upon a", "choices": ["banana", "time"], "answer": 1}\n' > "$WORK/tasks.jsonl"
   check "eval mc" 1 "$("$HIFP8" eval mc --model "$SHARED/models/pd-llama-15M" --tasks "$WORK/tasks.jsonl" | grep -c '^items 1  acc 1.0000')"
   "$HIFP8" eval compare --baseline "$SHARED/models/stories260K" --models "$WORK/tiny-hif8" --tokens-file "$SHARED/data/stories260K_samples.tokens" --out "$WORK/cmp" --quiet >/dev/null 2>&1

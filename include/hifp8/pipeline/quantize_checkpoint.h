@@ -70,7 +70,8 @@ struct CalibrationSummary {
 
 struct QuantizeReport {
   std::string scheme, format, granularity, input, output;
-  float target = 0;
+  // The weight format's target; none for scheme mixed, where each layer's format uses its own default.
+  std::optional<float> target;
   std::optional<CalibrationSummary> calibration;
   std::vector<std::string> warnings;  // e.g. less calibration data than asked for
   std::vector<TensorReport> tensors;
