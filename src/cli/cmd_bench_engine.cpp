@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "hifp8/model/sampler.h"
 #include "hifp8/error.h"
 #include "hifp8/model/engine.h"
 
@@ -17,7 +18,7 @@ namespace hifp8::cli {
 namespace {
 
 struct EngineBenchArgs {
-  std::string model, batches = "1,16", json;
+  std::string model, batches = "1,16", json, sampling;
   EngineArgs engine;
   int64_t prompt_tokens = 512, decode_context = 128, decode_tokens = 128;
   int repeats = 3;
@@ -51,7 +52,7 @@ void run_engine_bench(const EngineBenchArgs& a) {
   const std::string kv = args.options.kv_cache_dtype.empty() ? "default" : args.options.kv_cache_dtype;
   FILE* json = a.json.empty() ? nullptr : std::fopen(a.json.c_str(), "w");
   const auto report = [&](const std::string& what, int batch, double tokens_per_s, double ms) {
-    std::printf("%-8s batch %2d  %10.1f tokens/s  (%.3f ms)\n", what.c_str(), batch, tokens_per_s, ms);
+    std::printf("%-11s batch %2d  %10.1f tokens/s  (%.3f ms)\n", what.c_str(), batch, tokens_per_s, ms);
     if (json)
       std::fprintf(json, "{\"model\":\"%s\",\"kv\":\"%s\",\"what\":\"%s\",\"batch\":%d,\"tokens_per_s\":%.3f,\"ms\":%.4f}\n",
                    a.model.c_str(), kv.c_str(), what.c_str(), batch, tokens_per_s, ms);
@@ -71,21 +72,45 @@ void run_engine_bench(const EngineBenchArgs& a) {
   const double prefill_s = times[times.size() / 2];
   report("prefill", 1, double(a.prompt_tokens) / prefill_s, prefill_s * 1e3);
 
-  // Decode: `batch` sequences of decode_context tokens each, then decode_tokens greedy steps.
-  for (int b : batches) {
-    std::vector<int> slots(static_cast<size_t>(b));
-    std::vector<int32_t> next(static_cast<size_t>(b));
-    for (int i = 0; i < b; ++i) {
-      slots[size_t(i)] = i;
-      engine.prefill(i, random_tokens(size_t(a.decode_context), vocab, 100 + uint64_t(i)));
-      next[size_t(i)] = int32_t(i);
-    }
-    for (int w = 0; w < 3; ++w) next = engine.decode_greedy(slots, next);  // eager, capture, replay
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int64_t s = 0; s < a.decode_tokens; ++s) next = engine.decode_greedy(slots, next);
-    const double t = seconds_since(t0);
-    report("decode", b, double(b) * double(a.decode_tokens) / t, t / double(a.decode_tokens) * 1e3);
+  // Decode: `batch` sequences of decode_context tokens each, then decode_tokens steps: greedy, and with
+  // --sampling also drawn by the engine (on the GPU) and drawn on the host from downloaded logits (what
+  // serving did before the GPU sampled).
+  model::SamplingOptions sampling;
+  std::vector<std::string> modes = {"decode"};
+  if (!a.sampling.empty()) {
+    char comma1 = 0, comma2 = 0;
+    std::stringstream in(a.sampling);
+    if (!(in >> sampling.temperature >> comma1 >> sampling.top_k >> comma2 >> sampling.top_p) || comma1 != ',' || comma2 != ',')
+      throw Error("--sampling: TEMPERATURE,TOP_K,TOP_P, e.g. 0.8,40,0.95");
+    model::Sampler check(sampling);  // throws on values out of range
+    modes.insert(modes.end(), {"sample", "host-sample"});
   }
+  const auto step = [&](const std::string& mode, std::span<const int> slots, std::span<const int32_t> next, uint64_t seed) {
+    std::vector<model::SamplingOptions> options(slots.size(), sampling);
+    for (model::SamplingOptions& o : options) o.seed = seed++;
+    if (mode == "decode") return engine.decode_greedy(slots, next);
+    if (mode == "sample") return engine.decode_sample(slots, next, options);
+    const std::vector<float> logits = engine.decode(slots, next);
+    std::vector<int32_t> out;
+    for (size_t i = 0; i < slots.size(); ++i)
+      out.push_back(model::Sampler(options[i]).next(std::span(logits).subspan(i * size_t(vocab), size_t(vocab))));
+    return out;
+  };
+  for (int b : batches)
+    for (const std::string& mode : modes) {
+      std::vector<int> slots(static_cast<size_t>(b));
+      std::vector<int32_t> next(static_cast<size_t>(b));
+      for (int i = 0; i < b; ++i) {
+        slots[size_t(i)] = i;
+        engine.prefill(i, random_tokens(size_t(a.decode_context), vocab, 100 + uint64_t(i)));
+        next[size_t(i)] = int32_t(i);
+      }
+      for (int w = 0; w < 3; ++w) next = step(mode, slots, next, uint64_t(w) * 1000);  // eager, capture, replay
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int64_t s = 0; s < a.decode_tokens; ++s) next = step(mode, slots, next, uint64_t(s) * 1000);
+      const double t = seconds_since(t0);
+      report(mode, b, double(b) * double(a.decode_tokens) / t, t / double(a.decode_tokens) * 1e3);
+    }
   if (json) std::fclose(json);
 }
 
@@ -101,6 +126,7 @@ void add_bench_engine_command(CLI::App& bench) {
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prefill length (default 512)");
   cmd->add_option("--decode-context", a->decode_context, "Tokens each sequence holds before decoding (default 128)");
   cmd->add_option("--decode-tokens", a->decode_tokens, "Decode steps timed (default 128)");
+  cmd->add_option("--sampling", a->sampling, "Also time sampled decoding, TEMPERATURE,TOP_K,TOP_P (e.g. 0.8,40,0.95): drawn by the engine and drawn on the host");
   cmd->add_option("--json", a->json, "Also write JSON lines here");
   cmd->callback([a] { run_engine_bench(*a); });
 }

@@ -8,15 +8,18 @@
 
 namespace hifp8::model {
 
-std::vector<int32_t> Engine::decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens) {
+std::vector<int32_t> Engine::decode_sample(std::span<const int> slots, std::span<const int32_t> tokens,
+                                           std::span<const SamplingOptions> sampling) {
+  if (sampling.size() != slots.size()) throw Error("decode_sample: one SamplingOptions per slot");
   const std::vector<float> logits = decode(slots, tokens);
-  check_logits(logits);
   const auto V = size_t(vocab());
   std::vector<int32_t> out;
-  for (size_t i = 0; i < slots.size(); ++i)
-    out.push_back(int32_t(std::max_element(logits.begin() + long(i * V), logits.begin() + long((i + 1) * V)) -
-                          (logits.begin() + long(i * V))));
+  for (size_t i = 0; i < slots.size(); ++i) out.push_back(Sampler(sampling[i]).next(std::span(logits).subspan(i * V, V)));
   return out;
+}
+
+std::vector<int32_t> Engine::decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens) {
+  return decode_sample(slots, tokens, std::vector<SamplingOptions>(slots.size()));
 }
 
 namespace {

@@ -39,6 +39,12 @@ Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(optio
   if (options.top_k < 0) throw Error("top-k must be >= 0");
 }
 
+SamplingOptions Sampler::next_draw() {
+  SamplingOptions o = options_;
+  o.seed = rng_();
+  return o;
+}
+
 int32_t Sampler::next(std::span<const float> logits) {
   if (logits.empty()) throw Error("sampler: empty logits");
   // Every backend's logits pass here (the CPU engine names the layer earlier): NaN is a broken model,

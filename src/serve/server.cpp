@@ -290,13 +290,13 @@ struct Server::Impl {
       }
       if (!stepping.empty()) {
         try {
-          // A step of only greedy requests without log-probs needs no logits on the host: the engine picks
-          // the tokens (the GPU engine on the device, downloading one id per row instead of the logits).
-          const bool greedy = std::all_of(stepping.begin(), stepping.end(), [](const Job* j) {
-            return j->request.sampling.temperature == 0 && !j->request.logprobs;
-          });
-          if (greedy) {
-            const std::vector<int32_t> next = engine->decode_greedy(slots, tokens);
+          // A step without log-probs needs no logits on the host: the engine draws the tokens (the GPU
+          // engine on the device, downloading one id per row instead of [rows][vocab] logits).
+          const bool ids_only = std::none_of(stepping.begin(), stepping.end(), [](const Job* j) { return j->request.logprobs.has_value(); });
+          if (ids_only) {
+            std::vector<model::SamplingOptions> sampling;
+            for (Job* job : stepping) sampling.push_back(job->sampler->next_draw());
+            const std::vector<int32_t> next = engine->decode_sample(slots, tokens, sampling);
             for (size_t i = 0; i < stepping.size(); ++i) handle_token(*stepping[i], next[i], {});
           } else {
             const std::vector<float> logits = engine->decode(slots, tokens);

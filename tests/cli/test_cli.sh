@@ -116,7 +116,7 @@ check "quantize summary gives the next command" 1 \
 check "quantize progress on stderr" 1 "$(tail -n 1 "$WORK/progress.txt" | grep -c '100% \([0-9]*\)/\1 tensors')"
 check "report json" 1 "$(grep -c '"compression_ratio"' "$WORK/report.json")"
 check "inspect --validate" 1 "$("$HIFP8" inspect "$WORK/tiny-hif8" --validate | grep -c 'validate: OK')"
-check "inspect --json --validate" "hif8 True 0 uint8" "$("$HIFP8" inspect "$WORK/tiny-hif8" --validate --json | python3 -c '
+check "inspect --json --validate" "hif8 True 0 u8" "$("$HIFP8" inspect "$WORK/tiny-hif8" --validate --json | python3 -c '
 import json, sys; j = json.load(sys.stdin); t = {x["name"]: x for x in j["tensors"]}
 print(j["quantization_config"]["quant_method"], j["validation"]["ok"], len(j["validation"]["problems"]), t["model.layers.0.mlp.up_proj.weight"]["dtype"].lower())')"
 "$HIFP8" inspect "$WORK/tiny-hif8" --tensor model.layers.0.mlp.up_proj.weight --dequant-out "$WORK/w.f32" 2>/dev/null

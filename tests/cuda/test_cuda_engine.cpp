@@ -219,12 +219,12 @@ TEST(CudaEngine, GreedySamplingOnTheGpuPicksTheArgmax) {
   for (int step = 0; step < 5; ++step) {
     const std::vector<float> logits = a.decode(slot, token);
     const int32_t expected = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    const std::vector<int32_t> got = b.decode_sample(slot, token, 0.0f, 0);
+    const std::vector<int32_t> got = b.decode_sample(slot, token, std::vector<SamplingOptions>(1));
     ASSERT_EQ(got.at(0), expected) << "step " << step;
     token[0] = expected;
   }
-  // Temperature sampling gives tokens inside the vocabulary, the same for the same seed.
-  const std::vector<int32_t> s1 = b.decode_sample(slot, token, 1.0f, 42);
+  // Temperature sampling gives tokens inside the vocabulary (tests/cuda/test_cuda_sampling.cpp checks the draws).
+  const std::vector<int32_t> s1 = b.decode_sample(slot, token, std::vector<SamplingOptions>{{1.0f, 40, 0.9f, 42}});
   EXPECT_GE(s1[0], 0);
   EXPECT_LT(s1[0], vocab);
 }

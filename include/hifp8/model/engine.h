@@ -12,6 +12,7 @@
 
 #include "hifp8/model/activation_stats.h"
 #include "hifp8/model/model.h"
+#include "hifp8/model/sampler.h"
 
 namespace hifp8::model {
 
@@ -33,9 +34,13 @@ class Engine {
   virtual std::vector<float> prefill(int slot, std::span<const int32_t> tokens, bool all_positions = false) = 0;
   // One token for each of `slots` (distinct) at their lengths; logits [slots][vocab].
   virtual std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens) = 0;
-  // decode, then the most likely next token of each slot (lowest id on ties): what benchmarks and
-  // greedy loops need. The GPU engine picks on the device and moves one id per slot.
-  virtual std::vector<int32_t> decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens);
+  // decode, then the next token of each slot drawn with that slot's options (sampling[i].seed seeds
+  // this one draw): what serving and benchmarks need without the logits. The GPU engine samples on
+  // the device and moves one id per slot; this default runs a Sampler on the host logits.
+  virtual std::vector<int32_t> decode_sample(std::span<const int> slots, std::span<const int32_t> tokens,
+                                             std::span<const SamplingOptions> sampling);
+  // decode_sample at temperature 0: the most likely next token of each slot (lowest id on ties).
+  std::vector<int32_t> decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens);
   // Empties `slot`, runs `tokens` and scores positions [first, tokens.size()) (first >= 1): what
   // perplexity and log-likelihood need without moving [tokens][vocab] logits. `reference`, when given,
   // holds another model's logits for the same positions ([tokens.size() - first][vocab], e.g. a

@@ -17,6 +17,7 @@
 #include "hifp8/model/engine.h"
 #include "hifp8/model/kv_cache.h"
 #include "hifp8/model/model.h"
+#include "hifp8/model/sampler.h"
 
 namespace hifp8::model {
 
@@ -62,10 +63,10 @@ class GpuModel {
   void trace(ActivationObserver trace);
   // One token for each of `slots` (distinct), appended at their lengths; logits [slots][vocab].
   std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens);
-  // Like decode, but samples on the GPU and returns one token per slot: greedy when temperature is
-  // 0, else softmax(logits / temperature) sampled with a counter-based generator seeded by `seed`.
-  std::vector<int32_t> decode_sample(std::span<const int> slots, std::span<const int32_t> tokens, float temperature,
-                                     uint64_t seed);
+  // Like decode, but samples on the GPU and returns one token per slot, each with its own options
+  // (Engine::decode_sample): only the ids come back to the host, not [slots][vocab] logits.
+  std::vector<int32_t> decode_sample(std::span<const int> slots, std::span<const int32_t> tokens,
+                                     std::span<const SamplingOptions> sampling);
 
  private:
   struct Impl;

@@ -24,6 +24,9 @@ class Sampler {
  public:
   explicit Sampler(const SamplingOptions& options);  // throws Error on a negative temperature or top-p outside (0, 1]
   int32_t next(std::span<const float> logits);
+  // The options for one draw made elsewhere (Engine::decode_sample, e.g. on the GPU): these options
+  // with a seed from this sampler's generator, so a request's tokens still depend only on its seed.
+  SamplingOptions next_draw();
 
  private:
   SamplingOptions options_;

@@ -19,8 +19,9 @@ class GpuEngine : public Engine {
   std::vector<float> decode(std::span<const int> slots, std::span<const int32_t> tokens) override {
     return gpu_.decode(slots, tokens);
   }
-  std::vector<int32_t> decode_greedy(std::span<const int> slots, std::span<const int32_t> tokens) override {
-    return gpu_.decode_sample(slots, tokens, 0.0f, 0);
+  std::vector<int32_t> decode_sample(std::span<const int> slots, std::span<const int32_t> tokens,
+                                     std::span<const SamplingOptions> sampling) override {
+    return gpu_.decode_sample(slots, tokens, sampling);
   }
   std::vector<TokenScore> score(int slot, std::span<const int32_t> tokens, size_t first,
                                 std::span<const float> reference = {}) override {

@@ -338,46 +338,43 @@ __global__ void heads_to_rows_kernel(const float* o, uint16_t* ctx, int64_t head
   }
 }
 
-// SplitMix64 of (seed, row, index): a uniform in (0, 1).
-__device__ float uniform01(uint64_t seed, uint64_t row, uint64_t index) {
-  uint64_t z = seed + 0x9e3779b97f4a7c15ull * (row * 0x100000001b3ull + index + 1);
+// SplitMix64 of (seed, index): a uniform in (0, 1).
+__device__ float uniform01(uint64_t seed, uint64_t index) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ull * (index + 1);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   z ^= z >> 31;
   return (float(z >> 40) + 0.5f) * (1.0f / 16777216.0f);
 }
 
-__device__ __forceinline__ void consider(float v, int64_t i, float temperature, uint64_t seed, int64_t r, float& bv,
-                                         int64_t& bi, bool& nan) {
-  nan |= v != v;
-  if (temperature > 0) v = v / temperature - logf(-logf(uniform01(seed, uint64_t(r), uint64_t(i))));
-  if (v > bv || (v == bv && i < bi)) bv = v, bi = i;
+// Floats as unsigned keys in the same order (NaN excluded): what the thresholds below search over.
+__device__ __forceinline__ uint32_t order_key(float v) {
+  const uint32_t b = __float_as_uint(v);
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
 }
 
-__global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64_t vocab, float temperature,
-                                                      uint64_t seed, int32_t* out) {
-  __shared__ float best_value[32];
-  __shared__ int64_t best_index[32];
-  const int64_t r = blockIdx.x;
-  const float* row = logits + r * vocab;
+// The sum of every thread's v, the same on every thread and the same for the same inputs: a fixed
+// shuffle tree per warp, then the warps' sums in order. Every thread of the block must call it.
+template <class T>
+__device__ T block_sum(T v, T* warp_sums) {
+  for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = v;
+  __syncthreads();
+  T total = 0;
+  for (int w = 0; w < int(blockDim.x >> 5); ++w) total += warp_sums[w];
+  __syncthreads();  // warp_sums is reused by the next call
+  return total;
+}
+
+// The largest value in a row (first index on ties) and the index; score(i, v) ranks, -INFINITY drops.
+template <class Score>
+__device__ int64_t block_argmax(const float* row, int64_t vocab, Score score, float* best_value, int64_t* best_index) {
   float bv = -INFINITY;
   int64_t bi = vocab;
-  bool nan = false;
-  // Four values per thread per step through 16-byte loads where the row is aligned for them.
-  const bool vector = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
-  const int64_t vec_end = vector ? vocab / 4 * 4 : 0;
-#pragma unroll 4
-  for (int64_t i = int64_t{threadIdx.x} * 4; i < vec_end; i += int64_t{blockDim.x} * 4) {
-    const float4 v = *reinterpret_cast<const float4*>(row + i);
-    consider(v.x, i, temperature, seed, r, bv, bi, nan);
-    consider(v.y, i + 1, temperature, seed, r, bv, bi, nan);
-    consider(v.z, i + 2, temperature, seed, r, bv, bi, nan);
-    consider(v.w, i + 3, temperature, seed, r, bv, bi, nan);
+  for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
+    const float v = score(i, row[i]);
+    if (v > bv || (v == bv && i < bi)) bv = v, bi = i;
   }
-  for (int64_t i = vec_end + threadIdx.x; i < vocab; i += blockDim.x)
-    consider(row[i], i, temperature, seed, r, bv, bi, nan);
-  nan = __syncthreads_or(nan);
-  // Ties go to the lowest index, as the CPU sampler's greedy choice.
   for (int o = 16; o; o >>= 1) {
     const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
     const int64_t oi = __shfl_xor_sync(0xffffffffu, bi, o);
@@ -385,11 +382,73 @@ __global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64
   }
   if ((threadIdx.x & 31) == 0) best_value[threadIdx.x >> 5] = bv, best_index[threadIdx.x >> 5] = bi;
   __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int w = 1; w < int(blockDim.x >> 5); ++w)
-      if (best_value[w] > bv || (best_value[w] == bv && best_index[w] < bi)) bv = best_value[w], bi = best_index[w];
-    out[r] = nan ? -1 : int32_t(bi);  // -1: NaN logits (GpuModel::decode_sample throws)
+  for (int w = 0; w < int(blockDim.x >> 5); ++w)
+    if (best_value[w] > bv || (best_value[w] == bv && best_index[w] < bi)) bv = best_value[w], bi = best_index[w];
+  __syncthreads();
+  return bi;
+}
+
+// The largest key t in [lo, hi] with holds(t), given holds(lo) and that holds is monotone (true up to
+// some t, false above): a binary search over the 32-bit keys, every thread taking the same branch.
+template <class Holds>
+__device__ uint32_t largest_key_where(uint32_t lo, uint32_t hi, Holds holds) {
+  while (lo < hi) {
+    const uint32_t mid = uint32_t(lo + (uint64_t(hi - lo) + 1) / 2);
+    if (holds(mid)) lo = mid;
+    else hi = mid - 1;
   }
+  return lo;
+}
+
+// One block per row. Greedy (temperature 0, or so small that 1/T overflows, or an infinite logit):
+// the argmax. Else the candidates are cut to the top-k logits (all of a tie at the cut stay), then to
+// the nucleus: the largest logit threshold whose candidates hold top_p of the candidates' softmax mass
+// (the CPU sampler's smallest sorted prefix reaching top_p, as a set); a Gumbel-max draw
+// (l / T - log(-log u)) among them samples softmax(l / T) restricted to them. The thresholds are found
+// by binary search over the logits' keys, each probe one pass over the row; every sum has a fixed
+// order, so the same row and seed give the same token.
+__global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64_t vocab, const SampleParams* params,
+                                                      int32_t* out) {
+  __shared__ float best_value[32];
+  __shared__ int64_t best_index[32];
+  __shared__ float float_sums[32];
+  __shared__ int64_t count_sums[32];
+  const SampleParams p = params[blockIdx.x];
+  const float* row = logits + int64_t{blockIdx.x} * vocab;
+  bool nan = false;
+  for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) nan |= row[i] != row[i];
+  if (__syncthreads_or(nan)) {
+    if (threadIdx.x == 0) out[blockIdx.x] = -1;  // NaN logits (GpuModel::decode_sample throws)
+    return;
+  }
+  const int64_t top = block_argmax(row, vocab, [](int64_t, float v) { return v; }, best_value, best_index);
+  const float maxv = row[top], inv_t = 1.0f / p.temperature;
+  if (!(p.temperature > 0) || isinf(inv_t) || isinf(maxv)) {
+    if (threadIdx.x == 0) out[blockIdx.x] = int32_t(top);
+    return;
+  }
+  const uint32_t hi = order_key(maxv);
+  uint32_t cut = 0;  // the candidates: logits whose key is >= cut
+  if (p.top_k > 0 && p.top_k < vocab)
+    cut = largest_key_where(0, hi, [&](uint32_t t) {
+      int64_t n = 0;
+      for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) n += order_key(row[i]) >= t;
+      return block_sum(n, count_sums) >= p.top_k;
+    });
+  if (p.top_p < 1) {
+    const auto mass = [&](uint32_t t) {
+      float m = 0;
+      for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x)
+        if (order_key(row[i]) >= t) m += __expf((row[i] - maxv) * inv_t);
+      return block_sum(m, float_sums);
+    };
+    const float need = p.top_p * mass(cut);
+    cut = largest_key_where(cut, hi, [&](uint32_t t) { return mass(t) >= need; });
+  }
+  const int64_t pick = block_argmax(row, vocab, [&](int64_t i, float v) {
+    return order_key(v) >= cut ? v * inv_t - logf(-logf(uniform01(p.seed, uint64_t(i)))) : -INFINITY;
+  }, best_value, best_index);
+  if (threadIdx.x == 0) out[blockIdx.x] = int32_t(pick);
 }
 
 // One thread per row: softmax over the router logits (or, softmax_after_top_k, over the chosen
@@ -557,9 +616,9 @@ void heads_to_rows(const float* o, uint16_t* ctx, int64_t heads, int rows, int64
   cuda::check_launch("heads_to_rows_kernel");
 }
 
-void sample(const float* logits, int rows, int64_t vocab, float temperature, uint64_t seed, int32_t* out,
+void sample(const float* logits, int rows, int64_t vocab, const SampleParams* params, int32_t* out,
             cudaStream_t s) {
-  sample_kernel<<<rows, 1024, 0, s>>>(logits, vocab, temperature, seed, out);
+  sample_kernel<<<rows, 1024, 0, s>>>(logits, vocab, params, out);
   cuda::check_launch("sample_kernel");
 }
 

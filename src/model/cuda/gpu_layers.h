@@ -77,10 +77,17 @@ void dequantize_kv(const KvLayout& kv, KvPlane plane, int64_t slot, int64_t posi
 // ctx[r][h * head_dim + d] = bf16(o[h][r][d]).
 void heads_to_rows(const float* o, uint16_t* ctx, int64_t heads, int rows, int64_t head_dim, cudaStream_t s);
 
-// One token per row of logits [rows, vocab]: argmax (temperature 0), else a Gumbel-max draw
-// from softmax(logits / temperature) with a counter-based generator keyed by (seed, row).
-void sample(const float* logits, int rows, int64_t vocab, float temperature, uint64_t seed, int32_t* out,
-            cudaStream_t s);
+// One token per row of logits [rows, vocab] (device), with the row's own parameters (device):
+// argmax at temperature 0, else a draw from softmax(logits / temperature) cut to the top-k and the
+// top-p nucleus (all of a tie at a cut kept), with a counter-based generator keyed by (seed, index);
+// -1 for a row with NaN logits.
+struct SampleParams {
+  float temperature = 0;
+  float top_p = 1;
+  int64_t top_k = 0;
+  uint64_t seed = 0;
+};
+void sample(const float* logits, int rows, int64_t vocab, const SampleParams* params, int32_t* out, cudaStream_t s);
 
 // Mixture of experts. route: per row of router logits [rows, experts], the k chosen experts (ids
 // [rows, k], best first) and their weights, as the CPU engine computes them. gather_rows: out[i] =

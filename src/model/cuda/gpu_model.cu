@@ -192,7 +192,7 @@ struct GpuModel::Impl {
   DeviceBuffer router_logits, topk_ids, topk_weights, expert_source, expert_entry, x_by_expert, gu_by_expert,
       act_by_expert, y_by_expert;
   size_t scores_capacity = 0;                      // elements
-  DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev, targets_dev, scores_dev;
+  DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev, targets_dev, scores_dev, sample_params_dev;
   DeviceBuffer reference_dev;  // reference logits of a scoring pass (allocated on first use)
   std::map<int, int> decode_runs;                  // batch size -> eager steps run so far
   std::map<int, cudaGraphExec_t> decode_graphs;    // batch size -> captured decode step
@@ -587,6 +587,7 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
   for (DeviceBuffer* b : {&m->tokens_dev, &m->slots_dev, &m->pos_dev, &m->sampled_dev, &m->targets_dev})
     *b = DeviceBuffer(size_t(R) * 4);
   m->scores_dev = DeviceBuffer(size_t(R) * sizeof(gpu::RowScore));
+  m->sample_params_dev = DeviceBuffer(size_t(R) * sizeof(gpu::SampleParams));
   cuda::check(cudaStreamSynchronize(m->stream), "cudaStreamSynchronize");
   return GpuModel(std::move(m));
 }
@@ -677,11 +678,17 @@ std::vector<float> GpuModel::decode(std::span<const int> slots, std::span<const 
 }
 
 std::vector<int32_t> GpuModel::decode_sample(std::span<const int> slots, std::span<const int32_t> tokens,
-                                             float temperature, uint64_t seed) {
+                                             std::span<const SamplingOptions> sampling) {
   Impl& m = *impl_;
+  if (sampling.size() != slots.size()) throw Error("decode_sample: one SamplingOptions per slot");
+  std::vector<gpu::SampleParams> params;
+  for (const SamplingOptions& o : sampling) params.push_back({o.temperature, o.top_p, o.top_k, o.seed});
   m.decode_rows(slots, tokens);
   const int b = int(slots.size());
-  gpu::sample(m.logits.as<float>(), b, m.config.vocab, temperature, seed, m.sampled_dev.as<int32_t>(), m.stream);
+  cuda::check(cudaMemcpyAsync(m.sample_params_dev.data(), params.data(), params.size() * sizeof(gpu::SampleParams),
+                              cudaMemcpyHostToDevice, m.stream), "copy sampling parameters");
+  gpu::sample(m.logits.as<float>(), b, m.config.vocab, m.sample_params_dev.as<gpu::SampleParams>(),
+              m.sampled_dev.as<int32_t>(), m.stream);
   std::vector<int32_t> out(static_cast<size_t>(b));
   cuda::check(cudaMemcpyAsync(out.data(), m.sampled_dev.data(), size_t(b) * 4, cudaMemcpyDeviceToHost, m.stream),
               "copy sampled tokens");
