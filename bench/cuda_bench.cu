@@ -17,6 +17,7 @@
 #include "hifp8/format/format.h"
 #include "hifp8/kernel/cuda.h"
 #include "hifp8/kernel/cuda_attention.h"
+#include "model/cuda/gpu_layers.h"
 #include "hifp8/kernel/cuda_matmul.h"
 #include "hifp8/quant/quantized_tensor.h"
 
@@ -232,6 +233,37 @@ void bench_attention() {
   }
 }
 
+// One decoding step's attention at Llama-3-8B's shape (32 query heads on 8 KV heads, head_dim 128,
+// bf16 cache) for `rows` sequences at 4096 positions: the per-(row, head) kernel against the split
+// (flash-decoding) kernel, and the KV bytes each step reads against copy bandwidth.
+void bench_decode_attention() {
+  const int64_t heads = 32, kv_heads = 8, hd = 128, positions = 4096;
+  for (int rows : {1, 16}) {
+    DeviceBuffer q = random_device(size_t(rows * heads * hd), DType::f32, 1.0f, 31);
+    DeviceBuffer k = random_device(size_t(rows * positions * kv_heads * hd), DType::bf16, 1.0f, 32);
+    DeviceBuffer v = random_device(size_t(rows * positions * kv_heads * hd), DType::bf16, 1.0f, 33);
+    DeviceBuffer ctx(size_t(rows * heads * hd) * 2), split_o(size_t(rows * heads * model::gpu::kMaxSplits * hd) * 4),
+        split_ml(size_t(rows * heads * model::gpu::kMaxSplits) * 8);
+    std::vector<int32_t> slot(static_cast<size_t>(rows)), pos(static_cast<size_t>(rows), int32_t(positions - 1));
+    for (int r = 0; r < rows; ++r) slot[size_t(r)] = r;
+    DeviceBuffer slot_dev(size_t(rows) * 4), pos_dev(size_t(rows) * 4);
+    slot_dev.upload(slot.data(), slot.size() * 4);
+    pos_dev.upload(pos.data(), pos.size() * 4);
+    const model::gpu::KvLayout layout{nullptr, positions, kv_heads, hd};
+    const auto step = [&](bool split) {
+      model::gpu::AttentionArgs a{q.as<float>(), ctx.as<uint16_t>(), rows, heads, 0, {}};
+      if (split) a.split = {split_o.as<float>(), split_ml.as<float2>(), rows};
+      model::gpu::attention(a, {slot_dev.as<int32_t>(), pos_dev.as<int32_t>()}, layout, {k.data(), nullptr, nullptr},
+                            {v.data(), nullptr, nullptr}, nullptr);
+    };
+    const double per_head = time_ms([&](int) { step(false); }, 5, 20), split = time_ms([&](int) { step(true); }, 5, 20);
+    const double bytes = 2.0 * double(rows) * double(positions * kv_heads * hd) * 2;
+    const std::string shape = "decode " + std::to_string(rows) + " x 4096 positions, 32/8 heads, d 128";
+    report("attention", shape + ", per-head", per_head, "GB/s", bytes / (per_head * 1e-3) / 1e9, "-", per_head, 1.0);
+    report("attention", shape + ", split", split, "GB/s", bytes / (split * 1e-3) / 1e9, "per-head", per_head, per_head / split);
+  }
+}
+
 void bench_gemm() {
   struct Gemm {
     int64_t m, n, k;
@@ -334,6 +366,7 @@ int main(int argc, char** argv) {
     if (only == "gemv-quick") hifp8::bench_gemv(true);
     if (only == "gemv-profile") hifp8::bench_gemv_profile();
     if (only.empty() || only == "attention") hifp8::bench_attention();
+    if (only.empty() || only == "attention" || only == "decode-attention") hifp8::bench_decode_attention();
     if (only.empty() || only == "gemm") hifp8::bench_gemm();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cuda_bench: %s\n", e.what());

@@ -5,7 +5,8 @@
 # also with --act-quant none (W8A16) and dynamic (W8A8 decode), a previous binary on the same models
 # as the "before" (optional), transformers bf16 as the peer (bench/hf_engine_baseline.py), the kernel
 # table (cuda_bench gemv-quick, with the copy bandwidth as the roof), ncu summaries of the W8A16
-# kernel, and the fused attention against PyTorch's SDPA (cuda_bench attention, bench/attention_baseline.py).
+# kernel, the fused prompt attention and the decoding attention against PyTorch's SDPA (cuda_bench
+# attention, bench/attention_baseline.py), and sampled decoding drawn on the GPU against the host.
 #   scripts/device/gpu_table.sh HIFP8 CUDA_BENCH [OUT_DIR] [WORK_DIR] [HIFP8_BEFORE]
 # SKIP_KERNELS=1 leaves out the kernel table and ncu, SKIP_HF=1 transformers.
 set -euo pipefail
@@ -46,9 +47,11 @@ if [[ -n $before ]]; then
 fi
 long=(--prompt-tokens 4096 --decode-context 4096 --decode-tokens 32)
 run bf16_4k "$bin" --model "$work/bf16" "${long[@]}"
+run fp8_4k "$bin" --model "$work/fp8" "${long[@]}"
 [[ -z $before ]] || run before_bf16_4k "$before" --model "$work/bf16" "${long[@]}"
 run fp8_act_none "$bin" --model "$work/fp8" --act-quant none
 run fp8_act_dynamic "$bin" --model "$work/fp8" --act-quant dynamic
+run fp8_sampling "$bin" --model "$work/fp8" --prompt-tokens 16 --sampling 0.8,40,0.95
 if [[ ${SKIP_HF:-0} != 1 ]] && python3 -c 'import transformers' 2>/dev/null; then
   python3 bench/hf_engine_baseline.py "$work/bf16" --json "$out/hf.jsonl" > "$out/hf.txt" 2>&1 || true
   echo "== transformers" && tail -4 "$out/hf.txt"

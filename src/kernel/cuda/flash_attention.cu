@@ -13,10 +13,15 @@
 #include "hifp8/error.h"
 #include "hifp8/kernel/cuda.h"
 #include "hifp8/kernel/cuda_attention.h"
+#include "cp_async.cuh"
 #include "launch.h"
 
 namespace hifp8::cuda {
 namespace {
+
+using detail::commit_copies;
+using detail::copy_async16;
+using detail::wait_copies;
 
 constexpr int kQueryRows = 64;  // per block: 4 warps x 16 rows
 constexpr int kKeys = 64;       // per key tile
@@ -53,10 +58,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
                : "r"(uint32_t(__cvta_generic_to_shared(row))));
 }
 
-__device__ __forceinline__ void copy_async16(void* shared, const void* global) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(uint32_t(__cvta_generic_to_shared(shared))),
-               "l"(global));
-}
 
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_attention_kernel(const FlashAttentionArgs a) {
@@ -107,7 +108,7 @@ __global__ void __launch_bounds__(kThreads) flash_attention_kernel(const FlashAt
         *reinterpret_cast<uint4*>(vd) = make_uint4(0, 0, 0, 0);
       }
     }
-    asm volatile("cp.async.commit_group;\n");
+    commit_copies();
   };
 
   // Rows g and g + 8 of the warp: running maximum (of scores in log2 units), sum, and output.
@@ -121,9 +122,9 @@ __global__ void __launch_bounds__(kThreads) flash_attention_kernel(const FlashAt
     const int stage = int((tile - tile_first) & 1);
     if (tile < tile_last) {
       load_tile(tile + 1, stage ^ 1);
-      asm volatile("cp.async.wait_group 1;\n");
+      wait_copies<1>();
     } else {
-      asm volatile("cp.async.wait_group 0;\n");
+      wait_copies<0>();
     }
     __syncthreads();
     const uint16_t* ks = smem + stage * 2 * kKeys * P;

@@ -26,10 +26,15 @@
 #include "hifp8/kernel/cuda.h"
 #include "hifp8/kernel/cuda_matmul.h"
 #include "kernel/cuda/device_format.cuh"
+#include "cp_async.cuh"
 #include "launch.h"
 
 namespace hifp8::cuda {
 namespace {
+
+using detail::commit_copies;
+using detail::copy_async16;
+using detail::wait_copies;
 
 constexpr int kRows = 16;    // weight rows per block (the mma's M)
 constexpr int kChunk = 64;   // k per chunk: 4 threads x 16 bytes
@@ -105,15 +110,6 @@ __device__ __forceinline__ void decode4(const char* lut, uint32_t lane4, uint32_
   }
 }
 
-__device__ __forceinline__ void copy_async16(void* shared, const void* global) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(uint32_t(__cvta_generic_to_shared(shared))),
-               "l"(global));
-}
-__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n"); }
-template <int Pending>
-__device__ __forceinline__ void wait_copies() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
-}
 
 // Activations at xk .. xk + 3 (xk = row * k + column) as two bf16 pairs; zeros where `valid` is false.
 __device__ __forceinline__ uint2 load_x(const uint16_t* x, int xk, bool valid) {

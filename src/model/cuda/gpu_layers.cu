@@ -11,6 +11,7 @@
 #include "hifp8/format/bits.h"
 #include "hifp8/quant/quantized_tensor.h"
 #include "hifp8/kernel/cuda.h"
+#include "kernel/cuda/cp_async.cuh"
 #include "kernel/cuda/device_format.cuh"
 #include "kernel/cuda/launch.h"
 
@@ -24,19 +25,20 @@ constexpr int kThreads = 256;
 __device__ __forceinline__ float bf16f(uint16_t v) { return __uint_as_float(uint32_t{v} << 16); }
 __device__ __forceinline__ uint16_t to_bf16(float x) { return f32_to_bf16(x); }
 
-// Sum (or max) over the block; every thread gets the result. `scratch` holds one value per warp.
-template <bool Max>
-__device__ float block_reduce(float v, float* scratch) {
+// Sum (or max) over the block; every thread gets the result, the same for the same inputs (a fixed
+// shuffle tree per warp, then the warps in order). `scratch` holds one value per warp.
+template <bool Max, class T = float>
+__device__ T block_reduce(T v, T* scratch) {
   for (int o = 16; o; o >>= 1) {
-    const float other = __shfl_xor_sync(0xffffffffu, v, o);
-    v = Max ? fmaxf(v, other) : v + other;
+    const T other = __shfl_xor_sync(0xffffffffu, v, o);
+    v = Max ? max(v, other) : v + other;
   }
   const int warps = (blockDim.x + 31) / 32;
   __syncthreads();
   if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
   __syncthreads();
-  float r = scratch[0];
-  for (int w = 1; w < warps; ++w) r = Max ? fmaxf(r, scratch[w]) : r + scratch[w];
+  T r = scratch[0];
+  for (int w = 1; w < warps; ++w) r = Max ? max(r, scratch[w]) : r + scratch[w];
   return r;
 }
 
@@ -303,6 +305,233 @@ __global__ void __launch_bounds__(1024) attention_kernel(const AttentionArgs a, 
   }
 }
 
+// Decoding attention split over positions (flash-decoding). Block (row, KV head, split) takes the
+// positions [split * chunk, +chunk) of the row's causal range for all `group` query heads that read
+// this KV head, so each key and value is read once, not once per query head. It walks them in tiles
+// of kTile positions that cp.async copies into shared memory one tile ahead (the bytes in flight a
+// direct load per lane could not keep), with an online softmax across tiles. Scores: a team of lanes
+// per key, each lane holding 16 dimensions in registers (a few shuffles per dot product). Values: teams
+// of up to 32 lanes per position. The block writes its unnormalized output with its softmax maximum
+// and sum; combine_splits_kernel merges the splits.
+constexpr int kSplitWarps = 8;
+constexpr int kMaxGroup = 8;  // query heads per KV head handled this way
+constexpr int kTile = 64;     // positions per shared-memory tile
+
+struct SplitOutput {
+  float* o;    // [rows][heads][splits][head_dim], unnormalized
+  float2* ml;  // [rows][heads][splits]: softmax maximum and sum
+  int64_t chunk, splits;
+};
+
+__device__ __forceinline__ int64_t causal_first(const AttentionArgs& a, int64_t pos) {
+  return a.window > 0 ? max(int64_t{0}, pos - a.window + 1) : 0;
+}
+
+// VPL consecutive elements from dimension d0 of a cache entry held in shared memory, as floats
+// (8-bit codes through the decode table, times the entry's scale).
+template <int VPL, bool Q8>
+__device__ __forceinline__ void load_row(const unsigned char* row, int d0, float scale, const float* decode, float* out) {
+  if constexpr (!Q8) {
+    const uint16_t* src = reinterpret_cast<const uint16_t*>(row) + d0;
+    if constexpr (VPL % 8 == 0) {
+#pragma unroll
+      for (int c = 0; c < VPL / 8; ++c) {
+        const uint4 raw = reinterpret_cast<const uint4*>(src)[c];
+        const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          out[8 * c + 2 * e] = __uint_as_float(w[e] << 16), out[8 * c + 2 * e + 1] = __uint_as_float(w[e] & 0xffff0000u);
+      }
+    } else if constexpr (VPL % 4 == 0) {
+#pragma unroll
+      for (int c = 0; c < VPL / 4; ++c) {
+        const uint2 raw = reinterpret_cast<const uint2*>(src)[c];
+        out[4 * c] = __uint_as_float(raw.x << 16), out[4 * c + 1] = __uint_as_float(raw.x & 0xffff0000u);
+        out[4 * c + 2] = __uint_as_float(raw.y << 16), out[4 * c + 3] = __uint_as_float(raw.y & 0xffff0000u);
+      }
+    } else {
+#pragma unroll
+      for (int v = 0; v < VPL; ++v) out[v] = bf16f(src[v]);
+    }
+  } else {
+    const uint8_t* src = row + d0;
+    if constexpr (VPL % 4 == 0) {
+#pragma unroll
+      for (int c = 0; c < VPL / 4; ++c) {
+        const uint32_t w = reinterpret_cast<const uint32_t*>(src)[c];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) out[4 * c + e] = __fmul_rn(decode[(w >> (8 * e)) & 0xffu], scale);
+      }
+    } else {
+#pragma unroll
+      for (int v = 0; v < VPL; ++v) out[v] = __fmul_rn(decode[src[v]], scale);
+    }
+  }
+}
+
+// Shared memory of split_attention_kernel: the tiles first (16-byte aligned), then the floats.
+template <int HD, bool Q8>
+constexpr size_t split_tile_bytes() { return size_t(2 * 2 * kTile * HD * (Q8 ? 1 : 2)); }  // [buffer][K, V][kTile][row]
+template <int HD, bool Q8>
+size_t split_smem_bytes(int64_t group) {
+  const size_t floats = (Q8 ? 2 * 2 * kTile : 0) + 256 + size_t(group) * HD + size_t(group) * kTile;
+  return split_tile_bytes<HD, Q8>() + floats * sizeof(float);
+}
+
+// Lanes per key in the score phase: 16 dimensions each where that makes a power-of-two team.
+constexpr int score_team(int hd) {
+  const int t = hd / 16;
+  return hd % 16 == 0 && (t & (t - 1)) == 0 ? t : 8;
+}
+
+// GM: the largest group size of this instance (the query slices are held in registers, GM x VS).
+template <int HD, bool Q8, int GM>
+__global__ void __launch_bounds__(kSplitWarps * 32) split_attention_kernel(const AttentionArgs a, RowInfo rows, const KvArgs kv,
+                                                                           KvPlane kp, KvPlane vp, SplitOutput out) {
+  constexpr int ROW = HD * (Q8 ? 1 : 2), PIECE = ROW >= 16 ? 16 : 8, PIECES = ROW / PIECE;  // bytes per entry, per copy
+  constexpr int TS = score_team(HD), VS = HD / TS, KS = 32 / TS;      // scores: lanes and dimensions per key, keys per warp
+  constexpr int TV = HD >= 32 ? 32 : HD, VV = HD / TV, KV = 32 / TV;  // values: the same per position
+  extern __shared__ __align__(16) unsigned char smem_bytes[];
+  const int G = int(a.heads / kv.kv_heads);
+  unsigned char* tiles = smem_bytes;
+  float* tile_scales = reinterpret_cast<float*>(tiles + split_tile_bytes<HD, Q8>());  // [buffer][K, V][kTile] (Q8)
+  float* decode = tile_scales + (Q8 ? 2 * 2 * kTile : 0);                             // 256
+  float* q = decode + 256;                                                            // [G][HD], times 1/sqrt(HD)
+  float* scores = q + G * HD;                                                         // [G][kTile]
+  float* partial = reinterpret_cast<float*>(tiles);  // after the last tile: [warps][G][HD] (fits: G <= 8)
+  __shared__ float head_max[kMaxGroup], head_sum[kMaxGroup], rescale[kMaxGroup];
+  const int64_t r = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  const int64_t pos = rows.pos[r], begin = causal_first(a, pos) + split * out.chunk;
+  const int n = int(min(out.chunk, pos + 1 - begin));  // this split's positions
+  if (n <= 0) return;  // past the row's end: combine_splits_kernel does not read it
+  const int64_t base = (rows.slot[r] * kv.max_positions + begin) * kv.kv_heads + kvh;  // entry of position j: + j * kv_heads
+  const auto issue = [&](int t) {  // tile t into buffer t % 2
+    const int j0 = t * kTile, count = min(kTile, n - j0), b = t & 1;
+    for (int i = threadIdx.x; i < 2 * count * PIECES; i += blockDim.x) {
+      const int plane = i / (count * PIECES), j = i / PIECES % count, piece = i % PIECES;
+      const auto* src = static_cast<const unsigned char*>((plane ? vp : kp).data) + (base + int64_t{j0 + j} * kv.kv_heads) * ROW;
+      unsigned char* dst = tiles + ((b * 2 + plane) * kTile + j) * ROW;
+      if constexpr (PIECE == 16) cuda::detail::copy_async16(dst + piece * PIECE, src + piece * PIECE);
+      else cuda::detail::copy_async8(dst + piece * PIECE, src + piece * PIECE);
+    }
+    if constexpr (Q8)
+      for (int i = threadIdx.x; i < 2 * count; i += blockDim.x)
+        tile_scales[(b * 2 + i / count) * kTile + i % count] = (i / count ? vp : kp).scales[base + int64_t{j0 + i % count} * kv.kv_heads];
+    cuda::detail::commit_copies();
+  };
+  issue(0);
+  if (kv.quantized)
+    for (int c = threadIdx.x; c < 256; c += blockDim.x) decode[c] = kv.tables.decode[c];
+  const float inv_sqrt = 1.0f / sqrtf(float(HD));
+  for (int i = threadIdx.x; i < G * HD; i += blockDim.x) q[i] = a.q[(r * a.heads + kvh * G) * HD + i] * inv_sqrt;
+  if (threadIdx.x < G) head_max[threadIdx.x] = -INFINITY, head_sum[threadIdx.x] = 0;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, ds = (lane % TS) * VS, dv = (lane % TV) * VV;
+  float acc[GM][VV] = {};
+  const int tiles_n = (n + kTile - 1) / kTile;
+  float qr[GM][VS] = {};  // this lane's slice of each query head (shared memory reads of q bound the loop)
+  for (int t = 0; t < tiles_n; ++t) {
+    const int b = t & 1, count = min(kTile, n - t * kTile);
+    if (t + 1 < tiles_n) {
+      issue(t + 1);
+      cuda::detail::wait_copies<1>();
+    } else {
+      cuda::detail::wait_copies<0>();
+    }
+    __syncthreads();  // tile t (and the first time q, decode, head_max) visible to every thread
+    if (t == 0)
+#pragma unroll
+      for (int g = 0; g < GM; ++g)
+#pragma unroll
+        for (int v = 0; v < VS; ++v) qr[g][v] = g < G ? q[g * HD + ds + v] : 0.0f;
+    const unsigned char* keys = tiles + (b * 2) * kTile * ROW;
+    const unsigned char* values = tiles + (b * 2 + 1) * kTile * ROW;
+    const float* key_scales = tile_scales + (b * 2) * kTile;
+    const float* value_scales = key_scales + kTile;
+    for (int j0 = warp * KS; j0 < count; j0 += kSplitWarps * KS) {
+      const int j = j0 + lane / TS;
+      float k[VS] = {};
+      if (j < count) load_row<VS, Q8>(keys + j * ROW, ds, Q8 ? key_scales[j] : 1.0f, decode, k);
+#pragma unroll
+      for (int g = 0; g < GM; ++g) {
+        if (g >= G) break;
+        float dot = 0;
+#pragma unroll
+        for (int v = 0; v < VS; ++v) dot += qr[g][v] * k[v];
+#pragma unroll
+        for (int o = TS / 2; o; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+        if (j < count && lane % TS == 0) scores[g * kTile + j] = dot;
+      }
+    }
+    __syncthreads();
+    for (int g = warp; g < G; g += kSplitWarps) {  // one warp per query head: the online softmax step
+      float m = -INFINITY, sum = 0;
+      for (int j = lane; j < count; j += 32) m = fmaxf(m, scores[g * kTile + j]);
+      for (int o = 16; o; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+      const float m_new = fmaxf(head_max[g], m);
+      for (int j = lane; j < count; j += 32) sum += scores[g * kTile + j] = expf(scores[g * kTile + j] - m_new);
+      for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+      __syncwarp();
+      if (lane == 0) {
+        const float c = expf(head_max[g] - m_new);  // 0 on the first tile (max -inf)
+        rescale[g] = c, head_sum[g] = head_sum[g] * c + sum, head_max[g] = m_new;
+      }
+    }
+    __syncthreads();
+#pragma unroll
+    for (int g = 0; g < GM; ++g)
+#pragma unroll
+      for (int v = 0; v < VV; ++v) acc[g][v] *= g < G ? rescale[g] : 0.0f;
+    for (int j0 = warp * KV; j0 < count; j0 += kSplitWarps * KV) {
+      const int j = j0 + lane / TV;
+      if (j >= count) continue;
+      float val[VV];
+      load_row<VV, Q8>(values + j * ROW, dv, Q8 ? value_scales[j] : 1.0f, decode, val);
+#pragma unroll
+      for (int g = 0; g < GM; ++g) {
+        if (g >= G) break;
+        const float p = scores[g * kTile + j];
+#pragma unroll
+        for (int v = 0; v < VV; ++v) acc[g][v] += p * val[v];
+      }
+    }
+    __syncthreads();  // this tile's buffer may be refilled, and scores rewritten
+  }
+#pragma unroll
+  for (int g = 0; g < GM; ++g) {
+    if (g >= G) break;
+#pragma unroll
+    for (int v = 0; v < VV; ++v) {
+      for (int o = TV; o < 32; o <<= 1) acc[g][v] += __shfl_xor_sync(0xffffffffu, acc[g][v], o);
+      if (lane < TV) partial[(warp * G + g) * HD + dv + v] = acc[g][v];
+    }
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < G * HD; i += blockDim.x) {
+    const int g = i / HD, d = i % HD;
+    float total = 0;
+    for (int w = 0; w < kSplitWarps; ++w) total += partial[(w * G + g) * HD + d];
+    out.o[((r * a.heads + kvh * G + g) * out.splits + split) * HD + d] = total;
+  }
+  if (threadIdx.x < G)
+    out.ml[(r * a.heads + kvh * G + threadIdx.x) * out.splits + split] = make_float2(head_max[threadIdx.x], head_sum[threadIdx.x]);
+}
+
+// Block (row, query head): the splits' outputs weighted by exp(their maximum - the overall maximum).
+__global__ void combine_splits_kernel(const AttentionArgs a, RowInfo rows, int64_t head_dim, SplitOutput in) {
+  const int64_t r = blockIdx.x, h = blockIdx.y, pos = rows.pos[r];
+  const int64_t splits = (pos + 1 - causal_first(a, pos) + in.chunk - 1) / in.chunk;
+  const float2* ml = in.ml + (r * a.heads + h) * in.splits;
+  float m = -INFINITY, sum = 0;
+  for (int64_t s = 0; s < splits; ++s) m = fmaxf(m, ml[s].x);
+  for (int64_t s = 0; s < splits; ++s) sum += expf(ml[s].x - m) * ml[s].y;
+  const float* o = in.o + (r * a.heads + h) * in.splits * head_dim;
+  for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float total = 0;
+    for (int64_t s = 0; s < splits; ++s) total += expf(ml[s].x - m) * o[s * head_dim + d];
+    a.ctx[(r * a.heads + h) * head_dim + d] = to_bf16(total / sum);
+  }
+}
+
 // Block per score row (head, r): the query at position start + r sees keys first .. start + r.
 __global__ void causal_softmax_kernel(const float* scores, uint16_t* probs, int rows, int64_t keys, int64_t start,
                                       int64_t window, float scale) {
@@ -353,19 +582,6 @@ __device__ __forceinline__ uint32_t order_key(float v) {
   return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
 }
 
-// The sum of every thread's v, the same on every thread and the same for the same inputs: a fixed
-// shuffle tree per warp, then the warps' sums in order. Every thread of the block must call it.
-template <class T>
-__device__ T block_sum(T v, T* warp_sums) {
-  for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = v;
-  __syncthreads();
-  T total = 0;
-  for (int w = 0; w < int(blockDim.x >> 5); ++w) total += warp_sums[w];
-  __syncthreads();  // warp_sums is reused by the next call
-  return total;
-}
-
 // The largest value in a row (first index on ties) and the index; score(i, v) ranks, -INFINITY drops.
 template <class Score>
 __device__ int64_t block_argmax(const float* row, int64_t vocab, Score score, float* best_value, int64_t* best_index) {
@@ -388,14 +604,48 @@ __device__ int64_t block_argmax(const float* row, int64_t vocab, Score score, fl
   return bi;
 }
 
-// The largest key t in [lo, hi] with holds(t), given holds(lo) and that holds is monotone (true up to
-// some t, false above): a binary search over the 32-bit keys, every thread taking the same branch.
-template <class Holds>
-__device__ uint32_t largest_key_where(uint32_t lo, uint32_t hi, Holds holds) {
+// The largest key t in [lo, hi] with measure(keys >= t) >= need, given that it holds at lo (measure:
+// the sum of weight(i, key) over the row's elements, non-negative, so it falls as t grows). Each pass
+// splits the range into 16 parts of 2^shift keys and measures all 16 boundaries at once: a 16-bin
+// histogram per thread, reduced in a fixed order (the same result every time), then suffix sums. A
+// binary search took a pass per bit (~64 passes for top-k plus top-p; 1.5 ms a step at vocabulary
+// 128k); this takes 8 per threshold. `partials` holds [warps][16] values.
+template <class T, class Weight>
+__device__ uint32_t largest_key_where(const float* row, int64_t vocab, uint32_t lo, uint32_t hi, T need, Weight weight,
+                                      T* partials) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = int(blockDim.x >> 5);
   while (lo < hi) {
-    const uint32_t mid = uint32_t(lo + (uint64_t(hi - lo) + 1) / 2);
-    if (holds(mid)) lo = mid;
-    else hi = mid - 1;
+    int shift = 0;
+    while ((uint64_t(hi - lo) >> shift) >= 16) ++shift;  // 16 parts of 2^shift keys cover [lo, hi]
+    T bins[16] = {};
+    for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
+      const uint32_t key = order_key(row[i]);
+      if (key < lo) continue;
+      const uint32_t b = min(15u, (key - lo) >> shift);  // keys above hi (counted in every suffix) go to 15
+      const T w = weight(row[i], key);
+#pragma unroll
+      for (uint32_t c = 0; c < 16; ++c) bins[c] += c == b ? w : T(0);
+    }
+#pragma unroll
+    for (int c = 0; c < 16; ++c) {
+      for (int o = 16; o; o >>= 1) bins[c] += __shfl_xor_sync(0xffffffffu, bins[c], o);
+      if (lane == 0) partials[warp * 16 + c] = bins[c];
+    }
+    __syncthreads();
+    T above = 0;  // measure of the bins above c
+    int pick = 0;
+    for (int c = 15; c >= 0; --c) {
+      T bin = 0;
+      for (int w = 0; w < warps; ++w) bin += partials[w * 16 + c];
+      if ((above += bin) >= need) {
+        pick = c;
+        break;
+      }
+    }
+    __syncthreads();  // partials is rewritten by the next pass
+    const uint32_t next = uint32_t(lo + (uint64_t(pick) << shift));
+    hi = uint32_t(min(uint64_t(hi), uint64_t(next) + (uint64_t(1) << shift) - 1));
+    lo = next;
   }
   return lo;
 }
@@ -405,14 +655,14 @@ __device__ uint32_t largest_key_where(uint32_t lo, uint32_t hi, Holds holds) {
 // the nucleus: the largest logit threshold whose candidates hold top_p of the candidates' softmax mass
 // (the CPU sampler's smallest sorted prefix reaching top_p, as a set); a Gumbel-max draw
 // (l / T - log(-log u)) among them samples softmax(l / T) restricted to them. The thresholds are found
-// by binary search over the logits' keys, each probe one pass over the row; every sum has a fixed
+// by a 16-way search over the logits' keys, each step one pass over the row; every sum has a fixed
 // order, so the same row and seed give the same token.
 __global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64_t vocab, const SampleParams* params,
                                                       int32_t* out) {
   __shared__ float best_value[32];
   __shared__ int64_t best_index[32];
-  __shared__ float float_sums[32];
-  __shared__ int64_t count_sums[32];
+  __shared__ float mass_bins[32 * 16];
+  __shared__ int count_bins[32 * 16];
   const SampleParams p = params[blockIdx.x];
   const float* row = logits + int64_t{blockIdx.x} * vocab;
   bool nan = false;
@@ -430,20 +680,13 @@ __global__ void __launch_bounds__(1024) sample_kernel(const float* logits, int64
   const uint32_t hi = order_key(maxv);
   uint32_t cut = 0;  // the candidates: logits whose key is >= cut
   if (p.top_k > 0 && p.top_k < vocab)
-    cut = largest_key_where(0, hi, [&](uint32_t t) {
-      int64_t n = 0;
-      for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) n += order_key(row[i]) >= t;
-      return block_sum(n, count_sums) >= p.top_k;
-    });
+    cut = largest_key_where(row, vocab, 0, hi, int(p.top_k), [](float, uint32_t) { return 1; }, count_bins);
   if (p.top_p < 1) {
-    const auto mass = [&](uint32_t t) {
-      float m = 0;
-      for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x)
-        if (order_key(row[i]) >= t) m += __expf((row[i] - maxv) * inv_t);
-      return block_sum(m, float_sums);
-    };
-    const float need = p.top_p * mass(cut);
-    cut = largest_key_where(cut, hi, [&](uint32_t t) { return mass(t) >= need; });
+    const auto weight = [&](float v, uint32_t key) { return key >= cut ? __expf((v - maxv) * inv_t) : 0.0f; };
+    float total = 0;  // the candidates' mass, summed in the same order as the bins below
+    for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) total += weight(row[i], order_key(row[i]));
+    total = block_reduce<false>(total, best_value);
+    cut = largest_key_where(row, vocab, cut, hi, p.top_p * total, weight, mass_bins);
   }
   const int64_t pick = block_argmax(row, vocab, [&](int64_t i, float v) {
     return order_key(v) >= cut ? v * inv_t - logf(-logf(uniform01(p.seed, uint64_t(i)))) : -INFINITY;
@@ -578,8 +821,69 @@ void rope_and_store(const RopeArgs& a, RowInfo rows, const KvLayout& kv, KvPlane
   cuda::check_launch("rope_store_kernel");
 }
 
+namespace {
+
+// The head sizes split_attention_kernel has an instance for.
+bool split_head_dim(int64_t head_dim) {
+  switch (head_dim) {
+    case 8: case 16: case 32: case 64: case 96: case 128: case 256: return true;
+    default: return false;
+  }
+}
+
+template <int HD, bool Q8, int GM>
+void split_attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
+                     SplitOutput out, cudaStream_t s) {
+  const size_t smem = split_smem_bytes<HD, Q8>(a.heads / kv.kv_heads);
+  static size_t configured = 0;  // the dynamic shared memory limit raised so far, per instance
+  if (smem > configured) {
+    cuda::check(cudaFuncSetAttribute(split_attention_kernel<HD, Q8, GM>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
+                "cudaFuncSetAttribute(split_attention_kernel)");
+    configured = smem;
+  }
+  const dim3 grid(unsigned(a.rows), unsigned(kv.kv_heads), unsigned(out.splits));
+  split_attention_kernel<HD, Q8, GM><<<grid, kSplitWarps * 32, smem, s>>>(a, rows, kv_args(kv), k_plane, v_plane, out);
+  cuda::check_launch("split_attention_kernel");
+  combine_splits_kernel<<<dim3(unsigned(a.rows), unsigned(a.heads)), unsigned(std::min(HD, 256)), 0, s>>>(a, rows, HD, out);
+  cuda::check_launch("combine_splits_kernel");
+}
+
+template <int HD>
+void split_attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
+                     SplitOutput out, cudaStream_t s) {
+  const int64_t group = a.heads / kv.kv_heads;
+  if (kv.format) {
+    if (group <= 2) return split_attention<HD, true, 2>(a, rows, kv, k_plane, v_plane, out, s);
+    if (group <= 4) return split_attention<HD, true, 4>(a, rows, kv, k_plane, v_plane, out, s);
+    return split_attention<HD, true, kMaxGroup>(a, rows, kv, k_plane, v_plane, out, s);
+  }
+  if (group <= 2) return split_attention<HD, false, 2>(a, rows, kv, k_plane, v_plane, out, s);
+  if (group <= 4) return split_attention<HD, false, 4>(a, rows, kv, k_plane, v_plane, out, s);
+  split_attention<HD, false, kMaxGroup>(a, rows, kv, k_plane, v_plane, out, s);
+}
+
+}  // namespace
+
 void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
                cudaStream_t s) {
+  if (a.split.o && a.rows <= a.split.rows && split_head_dim(kv.head_dim) && a.heads % kv.kv_heads == 0 &&
+      a.heads / kv.kv_heads <= kMaxGroup) {
+    // Splits: about two blocks per SM over rows x KV heads, each at least a tile long. Fixed for a
+    // batch size (not by the rows' lengths), so a captured decode graph stays valid.
+    const int64_t blocks = int64_t{a.rows} * kv.kv_heads, wanted = (2 * int64_t{cuda::sm_count()} + blocks - 1) / blocks;
+    const int64_t splits = std::clamp<int64_t>(wanted, 1, std::min(kMaxSplits, (kv.max_positions + kTile - 1) / kTile));
+    const int64_t chunk = ((kv.max_positions + splits - 1) / splits + kTile - 1) / kTile * kTile;
+    const SplitOutput out{a.split.o, a.split.ml, chunk, (kv.max_positions + chunk - 1) / chunk};
+    switch (kv.head_dim) {
+      case 8: return split_attention<8>(a, rows, kv, k_plane, v_plane, out, s);
+      case 16: return split_attention<16>(a, rows, kv, k_plane, v_plane, out, s);
+      case 32: return split_attention<32>(a, rows, kv, k_plane, v_plane, out, s);
+      case 64: return split_attention<64>(a, rows, kv, k_plane, v_plane, out, s);
+      case 96: return split_attention<96>(a, rows, kv, k_plane, v_plane, out, s);
+      case 128: return split_attention<128>(a, rows, kv, k_plane, v_plane, out, s);
+      default: return split_attention<256>(a, rows, kv, k_plane, v_plane, out, s);
+    }
+  }
   // Groups of head_dim threads share the values' positions: as many as fill the GPU with about 2048
   // threads per SM over rows x heads blocks (batch 1 of 32 heads: 1024 threads; batch 16: 512). With
   // 1024 threads at batch 16, decoding ran 10 % slower than with 128 (H200, 2026-12-01).

@@ -57,12 +57,21 @@ void rope_and_store(const RopeArgs& a, RowInfo rows, const KvLayout& kv, KvPlane
                     cudaStream_t s);
 
 // ctx[r, head] = softmax(q . K[slot, first..pos] / sqrt(d)) V for each row's own slot and position
-// (causal; first = pos - window + 1 with a sliding window).
+// (causal; first = pos - window + 1 with a sliding window). With `split` scratch for the rows, the
+// positions are split over blocks that each read a KV head once for all its query heads, then merged
+// (flash-decoding); without it, or for head sizes it has no instance for, one block per (row, head).
+constexpr int64_t kMaxSplits = 64;
+struct AttentionSplitScratch {
+  float* o = nullptr;    // [rows][heads][kMaxSplits][head_dim]
+  float2* ml = nullptr;  // [rows][heads][kMaxSplits]
+  int rows = 0;
+};
 struct AttentionArgs {
   const float* q;
   uint16_t* ctx;
   int rows;
   int64_t heads, window;  // window 0: none
+  AttentionSplitScratch split;
 };
 void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
                cudaStream_t s);

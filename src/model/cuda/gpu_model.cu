@@ -193,6 +193,7 @@ struct GpuModel::Impl {
       act_by_expert, y_by_expert;
   size_t scores_capacity = 0;                      // elements
   DeviceBuffer tokens_dev, slots_dev, pos_dev, sampled_dev, targets_dev, scores_dev, sample_params_dev;
+  DeviceBuffer split_o, split_ml;  // decoding attention's per-split outputs (gpu::AttentionSplitScratch)
   DeviceBuffer reference_dev;  // reference logits of a scoring pass (allocated on first use)
   std::map<int, int> decode_runs;                  // batch size -> eager steps run so far
   std::map<int, cudaGraphExec_t> decode_graphs;    // batch size -> captured decode step
@@ -331,8 +332,9 @@ struct GpuModel::Impl {
       if (gemm_attention)
         prefill_attention(L, prefill_slot, rows, prefill_start);
       else
-        gpu::attention({q.as<float>(), ctx.as<uint16_t>(), rows, c.heads, c.sliding_window.value_or(0)}, rows_info(),
-                       kv, L.k_cache.plane(), L.v_cache.plane(), stream);
+        gpu::attention({q.as<float>(), ctx.as<uint16_t>(), rows, c.heads, c.sliding_window.value_or(0),
+                        {split_o.as<float>(), split_ml.as<float2>(), options.max_batch}},
+                       rows_info(), kv, L.k_cache.plane(), L.v_cache.plane(), stream);
       linear(L.o, ctx.as<uint16_t>(), rows, delta.as<float>());
       gpu::residual_rms_norm(h.as<float>(), delta.as<float>(), L.post_norm.as<float>(), rows, H, c.rms_eps, x, stream);
       if (c.experts) {
@@ -588,6 +590,9 @@ GpuModel GpuModel::load(const Model& model, const GpuOptions& options) {
     *b = DeviceBuffer(size_t(R) * 4);
   m->scores_dev = DeviceBuffer(size_t(R) * sizeof(gpu::RowScore));
   m->sample_params_dev = DeviceBuffer(size_t(R) * sizeof(gpu::SampleParams));
+  const size_t split_rows = size_t(options.max_batch) * size_t(c.heads) * size_t(gpu::kMaxSplits);
+  m->split_o = DeviceBuffer(split_rows * size_t(c.head_dim) * sizeof(float));
+  m->split_ml = DeviceBuffer(split_rows * sizeof(float2));
   cuda::check(cudaStreamSynchronize(m->stream), "cudaStreamSynchronize");
   return GpuModel(std::move(m));
 }
