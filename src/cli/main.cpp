@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   CLI::App app{"hifp8: 8-bit float (HiFloat8, OCP FP8) and INT8 quantization toolkit", "hifp8"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "hifp8 " HIFP8_VERSION);
+  // --help shows every option's default (e.g. "--threads INT=0"), for the subcommands too.
+  app.option_defaults()->always_capture_default();
   hifp8::cli::add_formats_command(app);
   hifp8::cli::add_codec_commands(app);
   hifp8::cli::add_bench_command(app);

@@ -23,6 +23,8 @@ f32() { for b in "$@"; do printf "\\x${b:6:2}\\x${b:4:2}\\x${b:2:2}\\x${b:0:2}";
 # conventions: bare hifp8 shows usage, --version, schemes lists every scheme with its engines
 check "bare hifp8 prints usage" 1 "$("$HIFP8" | grep -c '^Usage: hifp8')"
 check "--version" "hifp8 0.1.0" "$("$HIFP8" --version)"
+check "--help states defaults (quantize --scheme)" 1 "$("$HIFP8" quantize --help | grep -c -- '--scheme TEXT=fp8-dynamic')"
+check "--help states defaults (generate --seed)" 1 "$("$HIFP8" generate --help | grep -c -- '--seed UINT=0')"
 for scheme in fp8-dynamic fp8-tensor fp8-block int8-dynamic hif8 fake-hif8 mixed; do
   check "schemes lists $scheme" 1 "$("$HIFP8" schemes | grep -c "^| $scheme |")"
 done
