@@ -831,16 +831,37 @@ bool split_head_dim(int64_t head_dim) {
   }
 }
 
+// Splits of the positions for `blocks` (row, KV head) pairs when `resident` blocks fit on the GPU at
+// once: at least one full wave, and among up to four times that many splits the one whose last wave
+// is fullest (a wave 45 % full cost a quarter of the time at batch 16), each split at least a tile.
+// It depends on the batch size only, not on the rows' lengths, so captured decode graphs stay valid.
+SplitOutput split_positions(const AttentionArgs& a, const KvLayout& kv, int64_t resident) {
+  const int64_t blocks = int64_t{a.rows} * kv.kv_heads, most = std::min(kMaxSplits, (kv.max_positions + kTile - 1) / kTile);
+  const int64_t least = std::clamp<int64_t>((resident + blocks - 1) / blocks, 1, most);
+  int64_t splits = least;
+  double best = 0;
+  for (int64_t n = least; n <= std::min(most, 4 * least); ++n) {
+    const double waves = double(blocks * n) / double(resident), fill = waves / std::ceil(waves);
+    if (fill > best + 1e-9) best = fill, splits = n;
+  }
+  const int64_t chunk = ((kv.max_positions + splits - 1) / splits + kTile - 1) / kTile * kTile;
+  return {a.split.o, a.split.ml, chunk, (kv.max_positions + chunk - 1) / chunk};
+}
+
 template <int HD, bool Q8, int GM>
 void split_attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
-                     SplitOutput out, cudaStream_t s) {
+                     cudaStream_t s) {
   const size_t smem = split_smem_bytes<HD, Q8>(a.heads / kv.kv_heads);
   static size_t configured = 0;  // the dynamic shared memory limit raised so far, per instance
+  static int per_sm = 0;         // resident blocks per SM at that limit
   if (smem > configured) {
     cuda::check(cudaFuncSetAttribute(split_attention_kernel<HD, Q8, GM>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
                 "cudaFuncSetAttribute(split_attention_kernel)");
+    cuda::check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, split_attention_kernel<HD, Q8, GM>, kSplitWarps * 32, smem),
+                "cudaOccupancyMaxActiveBlocksPerMultiprocessor(split_attention_kernel)");
     configured = smem;
   }
+  const SplitOutput out = split_positions(a, kv, int64_t{std::max(per_sm, 1)} * cuda::sm_count());
   const dim3 grid(unsigned(a.rows), unsigned(kv.kv_heads), unsigned(out.splits));
   split_attention_kernel<HD, Q8, GM><<<grid, kSplitWarps * 32, smem, s>>>(a, rows, kv_args(kv), k_plane, v_plane, out);
   cuda::check_launch("split_attention_kernel");
@@ -850,16 +871,16 @@ void split_attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, K
 
 template <int HD>
 void split_attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
-                     SplitOutput out, cudaStream_t s) {
+                     cudaStream_t s) {
   const int64_t group = a.heads / kv.kv_heads;
   if (kv.format) {
-    if (group <= 2) return split_attention<HD, true, 2>(a, rows, kv, k_plane, v_plane, out, s);
-    if (group <= 4) return split_attention<HD, true, 4>(a, rows, kv, k_plane, v_plane, out, s);
-    return split_attention<HD, true, kMaxGroup>(a, rows, kv, k_plane, v_plane, out, s);
+    if (group <= 2) return split_attention<HD, true, 2>(a, rows, kv, k_plane, v_plane, s);
+    if (group <= 4) return split_attention<HD, true, 4>(a, rows, kv, k_plane, v_plane, s);
+    return split_attention<HD, true, kMaxGroup>(a, rows, kv, k_plane, v_plane, s);
   }
-  if (group <= 2) return split_attention<HD, false, 2>(a, rows, kv, k_plane, v_plane, out, s);
-  if (group <= 4) return split_attention<HD, false, 4>(a, rows, kv, k_plane, v_plane, out, s);
-  split_attention<HD, false, kMaxGroup>(a, rows, kv, k_plane, v_plane, out, s);
+  if (group <= 2) return split_attention<HD, false, 2>(a, rows, kv, k_plane, v_plane, s);
+  if (group <= 4) return split_attention<HD, false, 4>(a, rows, kv, k_plane, v_plane, s);
+  split_attention<HD, false, kMaxGroup>(a, rows, kv, k_plane, v_plane, s);
 }
 
 }  // namespace
@@ -868,20 +889,14 @@ void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane
                cudaStream_t s) {
   if (a.split.o && a.rows <= a.split.rows && split_head_dim(kv.head_dim) && a.heads % kv.kv_heads == 0 &&
       a.heads / kv.kv_heads <= kMaxGroup) {
-    // Splits: about two blocks per SM over rows x KV heads, each at least a tile long. Fixed for a
-    // batch size (not by the rows' lengths), so a captured decode graph stays valid.
-    const int64_t blocks = int64_t{a.rows} * kv.kv_heads, wanted = (2 * int64_t{cuda::sm_count()} + blocks - 1) / blocks;
-    const int64_t splits = std::clamp<int64_t>(wanted, 1, std::min(kMaxSplits, (kv.max_positions + kTile - 1) / kTile));
-    const int64_t chunk = ((kv.max_positions + splits - 1) / splits + kTile - 1) / kTile * kTile;
-    const SplitOutput out{a.split.o, a.split.ml, chunk, (kv.max_positions + chunk - 1) / chunk};
     switch (kv.head_dim) {
-      case 8: return split_attention<8>(a, rows, kv, k_plane, v_plane, out, s);
-      case 16: return split_attention<16>(a, rows, kv, k_plane, v_plane, out, s);
-      case 32: return split_attention<32>(a, rows, kv, k_plane, v_plane, out, s);
-      case 64: return split_attention<64>(a, rows, kv, k_plane, v_plane, out, s);
-      case 96: return split_attention<96>(a, rows, kv, k_plane, v_plane, out, s);
-      case 128: return split_attention<128>(a, rows, kv, k_plane, v_plane, out, s);
-      default: return split_attention<256>(a, rows, kv, k_plane, v_plane, out, s);
+      case 8: return split_attention<8>(a, rows, kv, k_plane, v_plane, s);
+      case 16: return split_attention<16>(a, rows, kv, k_plane, v_plane, s);
+      case 32: return split_attention<32>(a, rows, kv, k_plane, v_plane, s);
+      case 64: return split_attention<64>(a, rows, kv, k_plane, v_plane, s);
+      case 96: return split_attention<96>(a, rows, kv, k_plane, v_plane, s);
+      case 128: return split_attention<128>(a, rows, kv, k_plane, v_plane, s);
+      default: return split_attention<256>(a, rows, kv, k_plane, v_plane, s);
     }
   }
   // Groups of head_dim threads share the values' positions: as many as fill the GPU with about 2048
