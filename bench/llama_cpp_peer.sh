@@ -2,11 +2,13 @@
 # The CPU peer benchmark: hifp8's CPU engine beside llama.cpp on the same checkpoint, machine and
 # thread count, interleaved, medians of per-round ratios (the CPU table of docs/BENCHMARKS.md).
 #
-#   bench/llama_cpp_peer.sh [--threads N] [--rounds R] [--hifp8 build/hifp8] [--work DIR]
+#   bench/llama_cpp_peer.sh [--threads N] [--rounds R] [--hifp8 build/hifp8] [--work DIR] [--simd native|avx2]
 #
 # llama.cpp is built from source in a cache outside the tree (${HIFP8_CACHE:-~/.cache/hifp8}/llama.cpp;
 # LLAMA_CPP_GIT names a clone source other than GitHub, e.g. a local mirror) at a pinned commit with
-# -DGGML_NATIVE=ON, so both engines run the CPU's widest SIMD code. The checkpoint is `hifp8 synth
+# -DGGML_NATIVE=ON, so both engines run the CPU's widest SIMD code; `--simd avx2` runs both on AVX2
+# instead (llama.cpp built with AVX2/FMA/F16C only, in its own build folder; hifp8 with HIFP8_SIMD=avx2),
+# to measure the AVX2 paths on an AVX-512 machine. The checkpoint is `hifp8 synth
 # --config llama-100m` (124M parameters) with the Llama-2 tokenizer from ../shared; llama.cpp's own
 # converter writes its bf16 GGUF (through bench/llama_cpp_shim: Debian 12 has no python3-safetensors
 # and its PyTorch 1.13 lacks float8 dtypes) and llama-quantize its Q8_0. Needs the Debian packages
@@ -14,13 +16,14 @@
 # they serve this benchmark only).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-threads=2 rounds=3 hifp8="$here/build/hifp8" work="${TMPDIR:-/tmp}/hifp8-llama-cpp-peer"
+threads=2 rounds=3 hifp8="$here/build/hifp8" work="${TMPDIR:-/tmp}/hifp8-llama-cpp-peer" simd=native
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --hifp8) hifp8="$(realpath "$2")"; shift 2 ;;
     --work) work="$(realpath -m "$2")"; shift 2 ;;
+    --simd) simd="$2"; shift 2 ;;
     *) echo "llama_cpp_peer.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -41,13 +44,20 @@ if [ ! -d "$cache/src/.git" ]; then
   git -C "$cache/src" sparse-checkout set --no-cone '/*' '!/models/*.gguf'
 fi
 git -C "$cache/src" checkout -q "$commit" 2>/dev/null || git -C "$cache/src" checkout -q "$commit"
-if [ ! -x "$cache/build/bin/llama-bench" ] || [ ! -x "$cache/build/bin/llama-quantize" ]; then
-  echo "llama_cpp_peer.sh: building llama.cpp $commit (GGML_NATIVE=ON)" >&2
-  cmake -S "$cache/src" -B "$cache/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
-    -DBUILD_SHARED_LIBS=OFF -DGGML_OPENMP=ON >"$cache/build.log" 2>&1
-  cmake --build "$cache/build" --target llama-bench llama-quantize -j"$(nproc)" >>"$cache/build.log" 2>&1
+case $simd in
+  native) build="$cache/build" simd_flags=(-DGGML_NATIVE=ON) ;;
+  avx2) build="$cache/build-avx2" simd_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+                                              -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF)
+        export HIFP8_SIMD=avx2 ;;
+  *) echo "llama_cpp_peer.sh: --simd native or avx2" >&2; exit 2 ;;
+esac
+if [ ! -x "$build/bin/llama-bench" ] || [ ! -x "$build/bin/llama-quantize" ]; then
+  echo "llama_cpp_peer.sh: building llama.cpp $commit (${simd_flags[*]})" >&2
+  cmake -S "$cache/src" -B "$build" -DCMAKE_BUILD_TYPE=Release "${simd_flags[@]}" -DLLAMA_CURL=OFF \
+    -DBUILD_SHARED_LIBS=OFF -DGGML_OPENMP=ON >"$build.log" 2>&1
+  cmake --build "$build" --target llama-bench llama-quantize -j"$(nproc)" >>"$build.log" 2>&1
 fi
-bin="$cache/build/bin"
+bin="$build/bin"
 
 mkdir -p "$work"
 if [ ! -f "$work/q8_0.gguf" ] || [ ! -d "$work/hif8-lm" ]; then

@@ -344,7 +344,7 @@ const Float16Magnitudes* float16_magnitudes(FormatId id) {
 // Per machine: byte permutes (AVX-512 VBMI) for the sign-magnitude formats; else HiF8 through the bf16
 // table (AVX-512BW) or Highway's shuffles, FP8 through float16 bit tricks, INT8 by conversion.
 float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, size_t n) {
-  static const bool vbmi = avx512::vbmi_available();
+  const bool vbmi = avx512::vbmi_available();  // not cached: tests switch targets
   const Float16Magnitudes* f16 = float16_magnitudes(format.id);
   if (vbmi && f16)
     return avx512::dot_f16_magnitudes(x, codes, n, f16->lo.data(), f16->hi.data(), f16->nan_at_0x80,
@@ -358,7 +358,7 @@ float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, 
 }
 
 int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n) {
-  static const bool vnni = avx512::vnni_available();
+  const bool vnni = avx512::vnni_available();
   if (vnni) return avx512::dot_i8(a, b, n);
   int32_t total = 0;
   for (size_t i = 0; i < n; ++i) total += int32_t(a[i]) * b[i];

@@ -16,6 +16,7 @@
 #include "hifp8/format/bits.h"
 #include "hifp8/format/hif8.h"
 #include "hifp8/format/hif8_rank.h"
+#include "kernel/cpu/simd.h"
 
 namespace hifp8::kernel::avx512 {
 namespace {
@@ -52,7 +53,14 @@ __attribute__((target("avx512f,avx512bw"))) inline __m512i load_words(const uint
 
 }  // namespace
 
-bool hif8_encoder_available() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"); }
+bool allowed() {
+  // Asked per call (a dispatch-table read: cheap, unlike CPUID, which traps in a VM), so it follows
+  // hwy::SetSupportedTargetsForTest.
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  return cpu && simd::chosen_is_avx512();
+}
+
+bool hif8_encoder_available() { return allowed(); }
 
 __attribute__((target("avx512f,avx512bw"))) void encode_hif8(const float* in, uint8_t* out, size_t n, bool saturate,
                                                              bool rank_layout) {
@@ -175,7 +183,10 @@ __attribute__((target("avx512f,avx512bw"))) float dot_bf16_table(const float* x,
   return sum;
 }
 
-bool vbmi_available() { return hif8_encoder_available() && __builtin_cpu_supports("avx512vbmi"); }
+bool vbmi_available() {
+  static const bool cpu = __builtin_cpu_supports("avx512vbmi");
+  return cpu && allowed();
+}
 
 // 64 codes a step: vpermb puts the codes where the byte interleave below leaves their float16 words in
 // order; two vpermi2b look up the low and high bytes of each magnitude's float16 (the index's bit 7,

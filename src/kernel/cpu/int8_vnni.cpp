@@ -1,5 +1,7 @@
 #include "kernel/cpu/int8_vnni.h"
 
+#include "kernel/cpu/hif8_avx512.h"
+
 // GCC 12's AVX-512 intrinsic headers trip its own uninitialized-use warnings (the reductions'
 // extract intrinsics start from an undefined vector).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -9,8 +11,8 @@
 namespace hifp8::kernel::avx512 {
 
 bool vnni_available() {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vnni");
+  static const bool cpu = __builtin_cpu_supports("avx512vnni");
+  return cpu && allowed();
 }
 
 // vpdpbusd multiplies unsigned by signed bytes: a + 128 (in [1, 255]) times b, minus 128 * sum b

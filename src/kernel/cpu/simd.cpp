@@ -6,6 +6,9 @@
 #include "hwy/contrib/math/math-inl.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "hifp8/format/bits.h"
 #include "hifp8/format/hif8.h"
@@ -482,6 +485,9 @@ HWY_INLINE void PanelTileT(const float* HWY_RESTRICT x, size_t x_stride, const f
 
 size_t PanelWidth() { return 2 * hn::Lanes(DF()); }
 
+// Highway's chosen target is an AVX-512 one (x86 targets better than AVX2).
+bool ChosenIsAvx512() { return HWY_ARCH_X86 && HWY_TARGET < HWY_AVX2; }
+
 void PanelTile(const float* HWY_RESTRICT x, size_t x_stride, size_t tokens, const float* HWY_RESTRICT panel, size_t n,
                float* HWY_RESTRICT y, size_t y_stride, size_t valid, bool accumulate) {
   switch (tokens) {
@@ -550,6 +556,20 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace hifp8::kernel::simd {
 
+namespace {
+// HIFP8_SIMD=avx2 or sse4 caps the CPU kernels below what the CPU has, to measure or test the narrower
+// code on a wider machine: Highway's better targets are disabled, and the hand-written AVX-512
+// kernels follow Highway's targets (avx512::allowed). Applied when the library loads.
+const bool kSimdLimit = [] {
+  const char* limit = std::getenv("HIFP8_SIMD");
+  if (!limit || !*limit) return false;
+  if (std::string_view(limit) == "avx2") hwy::DisableTargets(HWY_AVX2 - 1);  // every target better than AVX2
+  else if (std::string_view(limit) == "sse4") hwy::DisableTargets(HWY_SSE4 - 1);
+  else std::fprintf(stderr, "hifp8: HIFP8_SIMD=%s ignored (avx2 or sse4)\n", limit);
+  return true;
+}();
+}  // namespace
+
 HWY_EXPORT(EncodeHif8Math);
 HWY_EXPORT(EncodeE4m3fnMath);
 HWY_EXPORT(EncodeE5m2Math);
@@ -564,6 +584,7 @@ HWY_EXPORT(DotHif8);
 HWY_EXPORT(DotBf16);
 HWY_EXPORT(FmaLoop);
 HWY_EXPORT(PanelWidth);
+HWY_EXPORT(ChosenIsAvx512);
 HWY_EXPORT(PanelTile);
 HWY_EXPORT(Divide);
 HWY_EXPORT(Multiply);
@@ -599,6 +620,7 @@ float dot_hif8(const float* x, const uint8_t* codes, size_t n, const uint8_t* f1
   return HWY_DYNAMIC_DISPATCH(DotHif8)(x, codes, n, f16_lo, f16_hi, table);
 }
 size_t panel_width() { return HWY_DYNAMIC_DISPATCH(PanelWidth)(); }
+bool chosen_is_avx512() { return HWY_DYNAMIC_DISPATCH(ChosenIsAvx512)(); }
 void panel_tile(const float* x, size_t x_stride, size_t tokens, const float* panel, size_t n, float* y, size_t y_stride,
                 size_t valid, bool accumulate) {
   HWY_DYNAMIC_DISPATCH(PanelTile)(x, x_stride, tokens, panel, n, y, y_stride, valid, accumulate);

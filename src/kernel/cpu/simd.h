@@ -38,6 +38,8 @@ float dot_hif8(const float* x, const uint8_t* codes, size_t n, const uint8_t* f1
                const float* table);
 float fma_loop(size_t iterations, size_t* flops_per_iteration);
 size_t panel_width();
+// The target Highway dispatches to is an AVX-512 one (tests and HIFP8_SIMD can narrow it).
+bool chosen_is_avx512();
 void panel_tile(const float* x, size_t x_stride, size_t tokens, const float* panel, size_t n, float* y, size_t y_stride,
                 size_t valid, bool accumulate = false);
 
