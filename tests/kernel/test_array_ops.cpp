@@ -461,7 +461,7 @@ TEST(DotCodes, EveryImplementationMatchesFloat64) {
   }
 }
 
-// The INT8 dot product (VNNI where the CPU has it) equals the plain integer sum: every length up to
+// The INT8 dot product (VNNI or AVX2 where the dispatch allows) equals the plain integer sum: every length up to
 // 300 (tails), the extremes (-127 activations, -128 and 127 weights) and a full-size row.
 TEST(DotI8, EqualsTheIntegerSum) {
   std::mt19937_64 rng(std::random_device{}());
@@ -471,13 +471,15 @@ TEST(DotI8, EqualsTheIntegerSum) {
     for (size_t i = 0; i < a.size(); ++i) want += int64_t(a[i]) * b[i];
     ASSERT_EQ(kernel::dot_i8(a.data(), b.data(), a.size()), want) << "n=" << a.size();
   };
-  for (size_t n = 0; n <= 300; ++n) {
-    std::vector<int8_t> a(n), b(n);
-    for (size_t i = 0; i < n; ++i) a[i] = int8_t(act(rng)), b[i] = int8_t(weight(rng));
-    check(a, b);
-  }
-  check(std::vector<int8_t>(14336, -127), std::vector<int8_t>(14336, -128));
-  check(std::vector<int8_t>(14336, 127), std::vector<int8_t>(14336, 127));
+  for_each_target([&] {  // VNNI, AVX2 and the plain loop, as the dispatch picks
+    for (size_t n = 0; n <= 300; ++n) {
+      std::vector<int8_t> a(n), b(n);
+      for (size_t i = 0; i < n; ++i) a[i] = int8_t(act(rng)), b[i] = int8_t(weight(rng));
+      check(a, b);
+    }
+    check(std::vector<int8_t>(14336, -127), std::vector<int8_t>(14336, -128));
+    check(std::vector<int8_t>(14336, 127), std::vector<int8_t>(14336, 127));
+  });
 }
 
 }  // namespace

@@ -358,8 +358,8 @@ float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, 
 }
 
 int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n) {
-  const bool vnni = avx512::vnni_available();
-  if (vnni) return avx512::dot_i8(a, b, n);
+  if (avx512::vnni_available()) return avx512::dot_i8(a, b, n);
+  if (avx2::dot_i8_available()) return avx2::dot_i8(a, b, n);
   int32_t total = 0;
   for (size_t i = 0; i < n; ++i) total += int32_t(a[i]) * b[i];
   return total;

@@ -485,8 +485,9 @@ HWY_INLINE void PanelTileT(const float* HWY_RESTRICT x, size_t x_stride, const f
 
 size_t PanelWidth() { return 2 * hn::Lanes(DF()); }
 
-// Highway's chosen target is an AVX-512 one (x86 targets better than AVX2).
+// Highway's chosen target is an AVX-512 one (x86 targets better than AVX2), or AVX2 or better.
 bool ChosenIsAvx512() { return HWY_ARCH_X86 && HWY_TARGET < HWY_AVX2; }
+bool ChosenIsAtLeastAvx2() { return HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2; }
 
 void PanelTile(const float* HWY_RESTRICT x, size_t x_stride, size_t tokens, const float* HWY_RESTRICT panel, size_t n,
                float* HWY_RESTRICT y, size_t y_stride, size_t valid, bool accumulate) {
@@ -585,6 +586,7 @@ HWY_EXPORT(DotBf16);
 HWY_EXPORT(FmaLoop);
 HWY_EXPORT(PanelWidth);
 HWY_EXPORT(ChosenIsAvx512);
+HWY_EXPORT(ChosenIsAtLeastAvx2);
 HWY_EXPORT(PanelTile);
 HWY_EXPORT(Divide);
 HWY_EXPORT(Multiply);
@@ -621,6 +623,7 @@ float dot_hif8(const float* x, const uint8_t* codes, size_t n, const uint8_t* f1
 }
 size_t panel_width() { return HWY_DYNAMIC_DISPATCH(PanelWidth)(); }
 bool chosen_is_avx512() { return HWY_DYNAMIC_DISPATCH(ChosenIsAvx512)(); }
+bool chosen_is_at_least_avx2() { return HWY_DYNAMIC_DISPATCH(ChosenIsAtLeastAvx2)(); }
 void panel_tile(const float* x, size_t x_stride, size_t tokens, const float* panel, size_t n, float* y, size_t y_stride,
                 size_t valid, bool accumulate) {
   HWY_DYNAMIC_DISPATCH(PanelTile)(x, x_stride, tokens, panel, n, y, y_stride, valid, accumulate);

@@ -40,6 +40,7 @@ float fma_loop(size_t iterations, size_t* flops_per_iteration);
 size_t panel_width();
 // The target Highway dispatches to is an AVX-512 one (tests and HIFP8_SIMD can narrow it).
 bool chosen_is_avx512();
+bool chosen_is_at_least_avx2();
 void panel_tile(const float* x, size_t x_stride, size_t tokens, const float* panel, size_t n, float* y, size_t y_stride,
                 size_t valid, bool accumulate = false);
 
