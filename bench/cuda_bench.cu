@@ -264,6 +264,28 @@ void bench_decode_attention() {
   }
 }
 
+// The sampler served requests draw from (gpu::sample) on a Llama-3 vocabulary of random logits.
+void bench_sample() {
+  const int64_t vocab = 128256;
+  for (int rows : {1, 16}) {
+    DeviceBuffer logits = random_device(size_t(rows * vocab), DType::f32, 3.0f, 41), out(size_t(rows) * 4);
+    for (const model::gpu::SampleParams base : {model::gpu::SampleParams{0.8f, 0.95f, 40, 0},
+                                                model::gpu::SampleParams{1.0f, 0.9f, 0, 0},
+                                                model::gpu::SampleParams{0.0f, 1.0f, 0, 0}}) {
+      std::vector<model::gpu::SampleParams> params(static_cast<size_t>(rows), base);
+      DeviceBuffer p(params.size() * sizeof(model::gpu::SampleParams));
+      p.upload(params.data(), p.bytes());
+      const double ms = time_ms([&](int) {
+        model::gpu::sample(logits.as<float>(), rows, vocab, p.as<model::gpu::SampleParams>(), out.as<int32_t>(), nullptr);
+      }, 5, 20);
+      char name[96];
+      std::snprintf(name, sizeof name, "%d rows, T %.1f top-k %lld top-p %.2f", rows, double(base.temperature),
+                    (long long)base.top_k, double(base.top_p));
+      report("sample", name, ms, "rows/ms", rows / ms, "-", ms, 1.0);
+    }
+  }
+}
+
 void bench_gemm() {
   struct Gemm {
     int64_t m, n, k;
@@ -367,6 +389,7 @@ int main(int argc, char** argv) {
     if (only == "gemv-profile") hifp8::bench_gemv_profile();
     if (only.empty() || only == "attention") hifp8::bench_attention();
     if (only.empty() || only == "attention" || only == "decode-attention") hifp8::bench_decode_attention();
+    if (only.empty() || only == "sample") hifp8::bench_sample();
     if (only.empty() || only == "gemm") hifp8::bench_gemm();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cuda_bench: %s\n", e.what());
