@@ -430,7 +430,7 @@ TEST(DotCodes, EveryImplementationMatchesFloat64) {
       paths.emplace_back("vbmi", [&](const float* x, const uint8_t* c, size_t n) {
         return kernel::avx512::dot_f16_magnitudes(x, c, n, lo.data(), hi.data(), hif8, f.decode_table.data());
       });
-    if (hif8 && kernel::avx512::hif8_encoder_available())
+    if (hif8 && kernel::avx512::allowed())
       paths.emplace_back("bf16 table", [&](const float* x, const uint8_t* c, size_t n) {
         return kernel::avx512::dot_bf16_table(x, c, n, bf16.data());
       });

@@ -69,7 +69,7 @@ const Bf16DecodeTable& bf16_decode_table(const FormatInfo& format) {
 
 void decode_serial(const FormatInfo& format, const uint8_t* in, float* out, size_t n) {
   const Bf16DecodeTable& bf16 = bf16_decode_table(format);
-  if (bf16.exact && avx512::hif8_encoder_available()) return avx512::decode_bf16_table(in, out, n, bf16.bits.data());
+  if (bf16.exact && avx512::allowed()) return avx512::decode_bf16_table(in, out, n, bf16.bits.data());
   simd::decode_table(in, out, n, format.decode_table.data());
 }
 
@@ -80,7 +80,7 @@ bool has_math_encoder(FormatId id) {
 // Chosen by measurement (docs/BENCHMARKS.md): for HiF8 the in-register tables beat the gathers of the
 // prefix table, which beat the integer arithmetic; FP8 and INT8 arithmetic is already memory-bound.
 EncodePath fastest_path(const FormatInfo& format) {
-  if (is_hif8(format.id)) return avx512::hif8_encoder_available() ? EncodePath::vperm : EncodePath::lut;
+  if (is_hif8(format.id)) return avx512::allowed() ? EncodePath::vperm : EncodePath::lut;
   if (has_math_encoder(format.id)) return EncodePath::math;
   return EncodePath::scalar;
 }
@@ -158,7 +158,7 @@ bool has_encode_path(const FormatInfo& format, EncodePath path) {
     case EncodePath::scalar: return true;
     case EncodePath::lut: return prefix_lut(format, Overflow::plain) != nullptr;
     case EncodePath::math: return has_math_encoder(format.id);
-    case EncodePath::vperm: return is_hif8(format.id) && avx512::hif8_encoder_available();
+    case EncodePath::vperm: return is_hif8(format.id) && avx512::allowed();
   }
   return false;
 }
@@ -351,7 +351,7 @@ float dot_codes(const FormatInfo& format, const float* x, const uint8_t* codes, 
                                       format.decode_table.data());
   if (format.id == FormatId::hif8) {
     const Bf16DecodeTable& bf16 = bf16_decode_table(format);
-    if (bf16.exact && avx512::hif8_encoder_available()) return avx512::dot_bf16_table(x, codes, n, bf16.bits.data());
+    if (bf16.exact && avx512::allowed()) return avx512::dot_bf16_table(x, codes, n, bf16.bits.data());
     return simd::dot_hif8(x, codes, n, f16->lo.data(), f16->hi.data(), format.decode_table.data());
   }
   return simd::dot_codes(x, codes, n, code_kind(format.id), format.decode_table.data());

@@ -60,7 +60,6 @@ bool allowed() {
   return cpu && simd::chosen_is_avx512();
 }
 
-bool hif8_encoder_available() { return allowed(); }
 
 __attribute__((target("avx512f,avx512bw"))) void encode_hif8(const float* in, uint8_t* out, size_t n, bool saturate,
                                                              bool rank_layout) {

@@ -7,9 +7,8 @@ namespace hifp8::kernel::avx512 {
 
 // The AVX-512 kernels may run: the CPU has AVX-512F/BW and Highway's supported targets still include an
 // AVX-512 one (hwy::SetSupportedTargetsForTest in the tests, HIFP8_SIMD at run time narrow them), so
-// every kernel follows one choice of instruction set.
+// every kernel follows one choice of instruction set. Gates every function below.
 bool allowed();
-bool hif8_encoder_available();  // allowed() (also gates decode_bf16_table)
 
 // rank_layout: emit the rank-ordered codes instead of the Ascend ones. Tail through the scalar definition.
 void encode_hif8(const float* in, uint8_t* out, size_t n, bool saturate, bool rank_layout);

@@ -422,7 +422,7 @@ __global__ void __launch_bounds__(kSplitWarps * 32) split_attention_kernel(const
     cuda::detail::commit_copies();
   };
   issue(0);
-  if (kv.quantized)
+  if constexpr (Q8)
     for (int c = threadIdx.x; c < 256; c += blockDim.x) decode[c] = kv.tables.decode[c];
   const float inv_sqrt = 1.0f / sqrtf(float(HD));
   for (int i = threadIdx.x; i < G * HD; i += blockDim.x) q[i] = a.q[(r * a.heads + kvh * G) * HD + i] * inv_sqrt;
@@ -865,14 +865,6 @@ void rope_and_store(const RopeArgs& a, RowInfo rows, const KvLayout& kv, KvPlane
 
 namespace {
 
-// The head sizes split_attention_kernel has an instance for.
-bool split_head_dim(int64_t head_dim) {
-  switch (head_dim) {
-    case 8: case 16: case 32: case 64: case 96: case 128: case 256: return true;
-    default: return false;
-  }
-}
-
 // Splits of the positions for `blocks` (row, KV head) pairs when `resident` blocks fit on the GPU at
 // once: at least one full wave, and among up to four times that many splits the one whose last wave
 // is fullest (a wave 45 % full cost a quarter of the time at batch 16), each split at least a tile.
@@ -911,36 +903,45 @@ void split_attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, K
   cuda::check_launch("combine_splits_kernel");
 }
 
-template <int HD>
+// The instance for the group size (query heads per KV head: 2, 4 or kMaxGroup held in registers).
+template <int HD, bool Q8>
 void split_attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
                      cudaStream_t s) {
   const int64_t group = a.heads / kv.kv_heads;
-  if (kv.format) {
-    if (group <= 2) return split_attention<HD, true, 2>(a, rows, kv, k_plane, v_plane, s);
-    if (group <= 4) return split_attention<HD, true, 4>(a, rows, kv, k_plane, v_plane, s);
-    return split_attention<HD, true, kMaxGroup>(a, rows, kv, k_plane, v_plane, s);
+  if (group <= 2) return split_attention<HD, Q8, 2>(a, rows, kv, k_plane, v_plane, s);
+  if (group <= 4) return split_attention<HD, Q8, 4>(a, rows, kv, k_plane, v_plane, s);
+  split_attention<HD, Q8, kMaxGroup>(a, rows, kv, k_plane, v_plane, s);
+}
+
+template <int HD>
+void split_attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
+                     cudaStream_t s) {
+  if (kv.format) split_attention<HD, true>(a, rows, kv, k_plane, v_plane, s);
+  else split_attention<HD, false>(a, rows, kv, k_plane, v_plane, s);
+}
+
+// The instance for the head size runs; false where there is none.
+bool split_attention_any(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
+                         cudaStream_t s) {
+  switch (kv.head_dim) {
+    case 8: split_attention<8>(a, rows, kv, k_plane, v_plane, s); return true;
+    case 16: split_attention<16>(a, rows, kv, k_plane, v_plane, s); return true;
+    case 32: split_attention<32>(a, rows, kv, k_plane, v_plane, s); return true;
+    case 64: split_attention<64>(a, rows, kv, k_plane, v_plane, s); return true;
+    case 96: split_attention<96>(a, rows, kv, k_plane, v_plane, s); return true;
+    case 128: split_attention<128>(a, rows, kv, k_plane, v_plane, s); return true;
+    case 256: split_attention<256>(a, rows, kv, k_plane, v_plane, s); return true;
+    default: return false;
   }
-  if (group <= 2) return split_attention<HD, false, 2>(a, rows, kv, k_plane, v_plane, s);
-  if (group <= 4) return split_attention<HD, false, 4>(a, rows, kv, k_plane, v_plane, s);
-  split_attention<HD, false, kMaxGroup>(a, rows, kv, k_plane, v_plane, s);
 }
 
 }  // namespace
 
 void attention(const AttentionArgs& a, RowInfo rows, const KvLayout& kv, KvPlane k_plane, KvPlane v_plane,
                cudaStream_t s) {
-  if (a.split.o && a.rows <= a.split.rows && split_head_dim(kv.head_dim) && a.heads % kv.kv_heads == 0 &&
-      a.heads / kv.kv_heads <= kMaxGroup) {
-    switch (kv.head_dim) {
-      case 8: return split_attention<8>(a, rows, kv, k_plane, v_plane, s);
-      case 16: return split_attention<16>(a, rows, kv, k_plane, v_plane, s);
-      case 32: return split_attention<32>(a, rows, kv, k_plane, v_plane, s);
-      case 64: return split_attention<64>(a, rows, kv, k_plane, v_plane, s);
-      case 96: return split_attention<96>(a, rows, kv, k_plane, v_plane, s);
-      case 128: return split_attention<128>(a, rows, kv, k_plane, v_plane, s);
-      default: return split_attention<256>(a, rows, kv, k_plane, v_plane, s);
-    }
-  }
+  if (a.split.o && a.rows <= a.split.rows && a.heads % kv.kv_heads == 0 && a.heads / kv.kv_heads <= kMaxGroup &&
+      split_attention_any(a, rows, kv, k_plane, v_plane, s))
+    return;
   // Groups of head_dim threads share the values' positions: as many as fill the GPU with about 2048
   // threads per SM over rows x heads blocks (batch 1 of 32 heads: 1024 threads; batch 16: 512). With
   // 1024 threads at batch 16, decoding ran 10 % slower than with 128 (H200, 2026-12-01).
