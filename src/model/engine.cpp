@@ -10,7 +10,7 @@ namespace hifp8::model {
 
 std::vector<int32_t> Engine::decode_sample(std::span<const int> slots, std::span<const int32_t> tokens,
                                            std::span<const SamplingOptions> sampling) {
-  if (sampling.size() != slots.size()) throw Error("decode_sample: one SamplingOptions per slot");
+  check_sample_arguments(slots.size(), sampling.size());
   const std::vector<float> logits = decode(slots, tokens);
   const auto V = size_t(vocab());
   std::vector<int32_t> out;
@@ -34,6 +34,10 @@ double log_sum_exp(const float* row, size_t n, size_t* argmax = nullptr) {
 }
 
 }  // namespace
+
+void check_sample_arguments(size_t slots, size_t sampling) {
+  if (sampling != slots) throw Error("decode_sample: one SamplingOptions per slot");
+}
 
 void check_score_arguments(size_t tokens, size_t first, size_t reference, int64_t vocab) {
   if (first < 1 || first > tokens) throw Error("score: the first scored position must be in [1, tokens]");

@@ -66,6 +66,8 @@ class Engine {
 // Throws Error unless 1 <= first <= tokens and `reference` is empty or [tokens - first][vocab]: the
 // arguments of Engine::score, checked alike by every engine.
 void check_score_arguments(size_t tokens, size_t first, size_t reference, int64_t vocab);
+// The check every decode_sample does: one SamplingOptions per slot.
+void check_sample_arguments(size_t slots, size_t sampling);
 
 struct EngineOptions {
   std::string device = "cpu";        // cpu or cuda

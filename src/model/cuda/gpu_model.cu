@@ -685,7 +685,7 @@ std::vector<float> GpuModel::decode(std::span<const int> slots, std::span<const 
 std::vector<int32_t> GpuModel::decode_sample(std::span<const int> slots, std::span<const int32_t> tokens,
                                              std::span<const SamplingOptions> sampling) {
   Impl& m = *impl_;
-  if (sampling.size() != slots.size()) throw Error("decode_sample: one SamplingOptions per slot");
+  check_sample_arguments(slots.size(), sampling.size());
   std::vector<gpu::SampleParams> params;
   for (const SamplingOptions& o : sampling) params.push_back({o.temperature, o.top_p, o.top_k, o.seed});
   m.decode_rows(slots, tokens);
