@@ -1,6 +1,7 @@
-"""Runs one suite of the Python tests: numpy (test_numpy_*.py), torch (test_torch_*.py, needs PyTorch)
-or cuda (test_cuda_*.py, needs PyTorch with a GPU and hifp8's CUDA backend). A suite whose requirement
-is missing prints why and exits 77, which CTest reports as skipped."""
+"""Runs one suite of the Python tests: numpy (test_numpy_*.py), torch (test_torch_*.py, needs PyTorch),
+cuda (test_cuda_*.py, needs PyTorch with a GPU and hifp8's CUDA backend) or transformers
+(test_transformers_*.py, needs transformers and accelerate, a GPU and the CUDA backend). A suite whose
+requirement is missing prints why and exits 77, which CTest reports as skipped."""
 
 import os
 import sys
@@ -16,7 +17,14 @@ def missing_requirement(suite: str) -> str:
         import torch
     except ImportError as e:
         return f"PyTorch is not installed ({e}); Debian 12: apt-get install python3-torch"
-    if suite == "cuda":
+    if suite == "transformers":
+        try:
+            import accelerate  # noqa: F401  (device_map placement)
+            import transformers  # noqa: F401
+        except ImportError as e:
+            return (f"transformers/accelerate are not installed ({e}); Debian 12 packages neither and PyPI is "
+                    "unreachable here: scripts/device/transformers_check.sh runs this suite on the GPU machine")
+    if suite in ("cuda", "transformers"):
         import hifp8
 
         if not torch.cuda.is_available():
@@ -27,8 +35,8 @@ def missing_requirement(suite: str) -> str:
 
 
 def main() -> int:
-    if len(sys.argv) != 2 or sys.argv[1] not in ("numpy", "torch", "cuda"):
-        print("usage: run.py numpy|torch|cuda", file=sys.stderr)
+    if len(sys.argv) != 2 or sys.argv[1] not in ("numpy", "torch", "cuda", "transformers"):
+        print("usage: run.py numpy|torch|cuda|transformers", file=sys.stderr)
         return 2
     suite = sys.argv[1]
     reason = missing_requirement(suite)
