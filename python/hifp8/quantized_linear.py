@@ -71,8 +71,9 @@ def unpack_codes(packed: torch.Tensor, n: int, k: int) -> torch.Tensor:
 
 
 def _dequantize(codes, scale, format, granularity, n, k) -> torch.Tensor:
-    """float32 [n, k] weights from packed codes (CPU: hifp8's CPU kernels; CUDA: the GPU decode, bf16)."""
-    scale = scale.detach().to(torch.float32).contiguous()
+    """float32 [n, k] weights from packed codes (CPU: hifp8's CPU kernels, exact; CUDA: the GPU decode,
+    rounded to bf16)."""
+    scale = scale.detach().to(device=codes.device, dtype=torch.float32).contiguous()
     if codes.is_cuda:
         out = torch.empty(n, k, dtype=torch.bfloat16, device=codes.device)
         with torch.cuda.device(codes.device):
@@ -197,8 +198,10 @@ class HiF8Linear(torch.nn.Module):
         if self.master_weight is not None:
             return self._fake_quantized_master().detach().to(dtype)
         self.pack_()
-        return _dequantize(self.weight, self.weight_scale, self.format, self.granularity, self.out_features,
-                           self.in_features).to(dtype)
+        # The GPU decode writes bf16; a wider dtype is decoded exactly by the CPU kernels.
+        codes = self.weight if dtype in (torch.bfloat16, torch.float16) else self.weight.cpu()
+        w = _dequantize(codes, self.weight_scale, self.format, self.granularity, self.out_features, self.in_features)
+        return w.to(device=self.weight.device, dtype=dtype)
 
     def to_linear(self, dtype: torch.dtype = torch.bfloat16) -> torch.nn.Linear:
         """A plain nn.Linear with the dequantized weight."""

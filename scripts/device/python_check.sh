@@ -7,32 +7,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-python-check}
 mkdir -p "$out"
-repo=$PWD
-export LD_LIBRARY_PATH=$repo/device-data/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 python3 -c 'import sys, torch, numpy; print(sys.version.split()[0], "torch", torch.__version__, "numpy", numpy.__version__)' | tee "$out/python.txt"
+source scripts/device/build_python_module.sh
 
-echo "== build hifp8._core" >&2
-pkg=/tmp/hifp8-python/hifp8
-objs=/tmp/hifp8-python/obj
-rm -rf /tmp/hifp8-python && mkdir -p "$pkg" "$objs"
-cp python/hifp8/* "$pkg/"
-suffix=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-version=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
-flags=(-O2 -std=c++20 -fPIC -fvisibility=hidden -DHIFP8_HAVE_CUDA "-DHIFP8_VERSION=\"$version\"" -Iinclude
-       -Idevice-data/include $(python3 -m pybind11 --includes))
-for src in python/src/*.cpp; do
-  g++ "${flags[@]}" -c "$src" -o "$objs/$(basename "$src" .cpp).o" &
-done
-wait
-g++ -shared -o "$pkg/_core$suffix" "$objs"/*.o -Wl,--as-needed device-data/lib/libhifp8_cuda.a device-data/lib/libhifp8.a \
-  -Ldevice-data/lib -l:libhwy.so.1 -l:libsentencepiece.so.0 -l:libpcre2-8.so.0 -L/usr/local/cuda/lib64 \
-  -lcudart_static -ldl -lrt -lpthread 2>&1 | tee "$out/build.log"
-ls -la "$pkg"
-[[ -f $pkg/_core$suffix ]] || { echo "build of hifp8._core failed" >&2; exit 1; }
-
-export PYTHONPATH=/tmp/hifp8-python HIFP8_CLI=$repo/device-data/bin/hifp8 HIFP8_SHARED_DIR=$repo/device-data/shared
 status=0
 for suite in numpy torch cuda; do
   echo "== python $suite tests" >&2
