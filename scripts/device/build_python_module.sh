@@ -20,7 +20,7 @@ if [[ ! -f $pkg/_core$suffix ]]; then
   done
   wait
   g++ -shared -o "$pkg/_core$suffix" "$objs"/*.o -Wl,--as-needed device-data/lib/libhifp8_cuda.a device-data/lib/libhifp8.a \
-    -Ldevice-data/lib -l:libhwy.so.1 -l:libsentencepiece.so.0 -l:libpcre2-8.so.0 -L/usr/local/cuda/lib64 \
+    -Ldevice-data/lib -l:libhwy.so.1 -l:libsentencepiece.so.0 -l:libpcre2-8.so.0 -l:libutf8proc.so.2 -l:libsimdjson.so.14 -L/usr/local/cuda/lib64 \
     -lcudart_static -ldl -lrt -lpthread 2>&1 | tee "$out/build.log"
 fi
 cp python/hifp8/*.py python/hifp8/*.pyi python/hifp8/py.typed "$pkg/"

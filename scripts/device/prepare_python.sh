@@ -3,7 +3,7 @@
 # Debian packages and a different Python (3.12), so the C++ libraries are built here (position-
 # independent static archives), and the Python module is compiled there against its own Python.
 #   bin/      hifp8, test_cuda, cuda_bench (built here)
-#   lib/      libhifp8.a, libhifp8_cuda.a, and the shared libraries they need (Highway, SentencePiece, PCRE2,
+#   lib/      libhifp8.a, libhifp8_cuda.a, and the shared libraries they need (Highway, SentencePiece, PCRE2, utf8proc, simdjson,
 #             cpp-httplib and Brotli)
 #   include/  nlohmann/ (header-only JSON, used by the public headers)
 #   shared/   golden vectors and stories260K from ../shared
@@ -14,7 +14,7 @@ rm -rf device-data && mkdir -p device-data/bin device-data/lib device-data/inclu
   device-data/shared/models device-data/shared/data
 cp build/hifp8 build/test_cuda build/cuda_bench device-data/bin/
 cp build/libhifp8.a build/libhifp8_cuda.a device-data/lib/
-for lib in libhwy.so.1 libsentencepiece.so.0 libpcre2-8.so.0 libcpp-httplib.so.0.11 libbrotlicommon.so.1 libbrotlidec.so.1 libbrotlienc.so.1; do
+for lib in libhwy.so.1 libsentencepiece.so.0 libpcre2-8.so.0 libutf8proc.so.2 libsimdjson.so.14 libcpp-httplib.so.0.11 libbrotlicommon.so.1 libbrotlidec.so.1 libbrotlienc.so.1; do
   cp "$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')" device-data/lib/
 done
 cp -r /usr/include/nlohmann device-data/include/
