@@ -181,6 +181,7 @@ class HiF8Linear(torch.nn.Module):
 
     def pack_(self) -> "HiF8Linear":
         """Puts the codes into the W8A16 kernel's order (in place; done by the first forward otherwise)."""
+        self.weight_scale.requires_grad_(False)  # a loader may have made it trainable; it is data
         if not self.packed:
             codes = self.weight.data
             self._finite_codes = bool(self._finite_code[codes.reshape(-1).cpu().long()].all()) if codes.numel() else True

@@ -133,6 +133,8 @@ class HiF8Quantizer(HfQuantizer):
                               dtype=linear.weight.dtype)
 
         replace_modules(model, torch.nn.Linear, make)
+        # Scales stay float32 whatever the loading dtype (transformers casts floating tensors to it otherwise).
+        model._keep_in_fp32_modules_strict = [*(getattr(model, "_keep_in_fp32_modules_strict", None) or []), "weight_scale"]
         model.config.quantization_config = config
         return model
 
@@ -145,8 +147,8 @@ class HiF8Quantizer(HfQuantizer):
                 layer.pack_()
         return model
 
-    def _dequantize(self, model):
-        return dequantize_layers(model, _model_dtype(model))
+    def _dequantize(self, model, dtype=None, **kwargs):
+        return dequantize_layers(model, dtype or _model_dtype(model))
 
     def is_serializable(self, *args, **kwargs) -> bool:
         return True

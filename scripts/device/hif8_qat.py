@@ -12,6 +12,8 @@ Progress on stderr; a JSON summary on stdout.
 
 import argparse
 import json
+import pathlib
+import shutil
 import sys
 import time
 
@@ -61,6 +63,8 @@ def main() -> int:
             print(f"step {step:4d}  KL {loss.item():.5f}  {time.time() - start:.0f} s", file=sys.stderr, flush=True)
     disable_qat(student)
     student.save_pretrained(a.out)
+    for f in pathlib.Path(a.hif8).glob("*token*"):  # save_pretrained writes no tokenizer; hifp8's tools need it
+        shutil.copy(f, a.out)
     first, last = sum(losses[:20]) / min(20, len(losses)), sum(losses[-20:]) / min(20, len(losses))
     print(json.dumps({"steps": a.steps, "lr": a.lr, "batch": a.batch, "seq": a.seq, "train_tokens": len(ids),
                       "kl_first20": first, "kl_last20": last, "seconds": time.time() - start}))

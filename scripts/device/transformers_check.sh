@@ -41,16 +41,20 @@ if [[ " $stages " == *" qat "* ]]; then
   cat "$shared"/data/corpus/*.txt > "$work/train.txt"
   cat "$shared"/data/valid_*.txt > "$work/valid.txt"
   "$bin" tokenize --model "$original" --file "$work/train.txt" --ids-only > "$work/train.ids"
-  rm -rf "$work/qat"
-  python3 scripts/device/hif8_qat.py "$original" "$work/ptq" "$work/qat" "$work/train.ids" ${QAT_ARGS:-} \
-    > "$out/qat.json" 2> "$out/qat.log" || { echo "QAT failed" >&2; tail -20 "$out/qat.log"; status=1; }
-  cat "$out/qat.json"
-  "$bin" inspect "$work/qat" --validate > "$out/qat_validate.txt" 2>&1 || { echo "inspect --validate refused the QAT checkpoint" >&2; status=1; }
-  tail -2 "$out/qat_validate.txt"
-  for m in ptq qat; do
-    "$bin" eval ppl --model "$work/$m" --baseline "$original" --text "$work/valid.txt" --device cuda --json --quiet \
-      > "$out/ppl_$m.json" 2> "$out/ppl_$m.log" || status=1
-    echo "$m: $(cat "$out/ppl_$m.json")"
+  "$bin" eval ppl --model "$work/ptq" --baseline "$original" --text "$work/valid.txt" --device cuda --json --quiet \
+    > "$out/ppl_ptq.json" 2> "$out/ppl_ptq.log" || status=1
+  echo "ptq: $(cat "$out/ppl_ptq.json")"
+  for lr in ${QAT_LRS:-5e-5 2e-4 5e-4 1e-3}; do
+    rm -rf "$work/qat"
+    python3 scripts/device/hif8_qat.py "$original" "$work/ptq" "$work/qat" "$work/train.ids" --lr "$lr" ${QAT_ARGS:-} \
+      > "$out/qat_$lr.json" 2> "$out/qat_$lr.log" || { echo "QAT failed" >&2; tail -20 "$out/qat_$lr.log"; status=1; }
+    cat "$out/qat_$lr.json"
+    "$bin" inspect "$work/qat" --validate > "$out/qat_validate_$lr.txt" 2>&1 ||
+      { echo "inspect --validate refused the QAT checkpoint" >&2; status=1; }
+    tail -1 "$out/qat_validate_$lr.txt"
+    "$bin" eval ppl --model "$work/qat" --baseline "$original" --text "$work/valid.txt" --device cuda --json --quiet \
+      > "$out/ppl_qat_$lr.json" 2> "$out/ppl_qat_$lr.log" || status=1
+    echo "qat lr $lr: $(cat "$out/ppl_qat_$lr.json")"
   done
 fi
 
