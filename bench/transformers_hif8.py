@@ -43,6 +43,7 @@ def linear_bytes(model) -> int:
 
 def measure(path: str, a) -> dict:
     for i in range(torch.cuda.device_count()):
+        torch.empty(0, device=f"cuda:{i}")  # a context on every GPU, so that the statistics exist
         torch.cuda.reset_peak_memory_stats(i)
     before = [torch.cuda.memory_allocated(i) for i in range(torch.cuda.device_count())]
     start = time.perf_counter()

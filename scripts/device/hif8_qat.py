@@ -2,6 +2,7 @@
 
 Loads the hif8 checkpoint with transformers (HiF8Linear layers), makes them trainable (float32 master
 weights from the dequantized codes, forward through torch.ops.hifp8.fake_quant), trains by distillation
+(AdamW, 20 warm-up steps, cosine decay)
 from the bf16 original (KL(teacher || student) over every position of random windows of the training
 text) and writes the result with save_pretrained: a native hif8 checkpoint with re-encoded codes.
 
@@ -12,6 +13,7 @@ Progress on stderr; a JSON summary on stdout.
 
 import argparse
 import json
+import math
 import pathlib
 import shutil
 import sys
@@ -45,7 +47,14 @@ def main() -> int:
         param.requires_grad_(False)  # only the quantized layers' master weights train
     params = enable_qat(student, torch.float32)  # bf16 master weights would round small updates away
     optimizer = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 20))
+    warmup = 20  # then cosine decay to 0: a constant rate drifts away again once the codes have settled
+
+    def rate(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, a.steps - warmup)))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
     losses, start = [], time.time()
     for step in range(a.steps):
         starts = torch.randint(0, len(ids) - a.seq, (a.batch,))

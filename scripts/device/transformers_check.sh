@@ -44,7 +44,7 @@ if [[ " $stages " == *" qat "* ]]; then
   "$bin" eval ppl --model "$work/ptq" --baseline "$original" --text "$work/valid.txt" --device cuda --json --quiet \
     > "$out/ppl_ptq.json" 2> "$out/ppl_ptq.log" || status=1
   echo "ptq: $(cat "$out/ppl_ptq.json")"
-  for lr in ${QAT_LRS:-5e-5 2e-4 5e-4 1e-3}; do
+  for lr in ${QAT_LRS:-2e-5 5e-5 1e-4}; do
     rm -rf "$work/qat"
     python3 scripts/device/hif8_qat.py "$original" "$work/ptq" "$work/qat" "$work/train.ids" --lr "$lr" ${QAT_ARGS:-} \
       > "$out/qat_$lr.json" 2> "$out/qat_$lr.log" || { echo "QAT failed" >&2; tail -20 "$out/qat_$lr.log"; status=1; }
