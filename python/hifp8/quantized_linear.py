@@ -43,6 +43,7 @@ __all__ = [
 
 _ROWS, _RUN = 16, 64  # the W8A16 kernel's row tile and interleaved run (cuda::w8_layout)
 _DECODE_ROWS = 16  # up to this many rows the kernel runs on the codes; above, dequantize + GEMM
+_BIT_DECODED = ("fp8_e4m3fn", "fp8_e5m2")  # formats the kernel decodes by moving bits when no code is NaN/Inf
 
 _lib.define(
     "w8a16_linear(Tensor x, Tensor codes, Tensor scale, str format, str granularity, int out_features, "
@@ -91,25 +92,32 @@ def _w8a16_linear_cpu(x, codes, scale, format, granularity, out_features, in_fea
 
 
 def _w8a16_linear_cuda(x, codes, scale, format, granularity, out_features, in_features, finite_codes=False):
+    # Decoding calls this a few hundred times per token, so it avoids every avoidable host-side step.
     n, k = out_features, in_features
     if x.shape[-1] != k:
         raise _core.Error(f"hifp8::w8a16_linear: input has {x.shape[-1]} features, the weight {k}")
-    rows = x.reshape(-1, k).to(torch.bfloat16).contiguous()
+    rows = x.reshape(-1, k)
+    if rows.dtype != torch.bfloat16 or not rows.is_contiguous():
+        rows = rows.to(torch.bfloat16).contiguous()
+    if scale.dtype != torch.float32 or not scale.is_contiguous():
+        scale = scale.to(torch.float32).contiguous()
     m = rows.shape[0]
-    scale = scale.to(torch.float32).contiguous()
-    with torch.cuda.device(x.device):
-        stream = torch.cuda.current_stream(x.device).cuda_stream
-        if m <= _DECODE_ROWS:
-            y = torch.empty(m, n, dtype=torch.bfloat16, device=x.device)
-            if m:
-                _core._cuda_w8a16(rows.data_ptr(), m, y.data_ptr(), codes.data_ptr(), n, k, scale.data_ptr(), format,
-                                  granularity, finite_codes, stream)
-        else:
-            w = torch.empty(n, k, dtype=torch.bfloat16, device=x.device)
-            _core._cuda_dequantize_w8(codes.data_ptr(), n, k, scale.data_ptr(), format, granularity, finite_codes,
-                                      w.data_ptr(), stream)
-            y = rows @ w.t()
-    return y.reshape(*x.shape[:-1], n).to(x.dtype)
+    if x.device.index != torch.cuda.current_device():
+        with torch.cuda.device(x.device):
+            return _w8a16_linear_cuda(x, codes, scale, format, granularity, n, k, finite_codes)
+    stream = torch.cuda.current_stream().cuda_stream
+    if m <= _DECODE_ROWS:
+        y = torch.empty(m, n, dtype=torch.bfloat16, device=x.device)
+        if m:
+            _core._cuda_w8a16(rows.data_ptr(), m, y.data_ptr(), codes.data_ptr(), n, k, scale.data_ptr(), format,
+                              granularity, finite_codes, stream)
+    else:
+        w = torch.empty(n, k, dtype=torch.bfloat16, device=x.device)
+        _core._cuda_dequantize_w8(codes.data_ptr(), n, k, scale.data_ptr(), format, granularity, finite_codes,
+                                  w.data_ptr(), stream)
+        y = rows @ w.t()
+    y = y.reshape(*x.shape[:-1], n)
+    return y if y.dtype == x.dtype else y.to(x.dtype)
 
 
 _lib.impl("w8a16_linear", _w8a16_linear_cpu, "CPU")
@@ -120,6 +128,11 @@ if hasattr(torch.library, "register_fake"):  # PyTorch 2.4+: shapes for torch.co
         return x.new_empty(*x.shape[:-1], out_features)
 
     torch.library.register_fake("hifp8::w8a16_linear", _w8a16_linear_fake, lib=_lib)
+
+
+def _compiling() -> bool:
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler and hasattr(compiler, "is_compiling") and compiler.is_compiling())
 
 
 class HiF8Linear(torch.nn.Module):
@@ -154,9 +167,7 @@ class HiF8Linear(torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.zeros(out_features, device=device, dtype=dtype)) if bias else None
         self.packed = False
         self.master_weight: Optional[torch.nn.Parameter] = None
-        finite = np.isfinite(_core.format_info(self.format).values())
-        self._finite_code = torch.from_numpy(finite)  # per code: whether it decodes to a finite value
-        self._finite_codes = False
+        self._finite_codes = False  # no code decodes to NaN/Inf: the kernel may decode E4M3/E5M2 by moving bits
 
     @classmethod
     def from_linear(cls, linear: torch.nn.Linear, **options) -> "HiF8Linear":
@@ -184,7 +195,9 @@ class HiF8Linear(torch.nn.Module):
         self.weight_scale.requires_grad_(False)  # a loader may have made it trainable; it is data
         if not self.packed:
             codes = self.weight.data
-            self._finite_codes = bool(self._finite_code[codes.reshape(-1).cpu().long()].all()) if codes.numel() else True
+            if self.format in _BIT_DECODED:
+                finite = torch.from_numpy(np.isfinite(_core.format_info(self.format).values())).to(codes.device)
+                self._finite_codes = bool(finite[codes.long()].all())
             self.weight = torch.nn.Parameter(pack_codes(codes), requires_grad=False)
             self.packed = True
         return self
@@ -231,6 +244,9 @@ class HiF8Linear(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.master_weight is not None:
             y = torch.nn.functional.linear(x, self._fake_quantized_master().to(x.dtype))
+        elif x.is_cuda and self.packed and not _compiling():  # the operator's CUDA kernel without the dispatcher
+            y = _w8a16_linear_cuda(x, self.weight, self.weight_scale, self.format, self.granularity,
+                                   self.out_features, self.in_features, self._finite_codes)
         else:
             self.pack_()
             y = torch.ops.hifp8.w8a16_linear(x, self.weight, self.weight_scale, self.format, self.granularity,
