@@ -40,7 +40,7 @@ std::string_view loaded_by(ExportKind kind) {
     case ExportKind::compressed_tensors: return "vLLM and SGLang; transformers with the compressed-tensors package; hifp8";
     case ExportKind::fp8_legacy: return "vLLM and SGLang; hifp8";
     case ExportKind::fp8_block: return "vLLM, SGLang and transformers (FineGrainedFP8); hifp8";
-    case ExportKind::hif8_native: return "hifp8 (generate, eval, serve; CPU and GPU engines) only";
+    case ExportKind::hif8_native: return "hifp8 (generate, eval, serve; CPU and GPU engines); transformers after `import hifp8.transformers`";
     case ExportKind::fake_quant: return "every engine (original dtype: vLLM, SGLang, transformers, TensorRT-LLM, llama.cpp)";
   }
   return "hifp8";
