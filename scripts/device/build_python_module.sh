@@ -2,7 +2,7 @@
 # Sourced by the device scripts (device-data/ from prepare_python.sh present): compiles hifp8._core
 # against the lent machine's Python and pybind11 into /tmp/hifp8-python (once per machine; the Python
 # files are refreshed every time), and exports PYTHONPATH, LD_LIBRARY_PATH, HIFP8_CLI and
-# HIFP8_SHARED_DIR for the tests. $out is the caller's log folder.
+# HIFP8_SHARED_DIR for the tests, and defines run_python_suites. $out is the caller's log folder.
 repo=$PWD
 export LD_LIBRARY_PATH=$repo/device-data/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export PYTHONUNBUFFERED=1
@@ -26,3 +26,16 @@ fi
 cp python/hifp8/*.py python/hifp8/*.pyi python/hifp8/py.typed "$pkg/"
 [[ -f $pkg/_core$suffix ]] || { echo "build of hifp8._core failed" >&2; exit 1; }
 export PYTHONPATH=/tmp/hifp8-python HIFP8_CLI=$repo/device-data/bin/hifp8 HIFP8_SHARED_DIR=$repo/device-data/shared
+
+# run_python_suites SUITE...: python/tests/run.py for each, its log in $out and its tail shown; sets
+# the caller's status=1 when one fails.
+run_python_suites() {
+  local suite rc
+  for suite in "$@"; do
+    echo "== python $suite tests" >&2
+    python3 python/tests/run.py "$suite" > "$out/python_$suite.log" 2>&1
+    rc=$?
+    tail -4 "$out/python_$suite.log"
+    [[ $rc == 0 ]] || { echo "python $suite: exit $rc" >&2; status=1; }
+  done
+}

@@ -12,13 +12,7 @@ python3 -c 'import sys, torch, numpy; print(sys.version.split()[0], "torch", tor
 source scripts/device/build_python_module.sh
 
 status=0
-for suite in numpy torch cuda; do
-  echo "== python $suite tests" >&2
-  python3 python/tests/run.py $suite > "$out/python_$suite.log" 2>&1
-  rc=$?
-  tail -4 "$out/python_$suite.log"
-  [[ $rc == 0 ]] || { echo "python $suite: exit $rc" >&2; status=1; }
-done
+run_python_suites numpy torch cuda
 
 echo "== C++ CUDA tests" >&2
 device-data/bin/test_cuda --gtest_brief=1 > "$out/test_cuda.log" 2>&1 || { echo "test_cuda FAILED" >&2; status=1; }

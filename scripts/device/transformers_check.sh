@@ -24,15 +24,7 @@ work=/tmp/hifp8-transformers
 mkdir -p "$work"
 status=0
 
-if [[ " $stages " == *" tests "* ]]; then
-  for suite in transformers torch cuda; do
-    echo "== python $suite tests" >&2
-    python3 python/tests/run.py $suite > "$out/python_$suite.log" 2>&1
-    rc=$?
-    tail -4 "$out/python_$suite.log"
-    [[ $rc == 0 ]] || { echo "python $suite: exit $rc" >&2; status=1; }
-  done
-fi
+[[ " $stages " == *" tests "* ]] && run_python_suites transformers torch cuda
 
 if [[ " $stages " == *" qat "* ]]; then
   echo "== QAT on pd-llama-15M" >&2
