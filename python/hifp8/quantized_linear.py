@@ -192,8 +192,8 @@ class HiF8Linear(torch.nn.Module):
 
     def pack_(self) -> "HiF8Linear":
         """Puts the codes into the W8A16 kernel's order (in place; done by the first forward otherwise)."""
-        self.weight_scale.requires_grad_(False)  # a loader may have made it trainable; it is data
         if not self.packed:
+            self.weight_scale.requires_grad_(False)  # a loader may have made it trainable; it is data
             codes = self.weight.data
             if self.format in _BIT_DECODED:
                 finite = torch.from_numpy(np.isfinite(_core.format_info(self.format).values())).to(codes.device)
