@@ -31,7 +31,10 @@ __device__ __forceinline__ uint8_t encode_value(float x, const uint8_t* ascend_t
   else if constexpr (F == FormatId::hif8_rank) return ascend_to_rank[hif8::encode<O>(x)];
   else if constexpr (F == FormatId::fp8_e4m3fn) return ocp::encode<ocp::E4M3FN, O>(x);
   else if constexpr (F == FormatId::fp8_e5m2) return ocp::encode<ocp::E5M2, O>(x);
-  else return int8::encode<O>(x);
+  else {
+    static_assert(F == FormatId::int8, "encode_value: no device encoder for this format");
+    return int8::encode<O>(x);
+  }
 }
 
 // HiF8 (either layout) encodes through a 4096-entry table of magnitude codes indexed by the top 12
