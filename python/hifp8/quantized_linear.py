@@ -285,7 +285,6 @@ class HiF8Linear(torch.nn.Module):
         return self.weight.numel() * self.weight.element_size() + self.weight_scale.numel() * 4
 
 
-
 def is_ignored(name: str, patterns) -> bool:
     """Whether module `name` is in an ignore list: an exact name (or its last components), or 're:REGEX'
     matching the whole name, as in hifp8 quantize's --ignore and the checkpoint's ignore list."""
