@@ -64,7 +64,7 @@ TEST(CudaBlockFormats, MxEqualsCpu) {
       }
       const int64_t blocks = int64_t(ok.size() / block::kMxBlock);
       const auto dx = test::to_device(ok);
-      cuda::DeviceBuffer codes(ok.size()), scales(size_t(blocks)), out(ok.size() * sizeof(float));
+      cuda::DeviceBuffer codes{ok.size()}, scales{size_t(blocks)}, out{ok.size() * sizeof(float)};
       cuda::mx_quantize_blocks(c.element, rule, dx.as<float>(), blocks, codes.as<uint8_t>(), scales.as<uint8_t>());
       cuda::mx_dequantize_blocks(c.element, codes.as<uint8_t>(), scales.as<uint8_t>(), blocks, out.as<float>());
       const auto gpu_codes = test::to_host<uint8_t>(codes, ok.size());
@@ -119,7 +119,7 @@ TEST(CudaBlockFormats, Hif4EqualsCpu) {
   x.insert(x.end(), random.begin(), random.end());
   const int64_t blocks = int64_t(x.size() / block::kHif4Block);
   const auto dx = test::to_device(x);
-  cuda::DeviceBuffer units(size_t(blocks) * sizeof(block::Hif4Unit)), out(x.size() * sizeof(float));
+  cuda::DeviceBuffer units{size_t(blocks) * sizeof(block::Hif4Unit)}, out{x.size() * sizeof(float)};
   cuda::hif4_quantize_blocks(dx.as<float>(), blocks, units.as<block::Hif4Unit>());
   cuda::hif4_dequantize_blocks(units.as<block::Hif4Unit>(), blocks, out.as<float>());
   const auto gpu = test::to_host<block::Hif4Unit>(units, size_t(blocks));
