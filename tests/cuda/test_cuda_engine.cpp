@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -363,19 +364,37 @@ TEST(CudaEngine, ActivationStatisticsMatchCpu) {
       stats[g] = c.stats();
     }
     // An expert's rows depend on routing, which may differ on a near tie (MoE test above): experts are
-    // compared in total (every row goes to experts_per_token of them) and by max |x| where they ran.
+    // compared in total (every row goes to experts_per_token of them). Where a layer routed some token
+    // differently (its experts' row counts differ), that token's activations differ from there on, so
+    // max |x| is compared only up to that layer's router input (random ids hit such a tie in about half
+    // the runs: seed 1085072116 flips one in qwen3_moe, and lm_head's max |x| then differs by 30 %).
     std::map<std::string, uint64_t> expert_rows[2];
     for (int g = 0; g < 2; ++g)
       for (const auto& [name, st] : stats[g])
         if (const size_t at = name.find(".experts."); at != std::string::npos) expert_rows[g][name.substr(0, at)] += st.rows;
     EXPECT_EQ(expert_rows[1], expert_rows[0]) << dir;
+    const auto layer_of = [](const std::string& name) {  // "model.layers.3.mlp..." -> 3; -1 outside the layers
+      const size_t at = name.find("layers.");
+      return at == std::string::npos ? -1 : std::atoi(name.c_str() + at + 7);
+    };
+    int first_flip = std::numeric_limits<int>::max();
+    for (const auto& [name, cpu] : stats[0])
+      if (name.find(".experts.") != std::string::npos && (!stats[1].count(name) || stats[1].at(name).rows != cpu.rows))
+        first_flip = std::min(first_flip, layer_of(name));
+    for (const auto& [name, st] : stats[1])
+      if (name.find(".experts.") != std::string::npos && !stats[0].count(name)) first_flip = std::min(first_flip, layer_of(name));
     for (const auto& [name, cpu] : stats[0]) {
       if (!stats[1].count(name) && name.find(".experts.") != std::string::npos) continue;  // an expert no GPU row chose
       ASSERT_TRUE(stats[1].count(name)) << name;
       const ActivationStats& gpu = stats[1].at(name);
       if (name.find(".experts.") != std::string::npos && gpu.rows != cpu.rows) continue;
       EXPECT_EQ(gpu.rows, cpu.rows) << name;
-      EXPECT_NEAR(gpu.amax(), cpu.amax(), 2e-2 * cpu.amax()) << dir << " " << name;
+      const int layer = layer_of(name);
+      const bool downstream = first_flip != std::numeric_limits<int>::max() &&
+                              (layer < 0 || layer > first_flip || (layer == first_flip && name.find(".experts.") != std::string::npos));
+      if (!downstream) {
+        EXPECT_NEAR(gpu.amax(), cpu.amax(), 2e-2 * cpu.amax()) << dir << " " << name;
+      }
       uint64_t cpu_count = 0, gpu_count = 0;
       for (uint64_t b : cpu.histogram) cpu_count += b;
       for (uint64_t b : gpu.histogram) gpu_count += b;

@@ -94,9 +94,10 @@ inline uint8_t mx_quantize(MxElement element, MxScaleRule rule, const float* x, 
   return scale;
 }
 
+// A NaN scale gives the canonical NaN (0x7fc00000) everywhere, the same bits on every backend.
 constexpr void mx_dequantize(MxElement element, uint8_t scale, const uint8_t* codes, float* out) {
   const float x = e8m0_decode(scale);
-  for (int i = 0; i < kMxBlock; ++i) out[i] = mx_decode_element(element, codes[i]) * x;
+  for (int i = 0; i < kMxBlock; ++i) out[i] = scale == kE8M0Nan ? quiet_nan() : mx_decode_element(element, codes[i]) * x;
 }
 
 // ---- NVFP4 ----
@@ -120,8 +121,9 @@ constexpr uint8_t nvfp4_quantize(float global_scale, const float* w, uint8_t* co
   uint8_t scale = ocp::encode<ocp::E4M3FN, Overflow::saturate>(s);
   if (ue4m3_decode(scale) == 0.0f) scale = 0x20;  // compressed-tensors replaces a zero scale by 0.125
   const float d = ue4m3_decode(scale) / global_scale;
-  for (int i = 0; i < kNvfp4Block; ++i)
-    codes[i] = fp4::e2m1_encode(std::clamp(w[i] / d, -fp4::kE2M1Max, fp4::kE2M1Max));
+  const float limit = fp4::kE2M1Max;  // a copy: std::clamp binds references, and device code cannot
+                                      // take the address of a host constant
+  for (int i = 0; i < kNvfp4Block; ++i) codes[i] = fp4::e2m1_encode(std::clamp(w[i] / d, -limit, limit));
   return scale;
 }
 

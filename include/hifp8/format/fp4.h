@@ -12,12 +12,13 @@
 
 namespace hifp8::fp4 {
 
-inline constexpr float kE2M1Magnitudes[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
 inline constexpr float kE2M1Max = 6.0f;
 
+// From the bits (no table: a host array indexed at run time is not readable in device code).
 constexpr float e2m1_decode(uint8_t code) {
-  const float m = kE2M1Magnitudes[code & 7u];
-  return (code & 8u) ? -m : m;
+  const unsigned e = (code >> 1) & 3u, m = code & 1u;
+  const float magnitude = e == 0 ? 0.5f * float(m) : (1.0f + 0.5f * float(m)) * float(1u << (e - 1));
+  return (code & 8u) ? -magnitude : magnitude;
 }
 
 constexpr float s1p2_decode(uint8_t code) {
