@@ -8,6 +8,8 @@ namespace hifp8 {
 
 constexpr uint32_t f32_bits(float x) { return std::bit_cast<uint32_t>(x); }
 constexpr float f32_from_bits(uint32_t b) { return std::bit_cast<float>(b); }
+// |x| by clearing the sign bit (constexpr, and usable in device code, unlike std::fabs).
+constexpr float f32_abs(float x) { return f32_from_bits(f32_bits(x) & 0x7fffffffu); }
 
 // The canonical NaN every decoder returns (positive quiet NaN, as the golden vectors have it).
 inline constexpr uint32_t kCanonicalNanBits = 0x7fc00000u;

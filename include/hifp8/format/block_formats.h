@@ -19,7 +19,6 @@
 namespace hifp8::block {
 
 // ---- helpers ----
-constexpr float abs_value(float x) { return f32_from_bits(f32_bits(x) & 0x7fffffffu); }
 constexpr bool is_finite(float x) { return (f32_bits(x) & 0x7fffffffu) < kF32InfBits; }
 constexpr float quiet_nan() { return f32_from_bits(kCanonicalNanBits); }
 // 2^e for -149 <= e <= 127 (subnormal below -126); multiplying by it is an exact scaling, rounded once.
@@ -67,7 +66,7 @@ constexpr bool mx_quantize_block(MxElement element, MxScaleRule rule, const floa
       scale = kE8M0Nan;
       return true;
     }
-    amax = std::max(amax, abs_value(x[i]));
+    amax = std::max(amax, f32_abs(x[i]));
   }
   uint32_t bits = f32_bits(amax);
   if (rule == MxScaleRule::even) {
@@ -87,7 +86,7 @@ inline uint8_t mx_quantize(MxElement element, MxScaleRule rule, const float* x, 
   uint8_t scale = 0;
   if (!mx_quantize_block(element, rule, x, codes, scale)) {
     float amax = 0.0f;
-    for (int i = 0; i < kMxBlock; ++i) amax = std::max(amax, abs_value(x[i]));
+    for (int i = 0; i < kMxBlock; ++i) amax = std::max(amax, f32_abs(x[i]));
     throw Error("MX scale (even rule): the block maximum " + std::to_string(amax) +
                 " rounds to infinity; the rule defines no scale for it");
   }
@@ -116,7 +115,7 @@ constexpr float nvfp4_global_scale(float amax) {
 // Inputs must be finite (the format has no NaN or Inf; callers reject them).
 constexpr uint8_t nvfp4_quantize(float global_scale, const float* w, uint8_t* codes) {
   float amax = 0.0f;
-  for (int i = 0; i < kNvfp4Block; ++i) amax = std::max(amax, abs_value(w[i]));
+  for (int i = 0; i < kNvfp4Block; ++i) amax = std::max(amax, f32_abs(w[i]));
   const float s = std::clamp(global_scale * (amax / 6.0f), -448.0f, 448.0f);
   uint8_t scale = ocp::encode<ocp::E4M3FN, Overflow::saturate>(s);
   if (ue4m3_decode(scale) == 0.0f) scale = 0x20;  // compressed-tensors replaces a zero scale by 0.125
@@ -155,7 +154,7 @@ constexpr float bf16_round(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 // NaN inputs are the caller's to reject (the reference's result depends on their position).
 constexpr Hif4Unit hif4_quantize(const float* x) {
   float a[kHif4Block] = {}, m4[16] = {}, m8[8] = {}, m64 = 0.0f;
-  for (int i = 0; i < kHif4Block; ++i) a[i] = abs_value(x[i]);
+  for (int i = 0; i < kHif4Block; ++i) a[i] = f32_abs(x[i]);
   for (int j = 0; j < 16; ++j) m4[j] = std::max(std::max(a[4 * j], a[4 * j + 1]), std::max(a[4 * j + 2], a[4 * j + 3]));
   for (int k = 0; k < 8; ++k) m64 = std::max(m64, m8[k] = std::max(m4[2 * k], m4[2 * k + 1]));
 

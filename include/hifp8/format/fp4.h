@@ -30,7 +30,7 @@ constexpr float s1p2_decode(uint8_t code) {
 // -0.0 and small negatives give code 8. Callers reject NaN (the format has none).
 constexpr uint8_t e2m1_encode(float x) {
   const uint8_t sign = static_cast<uint8_t>((f32_bits(x) >> 28) & 8u);
-  const float a = f32_from_bits(f32_bits(x) & 0x7fffffffu);
+  const float a = f32_abs(x);
   // The midpoints between neighbouring magnitudes; at a midpoint the even code wins.
   uint8_t m = 7;
   if (a <= 0.25f) m = 0;
