@@ -71,16 +71,22 @@ def unpack_codes(packed: torch.Tensor, n: int, k: int) -> torch.Tensor:
     return packed.reshape(n_p, k_p // _RUN, 4, 4, 4).transpose(2, 3).reshape(n_p, k_p)[:n, :k].contiguous()
 
 
+def _cuda_dequantized(codes, scale, format, granularity, n, k, finite_codes, stream) -> torch.Tensor:
+    """bf16 [n, k] from packed codes on the GPU (the current device; scale float32 and contiguous)."""
+    w = torch.empty(n, k, dtype=torch.bfloat16, device=codes.device)
+    _core._cuda_dequantize_w8(codes.data_ptr(), n, k, scale.data_ptr(), format, granularity, finite_codes,
+                              w.data_ptr(), stream)
+    return w
+
+
 def _dequantize(codes, scale, format, granularity, n, k) -> torch.Tensor:
-    """float32 [n, k] weights from packed codes (CPU: hifp8's CPU kernels, exact; CUDA: the GPU decode,
-    rounded to bf16)."""
+    """[n, k] weights from packed codes: float32 on the CPU (hifp8's CPU kernels, exact), bf16 on CUDA
+    (the GPU decode)."""
     scale = scale.detach().to(device=codes.device, dtype=torch.float32).contiguous()
     if codes.is_cuda:
-        out = torch.empty(n, k, dtype=torch.bfloat16, device=codes.device)
         with torch.cuda.device(codes.device):
-            _core._cuda_dequantize_w8(codes.data_ptr(), n, k, scale.data_ptr(), format, granularity, False,
-                                      out.data_ptr(), torch.cuda.current_stream(codes.device).cuda_stream)
-        return out.to(torch.float32)
+            stream = torch.cuda.current_stream(codes.device).cuda_stream
+            return _cuda_dequantized(codes, scale, format, granularity, n, k, False, stream)
     rows = unpack_codes(codes.detach(), n, k).numpy()
     q = _core.QuantizedTensor(rows, scale.numpy().reshape(_core.scale_shape([n, k], granularity)), format, granularity)
     return torch.from_numpy(q.dequantize(dtype="float32"))
@@ -112,10 +118,7 @@ def _w8a16_linear_cuda(x, codes, scale, format, granularity, out_features, in_fe
             _core._cuda_w8a16(rows.data_ptr(), m, y.data_ptr(), codes.data_ptr(), n, k, scale.data_ptr(), format,
                               granularity, finite_codes, stream)
     else:
-        w = torch.empty(n, k, dtype=torch.bfloat16, device=x.device)
-        _core._cuda_dequantize_w8(codes.data_ptr(), n, k, scale.data_ptr(), format, granularity, finite_codes,
-                                  w.data_ptr(), stream)
-        y = rows @ w.t()
+        y = rows @ _cuda_dequantized(codes, scale, format, granularity, n, k, finite_codes, stream).t()
     y = y.reshape(*x.shape[:-1], n)
     return y if y.dtype == x.dtype else y.to(x.dtype)
 
